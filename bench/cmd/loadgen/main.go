@@ -10,8 +10,8 @@
 // the read that completed it.
 //
 // Every echoed byte is checked: message number k of connection i has
-// content that is a function of (i, k) only (its first 8 bytes hold k when
-// the size allows), so a lost, duplicated, reordered or corrupted message
+// content that is a function of (i, k) only (its first 8 bytes hold
+// k + i<<40 when the size allows), so a lost, duplicated, reordered or corrupted message
 // is detected; such a connection stops and counts one error.
 //
 // All connections are dialed first (bounded by a 5 s timeout each); the
@@ -106,7 +106,7 @@ func quantile(counts []uint64, total uint64, q float64) float64 {
 func fill(m []byte, id int, seq uint64) {
 	off := 0
 	if len(m) >= 8 {
-		binary.LittleEndian.PutUint64(m, seq)
+		binary.LittleEndian.PutUint64(m, seq+uint64(id)<<40)
 		off = 8
 	}
 	x := uint32(seq)*2654435761 ^ uint32(id)*40503
