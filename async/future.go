@@ -1,0 +1,440 @@
+package async
+
+// Internal contract of Future (read before changing this file).
+//
+// A Future is one heap object. Promise[T] is a struct whose only field is a
+// Future[T], so NewPromise allocates once and Promise.Future returns an
+// interior pointer. Objects that embed a future for their own use (queue and
+// semaphore waiters) keep it as their first field, so that the cleanup that
+// reports unhandled failures (see below) is attached to the whole object.
+//
+// State. state is pending until the future settles; it then becomes resolved
+// (a value) or rejected (an error) and never changes again. val, err and
+// track are written under mu before state is stored, and never written
+// afterwards, so a reader that loads a settled state may read them without
+// the lock (the atomic store/load pair orders them).
+//
+// Continuations. The first continuation is kept inline (first), further ones
+// in more; n counts them and next is the index of the next one to run.
+// Settling, or registering on a settled future, schedules the future itself
+// (as a Task, through the runner conversion, which does not allocate) on its
+// executor unless a run is already scheduled (scheduled). The run takes one
+// continuation at a time under mu and calls it unlocked, so continuations of
+// one future run one at a time, in registration order, each exactly once,
+// whatever goroutine registers them. A run that finds nothing left clears the
+// slots (so captured values can be collected) and the scheduled flag.
+// Continuations therefore never run in the stack of Resolve, Reject or
+// OnComplete.
+//
+// Waiting. Done allocates its channel on first use, under mu, and settling
+// closes it; on a settled future Done returns a shared closed channel. Await
+// on a pending future selects on Done and the context. (Channels are not
+// pooled across futures: a channel created inside a testing/synctest bubble
+// must never reach a goroutine outside it.)
+//
+// Observation and unhandled failures. Registering a continuation, awaiting
+// (slow path) or calling Done sets observed. A future rejected while not
+// observed gets a tracker holding its error and a runtime.AddCleanup on the
+// future; any later observation (Await, Done, Result returning the error,
+// OnComplete) marks the tracker observed. When the collector finds the
+// future unreachable and the tracker is still unobserved, the cleanup passes
+// the error to the unhandled-error handler. The tracker never points back to
+// the future. A resolved (successful) future never pays for this.
+
+import (
+	"context"
+	"log"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+const (
+	statePending uint32 = iota
+	stateResolved
+	stateRejected
+)
+
+// Future is the result of an operation that completes later: a value of type
+// T or an error, settled exactly once, from any goroutine.
+//
+// Goroutine code waits with Await; loop code chains continuations with
+// OnComplete or the package functions Then, Map, Catch and Compose, which run
+// on the future's Executor (never inline in the resolver's stack). All methods
+// are safe for concurrent use from any goroutine. The zero Future is not
+// usable: futures come from NewPromise, Resolved, Failed, Go and the
+// primitives of this package.
+type Future[T any] struct {
+	state  atomic.Uint32
+	mu     sync.Mutex
+	val    T
+	err    error
+	ex     Executor
+	cancel func()
+	track  *tracker
+
+	shared bool // resolvedUnit: see OnComplete
+
+	// guarded by mu
+	observed  bool
+	scheduled bool
+	n, next   int
+	first     func(T, error)
+	more      []func(T, error)
+	done      chan struct{}
+}
+
+// Promise is the write side of a Future: whoever holds it settles the future
+// once with Resolve, Reject or Complete. Safe for concurrent use; the first
+// settling call wins and later ones report false.
+type Promise[T any] struct {
+	f Future[T]
+}
+
+// NewPromise returns a pending promise whose future runs its continuations on
+// ex, or on a new goroutine per run when ex is nil. Costs one allocation;
+// safe from any goroutine.
+func NewPromise[T any](ex Executor) *Promise[T] {
+	p := &Promise[T]{}
+	p.f.ex = ex
+	return p
+}
+
+// newFuture returns a pending future on ex (one allocation).
+func newFuture[T any](ex Executor) *Future[T] {
+	return &NewPromise[T](ex).f
+}
+
+// Future returns the read side of p. It costs nothing and always returns the
+// same pointer.
+func (p *Promise[T]) Future() *Future[T] { return &p.f }
+
+// Resolve settles the future with v. It reports whether this call settled
+// it; false means the future was already settled and nothing changed.
+// Continuations are scheduled on the executor, not run in this call. Costs a
+// lock and, with continuations, one Execute; no allocation.
+func (p *Promise[T]) Resolve(v T) bool { return p.f.complete(v, nil) }
+
+// Reject settles the future with err (ErrNilError if err is nil). It reports
+// whether this call settled it. A rejection nobody observes is reported to
+// the unhandled-error handler when the future is collected; see
+// SetUnhandledErrorHandler.
+func (p *Promise[T]) Reject(err error) bool {
+	if err == nil {
+		err = ErrNilError
+	}
+	var zero T
+	return p.f.complete(zero, err)
+}
+
+// Complete settles the future with v when err is nil, else with err. It
+// reports whether this call settled it.
+func (p *Promise[T]) Complete(v T, err error) bool { return p.f.complete(v, err) }
+
+// Resolved returns a future already resolved with v, with no executor (its
+// continuations run on new goroutines). One allocation.
+func Resolved[T any](v T) *Future[T] {
+	f := newFuture[T](nil)
+	f.complete(v, nil)
+	return f
+}
+
+// Failed returns a future already rejected with err (ErrNilError if nil), with
+// no executor. If nothing ever observes it, it is reported to the
+// unhandled-error handler when collected.
+func Failed[T any](err error) *Future[T] {
+	return failedOn[T](nil, err)
+}
+
+func failedOn[T any](ex Executor, err error) *Future[T] {
+	if err == nil {
+		err = ErrNilError
+	}
+	f := newFuture[T](ex)
+	var zero T
+	f.complete(zero, err)
+	return f
+}
+
+// resolvedUnit is a shared settled future for the fast paths of the
+// primitives when the caller's context carries no executor: returning it costs
+// no allocation.
+var resolvedUnit = func() *Future[struct{}] {
+	f := Resolved(struct{}{})
+	f.shared = true
+	return f
+}()
+
+// resolvedOn returns a resolved unit future on ex, shared when ex is nil.
+func resolvedOn(ex Executor) *Future[struct{}] {
+	if ex == nil {
+		return resolvedUnit
+	}
+	f := newFuture[struct{}](ex)
+	f.complete(struct{}{}, nil)
+	return f
+}
+
+// closedChan is returned by Done on settled futures.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// complete settles f; see the contract at the top of the file.
+func (f *Future[T]) complete(v T, err error) bool {
+	f.mu.Lock()
+	if f.state.Load() != statePending {
+		f.mu.Unlock()
+		return false
+	}
+	st := stateResolved
+	if err != nil {
+		st = stateRejected
+		if !f.observed {
+			f.track = &tracker{err: err}
+		}
+	} else {
+		f.val = v
+	}
+	f.err = err
+	f.state.Store(st)
+	if f.done != nil {
+		close(f.done)
+	}
+	sched := f.n > f.next && !f.scheduled
+	if sched {
+		f.scheduled = true
+	}
+	t := f.track
+	f.mu.Unlock()
+	if t != nil {
+		runtime.AddCleanup(f, reportTracked, t)
+	}
+	if sched {
+		execute(f.ex, (*runner[T])(f))
+	}
+	return true
+}
+
+// runner gives Future a Run method without exporting one.
+type runner[T any] Future[T]
+
+// Run runs the pending continuations of the future one at a time, in order.
+func (r *runner[T]) Run() {
+	f := (*Future[T])(r)
+	for {
+		f.mu.Lock()
+		if f.next >= f.n {
+			f.first = nil
+			clear(f.more)
+			f.more = f.more[:0]
+			f.n, f.next = 0, 0
+			f.scheduled = false
+			f.mu.Unlock()
+			return
+		}
+		var fn func(T, error)
+		if f.next == 0 {
+			fn, f.first = f.first, nil
+		} else {
+			fn, f.more[f.next-1] = f.more[f.next-1], nil
+		}
+		f.next++
+		f.mu.Unlock()
+		callContinuation(fn, f.val, f.err)
+	}
+}
+
+func callContinuation[T any](fn func(T, error), v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			reportUnhandled(&PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
+	fn(v, err)
+}
+
+// OnComplete registers fn to run with the future's value and error once it
+// settles (immediately scheduled if it already has). fn runs on the future's
+// executor, never inside this call nor inside Resolve/Reject; the
+// continuations of one future run one at a time in registration order. A
+// panic in fn is recovered and reported to the unhandled-error handler as a
+// *PanicError; later continuations still run. Registering counts as observing
+// a failure. Costs a lock; no allocation for the first continuation of a run,
+// amortised slice growth for further ones. Safe from any goroutine.
+//
+// Exception: the already-resolved future that Semaphore.Acquire, Event.Wait,
+// Queue.Put and Queue.Join return on their fast path when the context carries
+// no executor is shared by all such callers; on it each continuation runs on
+// its own new goroutine, so two continuations registered on it are not
+// ordered. Give the context an executor (WithExecutor), or chain on the
+// future returned by Then/Map, when order matters.
+func (f *Future[T]) OnComplete(fn func(v T, err error)) {
+	if f.shared {
+		go callContinuation(fn, f.val, f.err)
+		return
+	}
+	f.mu.Lock()
+	f.observed = true
+	if f.n == 0 {
+		f.first = fn
+	} else {
+		f.more = append(f.more, fn)
+	}
+	f.n++
+	sched := f.state.Load() != statePending && !f.scheduled
+	if sched {
+		f.scheduled = true
+	}
+	f.mu.Unlock()
+	f.markObserved()
+	if sched {
+		execute(f.ex, (*runner[T])(f))
+	}
+}
+
+// markObserved marks a settled failure as handled.
+func (f *Future[T]) markObserved() {
+	if f.state.Load() == stateRejected && f.track != nil {
+		f.track.observed.Store(true)
+	}
+}
+
+// Await blocks the calling goroutine until the future settles or ctx ends,
+// and returns the value and error. ctx bounds only this wait: when it ends
+// first, Await returns ctx.Err() and the future is untouched (the work goes
+// on; await again or cancel the work through its own context). If the future
+// is settled, its result is returned even when ctx has ended. Never call it
+// on a loop goroutine: loop code chains with OnComplete or Then. Settled: no
+// lock, no allocation; pending: the future's Done channel, allocated once per
+// future and shared by all its awaiters. A nil ctx means no bound.
+func (f *Future[T]) Await(ctx context.Context) (T, error) {
+	if f.state.Load() != statePending {
+		f.markObserved()
+		return f.val, f.err
+	}
+	var cdone <-chan struct{}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			var zero T
+			return zero, err
+		}
+		cdone = ctx.Done()
+	}
+	select {
+	case <-f.Done():
+		return f.val, f.err
+	case <-cdone:
+		if f.state.Load() != statePending {
+			return f.val, f.err
+		}
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// Done returns a channel closed when the future settles, for use in select
+// statements. It counts as observing a failure. The first call on a pending
+// future allocates the channel; later calls and calls on a settled future do
+// not allocate. Safe from any goroutine.
+func (f *Future[T]) Done() <-chan struct{} {
+	if f.state.Load() != statePending {
+		f.markObserved()
+		return closedChan
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.observed = true
+	if f.state.Load() != statePending {
+		f.markObserved()
+		return closedChan
+	}
+	if f.done == nil {
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
+
+// Result peeks at the future without waiting: ok is false while it is
+// pending, else v and err are its result. A Result that returns an error
+// counts as observing the failure. No lock, no allocation; safe from any
+// goroutine.
+func (f *Future[T]) Result() (v T, err error, ok bool) {
+	if f.state.Load() == statePending {
+		return v, nil, false
+	}
+	f.markObserved()
+	return f.val, f.err, true
+}
+
+// Cancel asks the work behind the future to stop: for a future from Go it
+// cancels the context given to the work (a task still queued is then not run
+// and fails with context.Canceled); for the futures of Then, Map, Catch,
+// Compose and WithTimeout it cancels their input; for All, Any and Race it
+// cancels every input. Cancel does not settle the future by itself: the
+// future settles with whatever the cancelled work reports. On a future from
+// NewPromise, Resolved or Failed it does nothing. Safe from any goroutine;
+// idempotent.
+func (f *Future[T]) Cancel() {
+	if f.cancel != nil {
+		f.cancel()
+	}
+}
+
+// Executor returns the executor the future's continuations run on, nil
+// meaning a new goroutine per run.
+func (f *Future[T]) Executor() Executor { return f.ex }
+
+// tracker remembers the error of a future rejected while unobserved; see the
+// contract at the top of the file.
+type tracker struct {
+	err      error
+	observed atomic.Bool
+}
+
+func reportTracked(t *tracker) {
+	if !t.observed.Load() {
+		reportUnhandled(t.err)
+	}
+}
+
+var unhandledHandler atomic.Pointer[func(error)]
+
+// SetUnhandledErrorHandler installs h as the handler of failures nobody
+// handled, and returns the previous handler (nil for the default). The
+// handler receives:
+//
+//   - the error of a future that was rejected and then became unreachable
+//     without ever being observed: no OnComplete (nor Then, Map, Catch,
+//     Compose, All, ... on it), no Await, no Done, and no Result call that
+//     returned the error. It is called from the runtime's cleanup goroutine
+//     some time after a garbage collection finds the future unreachable
+//     (runtime.AddCleanup); a future kept reachable is never reported.
+//   - a *PanicError for each continuation registered with OnComplete that
+//     panicked, on the goroutine that ran the continuation.
+//
+// h must not block. nil restores the default, which logs the error with the
+// standard log package. Safe from any goroutine.
+func SetUnhandledErrorHandler(h func(error)) func(error) {
+	var prev *func(error)
+	if h == nil {
+		prev = unhandledHandler.Swap(nil)
+	} else {
+		prev = unhandledHandler.Swap(&h)
+	}
+	if prev == nil {
+		return nil
+	}
+	return *prev
+}
+
+func reportUnhandled(err error) {
+	if h := unhandledHandler.Load(); h != nil {
+		(*h)(err)
+		return
+	}
+	log.Printf("async: unhandled failure: %v", err)
+}

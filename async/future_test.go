@@ -1,0 +1,302 @@
+package async
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestResolveExactlyOnceUnderRace(t *testing.T) {
+	checkGoroutines(t)
+	for round := 0; round < 50; round++ {
+		p := NewPromise[int](nil)
+		f := p.Future()
+		const resolvers, awaiters = 16, 16
+		var wins atomic.Int32
+		var winner atomic.Int64
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		results := make([]int, awaiters)
+		errs := make([]error, awaiters)
+		for i := range awaiters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				results[i], errs[i] = f.Await(context.Background())
+			}()
+		}
+		for i := range resolvers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				var ok bool
+				if i%2 == 0 {
+					ok = p.Resolve(i)
+				} else {
+					ok = p.Reject(fmt.Errorf("r%d", i))
+				}
+				if ok {
+					wins.Add(1)
+					winner.Store(int64(i))
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("round %d: %d resolvers won", round, wins.Load())
+		}
+		w := int(winner.Load())
+		for i := range awaiters {
+			if w%2 == 0 {
+				if errs[i] != nil || results[i] != w {
+					t.Fatalf("awaiter %d got (%d, %v), want (%d, nil)", i, results[i], errs[i], w)
+				}
+			} else if errs[i] == nil || errs[i].Error() != fmt.Sprintf("r%d", w) || results[i] != 0 {
+				t.Fatalf("awaiter %d got (%d, %v), want error r%d", i, results[i], errs[i], w)
+			}
+		}
+		if p.Resolve(99) || p.Reject(errors.New("late")) || p.Complete(1, nil) {
+			t.Fatal("settling a settled future reported true")
+		}
+	}
+}
+
+func TestContinuationsOrderedExactlyOnceOnExecutor(t *testing.T) {
+	checkGoroutines(t)
+	loop := newTestLoop(t)
+	p := NewPromise[string](loop)
+	f := p.Future()
+	var mu sync.Mutex
+	var got []int
+	offLoop := atomic.Int32{}
+	done := make(chan struct{})
+	const n = 200
+	add := func(i int) {
+		f.OnComplete(func(v string, err error) {
+			if !loop.onLoop() {
+				offLoop.Add(1)
+			}
+			if v != "x" || err != nil {
+				t.Errorf("continuation %d got (%q, %v)", i, v, err)
+			}
+			mu.Lock()
+			got = append(got, i)
+			if len(got) == n {
+				close(done)
+			}
+			mu.Unlock()
+		})
+	}
+	for i := range n / 2 {
+		add(i)
+	}
+	p.Resolve("x")
+	for i := n / 2; i < n; i++ {
+		add(i)
+	}
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("continuation order %v", got)
+		}
+	}
+	if offLoop.Load() != 0 {
+		t.Fatalf("%d continuations ran off the executor", offLoop.Load())
+	}
+}
+
+func TestContinuationNeverInline(t *testing.T) {
+	checkGoroutines(t)
+	for _, ex := range []Executor{nil, newTestLoop(t)} {
+		p := NewPromise[int](ex)
+		ran := make(chan uint64, 1)
+		p.Future().OnComplete(func(int, error) { ran <- goid() })
+		me := goid()
+		p.Resolve(1)
+		// Registering on a settled future must not run inline either.
+		p.Future().OnComplete(func(int, error) { ran <- goid() })
+		for range 2 {
+			if g := <-ran; g == me {
+				t.Fatalf("executor %T: continuation ran inline on the resolver's goroutine", ex)
+			}
+		}
+	}
+}
+
+func TestAwaitCancelledContext(t *testing.T) {
+	checkGoroutines(t)
+	p := NewPromise[int](nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	v, err := p.Future().Await(ctx)
+	if v != 0 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Await(cancelled) = (%d, %v), want (0, context.Canceled)", v, err)
+	}
+	// The future is still usable.
+	if _, _, ok := p.Future().Result(); ok {
+		t.Fatal("future settled by a cancelled Await")
+	}
+	go p.Resolve(7)
+	if v, err := p.Future().Await(context.Background()); v != 7 || err != nil {
+		t.Fatalf("Await = (%d, %v), want (7, nil)", v, err)
+	}
+	// Settled wins over a cancelled context.
+	if v, err := p.Future().Await(ctx); v != 7 || err != nil {
+		t.Fatalf("Await(cancelled) on settled = (%d, %v), want (7, nil)", v, err)
+	}
+}
+
+func TestAwaitContextEndsWhileWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewPromise[int](nil)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := p.Future().Await(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Fatalf("Await returned after %v, want 1s", d)
+		}
+		p.Resolve(3)
+		if v, err := p.Future().Await(nil); v != 3 || err != nil {
+			t.Fatalf("Await = (%d, %v)", v, err)
+		}
+	})
+}
+
+func TestDoneAndResult(t *testing.T) {
+	p := NewPromise[int](nil)
+	f := p.Future()
+	if _, _, ok := f.Result(); ok {
+		t.Fatal("pending future reported a result")
+	}
+	d1, d2 := f.Done(), f.Done()
+	if d1 != d2 {
+		t.Fatal("Done returned different channels")
+	}
+	select {
+	case <-d1:
+		t.Fatal("Done closed while pending")
+	default:
+	}
+	boom := errors.New("boom")
+	p.Reject(boom)
+	<-d1
+	if v, err, ok := f.Result(); !ok || v != 0 || err != boom {
+		t.Fatalf("Result = (%d, %v, %v)", v, err, ok)
+	}
+	select {
+	case <-f.Done():
+	default:
+		t.Fatal("Done on settled future not closed")
+	}
+	if _, err := Failed[int](nil).Await(nil); !errors.Is(err, ErrNilError) {
+		t.Fatalf("Failed(nil) = %v, want ErrNilError", err)
+	}
+}
+
+func TestRejectNil(t *testing.T) {
+	p := NewPromise[int](nil)
+	p.Reject(nil)
+	if _, err := p.Future().Await(nil); !errors.Is(err, ErrNilError) {
+		t.Fatalf("err = %v, want ErrNilError", err)
+	}
+}
+
+func TestPanickingContinuationReportedOthersRun(t *testing.T) {
+	reports := captureUnhandled(t)
+	loop := newTestLoop(t)
+	p := NewPromise[int](loop)
+	ran := make(chan int, 3)
+	p.Future().OnComplete(func(int, error) { ran <- 1 })
+	p.Future().OnComplete(func(int, error) { panic("kaboom") })
+	p.Future().OnComplete(func(int, error) { ran <- 3 })
+	p.Resolve(0)
+	if a, b := <-ran, <-ran; a != 1 || b != 3 {
+		t.Fatalf("continuations ran %d, %d", a, b)
+	}
+	err := <-reports
+	var pe *PanicError
+	if !errors.As(err, &pe) || pe.Value != "kaboom" || len(pe.Stack) == 0 {
+		t.Fatalf("reported %v, want *PanicError(kaboom) with stack", err)
+	}
+}
+
+// dropFailed creates futures rejected with err and drops them; observed ones
+// are observed in one of the ways that count.
+func dropFailed(err error, observe int) {
+	p := NewPromise[int](nil)
+	switch observe {
+	case 1:
+		p.Future().OnComplete(func(int, error) {})
+	case 2:
+		p.Reject(err)
+		_, _ = p.Future().Await(nil)
+		return
+	case 3:
+		_ = p.Future().Done()
+	case 4:
+		p.Reject(err)
+		_, _, _ = p.Future().Result()
+		return
+	}
+	p.Reject(err)
+}
+
+func TestUnhandledFailureReportedWhenCollected(t *testing.T) {
+	reports := captureUnhandled(t)
+	observed := errors.New("observed")
+	unobserved := errors.New("unobserved")
+	for i := 1; i <= 4; i++ {
+		dropFailed(observed, i)
+	}
+	dropFailed(unobserved, 0)
+	deadline := time.After(10 * time.Second)
+	for found := false; !found; {
+		runtime.GC()
+		select {
+		case err := <-reports:
+			if err == observed {
+				t.Fatal("an observed failure was reported")
+			}
+			found = err == unobserved
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("unobserved failure never reported")
+		}
+	}
+	// The observed ones never will be: collect again and drain the cleanups.
+	for range 3 {
+		runtime.GC()
+	}
+	flush := errors.New("flush")
+	dropFailed(flush, 0)
+	for found := false; !found; {
+		runtime.GC()
+		select {
+		case err := <-reports:
+			if err == observed {
+				t.Fatal("an observed failure was reported")
+			}
+			found = err == flush
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("sentinel failure never reported")
+		}
+	}
+	// A successful future is never reported.
+	_ = Resolved(1)
+}
