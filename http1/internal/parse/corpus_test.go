@@ -216,3 +216,62 @@ func sameFields(got, want [][2]string) bool {
 	}
 	return true
 }
+
+// responseDifferences lists the response cases where the verdict differs
+// from llhttp's, with the reason.
+var responseDifferences = map[string]difference{
+	"response/sample.md:40": {oReject, "RFC 9112 2.3",
+		"RTSP/1.1 is not HTTP: HTTP-name is the case-sensitive \"HTTP\""},
+	"response/sample.md:60": {oReject, "RFC 9112 2.3",
+		"ICE/1.1 is not HTTP: HTTP-name is the case-sensitive \"HTTP\""},
+	"response/sample.md:645": {oReject, "RFC 9112 2.3, RFC 9110 6.2",
+		"HTTP/0.9 has no status line; a status line naming 0.9 is an unsupported version"},
+	"response/content-length.md:123": {oIncomplete, "RFC 9112 6.3",
+		"llhttp's test skips the body with a test-only callback; without it the second response is 123 body bytes in progress (node's llhttp agrees: incomplete)"},
+}
+
+func TestCorpusResponses(t *testing.T) {
+	cases := loadCorpus(t, "llhttp-responses.json")
+	agree, differ := 0, 0
+	seen := map[string]bool{}
+	for _, c := range cases {
+		raw := decode(t, c.Raw)
+		results := map[string]*result{}
+		for how, chunks := range splits(raw) {
+			results[how] = drive(Response, Limits{}, chunks, true)
+		}
+		whole := results["whole"]
+		for how, r := range results {
+			if !sameResult(whole, r) {
+				t.Errorf("%s (%s): split %q differs from whole:\nwhole: %v\n%s: %v", c.ID, c.Name, how, whole, how, r)
+			}
+		}
+		want := c.expected()
+		got := whole.outcome()
+		if d, ok := responseDifferences[c.ID]; ok {
+			seen[c.ID] = true
+			differ++
+			if got != d.ours {
+				t.Errorf("%s (%s): listed difference says %s, parser gives %s\n%v", c.ID, c.Name, d.ours, got, whole)
+			}
+			if d.ours == want {
+				t.Errorf("%s: listed as a difference but agrees with llhttp (%s)", c.ID, want)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("%s (%s): llhttp %s, parser %s\ninput %q\n%v", c.ID, c.Name, want, got, raw, whole)
+			continue
+		}
+		agree++
+		if c.Strict {
+			checkMessages(t, &c, whole, false)
+		}
+	}
+	for id := range responseDifferences {
+		if !seen[id] {
+			t.Errorf("difference %s names no corpus case", id)
+		}
+	}
+	t.Logf("llhttp response corpus: %d of %d cases agree, %d deliberate differences", agree, len(cases), differ)
+}

@@ -176,7 +176,7 @@ func mode(p *Parser) Mode { return p.mode }
 
 func stop(p *Parser, r *result) bool {
 	m := p.Message()
-	if m.Upgrade() || (p.mode == Response && m.Status == 101) {
+	if p.mode == Request && m.Upgrade() || p.mode == Response && m.Status == 101 {
 		r.Stop = "upgrade"
 		return true
 	}
