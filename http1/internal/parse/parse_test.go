@@ -169,9 +169,9 @@ func TestPipelined(t *testing.T) {
 		"DELETE /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 	type want struct {
 		method, target, body string
-		trailers           int
-		keepAlive          bool
-		flags              Flags
+		trailers             int
+		keepAlive            bool
+		flags                Flags
 	}
 	wants := []want{
 		{"GET", "/a", "", 0, true, 0},
