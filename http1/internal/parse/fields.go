@@ -2,7 +2,7 @@ package parse
 
 // field checks the header field whose line was just completed (the last
 // span) and records what it says about framing and the connection.
-func (p *Parser) field(data []byte, _ int) error {
+func (p *Parser) field(data []byte) error {
 	sp := p.spans[len(p.spans)-1]
 	name := data[sp.ns:sp.ne]
 	value := data[sp.vs:sp.ve]

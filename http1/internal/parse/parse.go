@@ -617,7 +617,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			}
 			p.spans = append(p.spans, span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
 			if !p.trailer {
-				if err := p.field(data, p.mark); err != nil {
+				if err := p.field(data); err != nil {
 					return 0, err
 				}
 			}
