@@ -1,0 +1,12 @@
+package sock
+
+import "golang.org/x/sys/unix"
+
+// setKeepAlivePeriod sets the idle time before the first probe
+// (TCP_KEEPALIVE on darwin) and the interval between probes, in seconds.
+func setKeepAlivePeriod(fd, secs int) error {
+	if err := setInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPALIVE, secs); err != nil {
+		return err
+	}
+	return setInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+}
