@@ -436,10 +436,7 @@ func setBool(fd, level, opt int, on bool) error {
 	if on {
 		v = 1
 	}
-	if err := unix.SetsockoptInt(fd, level, opt, v); err != nil {
-		return os.NewSyscallError("setsockopt", err)
-	}
-	return nil
+	return setInt(fd, level, opt, v)
 }
 
 // SetNoDelay sets TCP_NODELAY (on: send small segments at once instead of
