@@ -366,12 +366,12 @@ func TestWakeWhileBlocked(t *testing.T) {
 	checkLeaks(t)
 	p := newPoller(t)
 	done := make(chan error, 1)
+	begin := time.Now()
 	go func() {
 		time.Sleep(20 * time.Millisecond) // let the loop block in Wait first
 		done <- p.Wake()
 	}()
 	var evs [4]Event
-	begin := time.Now()
 	n, err := p.Wait(evs[:], -1)
 	if err != nil || n != 0 {
 		t.Fatalf("Wait(-1) = %d, %v; want 0, nil", n, err)
@@ -728,6 +728,9 @@ func TestAddErrors(t *testing.T) {
 	}
 }
 
+// BenchmarkWaitOneReady measures one loop turn with one ready descriptor:
+// the peer's write that makes it ready, the Wait that reports it, and the
+// read that drains it (three system calls).
 func BenchmarkWaitOneReady(b *testing.B) {
 	p, err := New()
 	if err != nil {
