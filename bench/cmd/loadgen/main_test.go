@@ -315,3 +315,23 @@ func BenchmarkFillAndHist(b *testing.B) {
 		h.add(int64(i))
 	}
 }
+
+// FuzzBucket checks that every latency lands in a bucket whose bounds hold
+// it and that buckets keep the order of values.
+func FuzzBucket(f *testing.F) {
+	for _, v := range []uint64{0, 1, 127, 128, 255, 256, 65535, 1e9, 1 << 40, 1<<63 - 1, 1<<64 - 1} {
+		f.Add(v, v/2)
+	}
+	f.Fuzz(func(t *testing.T, v, w uint64) {
+		i := bucketOf(v)
+		if i < 0 || i >= nBuckets {
+			t.Fatalf("bucketOf(%d) = %d out of range", v, i)
+		}
+		if i < nBuckets-1 && (v < lowOf(i) || v > highOf(i)) {
+			t.Fatalf("value %d outside its bucket %d = [%d, %d]", v, i, lowOf(i), highOf(i))
+		}
+		if v <= w && bucketOf(v) > bucketOf(w) {
+			t.Fatalf("%d <= %d but bucket %d > %d", v, w, bucketOf(v), bucketOf(w))
+		}
+	})
+}

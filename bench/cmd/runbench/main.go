@@ -18,7 +18,9 @@
 //     idle connection.
 //   - Throughput: for each workload (-conns connections, -size bytes, each
 //     depth in -pipelines messages in flight per connection) the load
-//     generator runs once for -warmup (discarded) and once for -window.
+//     generator runs once to warm up (discarded: -warmup before the first
+//     workload of a process, -rewarm before later ones, whose process is
+//     already warm) and once for -window.
 //     Server CPU time is utime+stime of the process line of /proc/PID/stat
 //     (all threads), in clock ticks of `getconf CLK_TCK`. It is sampled at
 //     the window's edges when the load generator marks them with the lines
@@ -68,6 +70,7 @@ type config struct {
 	loadgen   string
 	window    time.Duration
 	warmup    time.Duration
+	rewarm    time.Duration
 	rounds    int
 	loops     int
 	conns     int
@@ -186,14 +189,15 @@ func main() {
 	flag.StringVar(&servers, "servers", "", "comma-separated servers (default: all built; ioloop only if it builds)")
 	flag.StringVar(&c.loadgen, "loadgen", "auto", "load generator: auto, ioloop or go")
 	flag.DurationVar(&c.window, "window", 10*time.Second, "measured window per workload")
-	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "warm-up run before each measured window")
+	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "warm-up run before the first workload of each server process")
+	flag.DurationVar(&c.rewarm, "rewarm", time.Second, "warm-up run before each later workload on the same (already warm) process")
 	flag.IntVar(&c.rounds, "rounds", 3, "interleaved rounds")
 	flag.IntVar(&c.loops, "loops", 1, "event loops per server (-loops / --loops)")
 	flag.IntVar(&c.conns, "conns", 1000, "connections per workload")
 	flag.IntVar(&c.size, "size", 64, "message size in bytes")
 	flag.StringVar(&pipelines, "pipelines", "1,16", "comma-separated messages in flight per connection; one workload each")
 	flag.IntVar(&c.idle, "idle", 10000, "idle connections for the memory measurement (0: skip it)")
-	flag.DurationVar(&c.settle, "settle", 2*time.Second, "wait before reading RSS with the idle connections open")
+	flag.DurationVar(&c.settle, "settle", 1500*time.Millisecond, "wait before reading RSS with the idle connections open")
 	flag.IntVar(&c.serverCPU, "server-cpu", 0, "CPU the server is pinned to")
 	flag.IntVar(&c.clientCPU, "client-cpu", 1, "CPU the clients are pinned to")
 	flag.BoolVar(&c.build, "build", true, "build the servers and tools into bin/ first")
@@ -252,11 +256,16 @@ func main() {
 	}
 	lg := loadgenArgv(c, bin)
 
-	per := c.warmup + c.window + time.Second
-	est := time.Duration(c.rounds*len(chosen)) * (time.Duration(len(c.pipelines))*per + c.settle + 3*time.Second)
+	nw := time.Duration(len(c.pipelines))
+	per := c.warmup + (nw-1)*c.rewarm + nw*(c.window+600*time.Millisecond) + 300*time.Millisecond
+	if c.idle > 0 {
+		per += c.settle + 1500*time.Millisecond
+	}
+	est := time.Duration(c.rounds*len(chosen)) * per
 	logf("%d servers x %d rounds x %d workloads, load generator %s; about %v",
 		len(chosen), c.rounds, len(c.pipelines), filepath.Base(lg[0]), est.Round(time.Second))
 
+	loadStart := loadAvg()
 	broken := map[string]string{}
 	var runs []runResult
 	var idles []idleResult
@@ -292,8 +301,12 @@ func main() {
 						ir.BytesPerCon, mib(ir.RSSBefore), mib(ir.RSSAfter))
 				}
 			}
-			for _, p := range c.pipelines {
-				r, err := measure(c, lg, proc.Pid, addr, p, tick)
+			for i, p := range c.pipelines {
+				warm := c.warmup
+				if i > 0 {
+					warm = c.rewarm
+				}
+				r, err := measure(c, lg, proc.Pid, addr, p, tick, warm)
 				if err != nil {
 					logf("%s pipeline %d: %v", s.name, p, err)
 					if !alive(proc.Pid) {
@@ -313,6 +326,7 @@ func main() {
 	logf("done in %v", time.Since(start).Round(time.Second))
 
 	md := report(c, lg, chosen, runs, idles, broken)
+	md += fmt.Sprintf("Load average (1/5/15 min) at start %s, at end %s: anything well above 2 means other work shared the CPUs.\n", loadStart, loadAvg())
 	fmt.Print(md)
 	stamp := time.Now().Format("20060102-150405")
 	outDir := filepath.Join(dir, "out")
@@ -620,7 +634,7 @@ func checkConn(addr string) error {
 // idleMemory measures the server's RSS before and after c.idle idle
 // connections.
 func idleMemory(c config, bin string, pid int, addr string) (idleResult, error) {
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
 	before, err := rss(pid)
 	if err != nil {
 		return idleResult{}, err
@@ -695,14 +709,14 @@ func idleMemory(c config, bin string, pid int, addr string) (idleResult, error) 
 }
 
 // measure runs one warm-up and one measured window of the load generator.
-func measure(c config, lg []string, pid int, addr string, pipeline int, tick float64) (runResult, error) {
+func measure(c config, lg []string, pid int, addr string, pipeline int, tick float64, warmup time.Duration) (runResult, error) {
 	args := func(d time.Duration) []string {
 		return append(slices.Clone(lg), "--target", addr, "--conns", strconv.Itoa(c.conns),
 			"--duration", d.String(), "--size", strconv.Itoa(c.size),
 			"--pipeline", strconv.Itoa(pipeline), "--json")
 	}
-	if c.warmup > 0 {
-		if _, _, err := runLoad(c, args(c.warmup), pid, c.warmup); err != nil {
+	if warmup > 0 {
+		if _, _, err := runLoad(c, args(warmup), pid, warmup); err != nil {
 			return runResult{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
@@ -790,6 +804,19 @@ func runLoad(c config, argv []string, pid int, d time.Duration) (lgResult, cpuWi
 	return res, w, nil
 }
 
+// loadAvg returns the first three fields of /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], "/")
+}
+
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 func median(xs []float64) float64 {
@@ -837,10 +864,10 @@ func report(c config, lg []string, chosen []server, runs []runResult, idles []id
 	sort.Strings(m)
 	fmt.Fprintf(&b, "## Echo benchmark (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "Linux %s, %s, %d CPUs, %s. Server pinned to CPU %d, clients to CPU %d; %d loop(s) per server. "+
-		"Load generator: `%s`. %d conns x %d B; warm-up %v, window %v; median of %d interleaved rounds. "+
+		"Load generator: `%s`. %d conns x %d B; warm-up %v (%v before later workloads on the same process), window %v; median of %d interleaved rounds. "+
 		"Server CPU sampled over the %s.\n\n",
 		strings.TrimSpace(string(kernel)), cpuModel, runtime.NumCPU(), runtime.Version(), c.serverCPU, c.clientCPU, c.loops,
-		strings.Join(append([]string{filepath.Base(lg[0])}, lg[1:]...), " "), c.conns, c.size, c.warmup, c.window, c.rounds,
+		strings.Join(append([]string{filepath.Base(lg[0])}, lg[1:]...), " "), c.conns, c.size, c.warmup, c.rewarm, c.window, c.rounds,
 		strings.Join(m, "/"))
 	fmt.Fprintf(&b, "Ranked by server CPU time per round trip (lower is better).\n\n")
 

@@ -185,3 +185,25 @@ func TestReportRanksByCPUPerRoundTrip(t *testing.T) {
 		t.Fatalf("report lacks the left-out server or the best Go peer:\n%s", md)
 	}
 }
+
+// FuzzStatFields feeds arbitrary /proc/PID/stat lines: the parser must not
+// panic, and the fields it returns must come after the last ')'.
+func FuzzStatFields(f *testing.F) {
+	f.Add([]byte("1234 (echo-c) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 1 0 50 1000 200"))
+	f.Add([]byte("1 ((x) y)) R 0 0 0 0 0 0 0 0 0 0 1 2"))
+	f.Add([]byte(")"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fields := statFields(b)
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			if fields != nil {
+				t.Fatalf("fields %q from a line without ')'", fields)
+			}
+			return
+		}
+		if want := strings.Fields(string(b[i+1:])); strings.Join(fields, " ") != strings.Join(want, " ") {
+			t.Fatalf("fields %q, want %q", fields, want)
+		}
+	})
+}
