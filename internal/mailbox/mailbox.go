@@ -1,0 +1,209 @@
+// Package mailbox is the event loop's inbox: a bounded multi-producer,
+// single-consumer FIFO of tasks with a deduplicated wake-up.
+//
+// # Contract
+//
+// Producers. Any goroutine may Post a task at any time. Post takes a mutex
+// for a few instructions (an append and two flag updates), never waits for
+// the consumer, and calls the wake function outside the lock. Tasks posted
+// by one goroutine run in the order they were posted; tasks from different
+// goroutines interleave in the order their Posts took the lock.
+//
+// Consumer. Exactly one goroutine, the owning loop, calls Drain and Close.
+// Drain takes the lock once per call, to swap the producers' slice with its
+// own (emptied) slice; the tasks then run without any lock, so a task may
+// Post to the same mailbox without deadlock. Tasks posted while Drain runs
+// wait for a later Drain. The two slices are reused, so steady-state
+// posting and draining allocate nothing.
+//
+// Empty and Len read an atomic counter and take no lock: a loop that checks
+// Empty before each poll pays one atomic load when nobody posted.
+//
+// Wake-ups. The first Post after a Drain calls wake (for example the
+// poller's Wake); later Posts before the next Drain do not. So the loop
+// gets at most one wake per drain cycle, and never misses one: a Post
+// either sees that a wake was already issued since the last Drain, or
+// issues one itself. A loop that drains with a budget and leaves tasks
+// queued must check Empty before sleeping, since those tasks issue no new
+// wake.
+//
+// Bounds. A mailbox holds at most max tasks (DefaultMax, 1<<20, unless set
+// by New). At the bound Post returns ErrFull and the task is not queued:
+// the caller decides whether to drop it, retry later, or fail its request.
+// After Close, Post returns ErrClosed.
+package mailbox
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// DefaultMax is the number of queued tasks at which Post starts returning
+// ErrFull when New is given max <= 0.
+const DefaultMax = 1 << 20
+
+// Shrinking: a drained slice with capacity above shrinkCap is dropped once
+// shrinkAfter batches drained from large slices used less than a quarter of
+// them, with no well-filled large batch in between, so that a
+// past burst does not pin its memory while a steady load, whose batch sizes
+// vary, does not reallocate over and over.
+const (
+	shrinkCap   = 1 << 14 // entries: 128 KiB of func values per slice, per loop
+	shrinkAfter = 64
+)
+
+var (
+	// ErrClosed is returned by Post after Close.
+	ErrClosed = errors.New("mailbox: closed")
+	// ErrFull is returned by Post when the mailbox already holds its
+	// maximum number of tasks.
+	ErrFull = errors.New("mailbox: full")
+)
+
+// Mailbox is a bounded multi-producer, single-consumer FIFO of tasks. Post,
+// Empty and Len may be called from any goroutine; Drain and Close only from
+// the owning loop's goroutine. Create it with New; it must not be copied.
+type Mailbox struct {
+	n    atomic.Int64 // tasks queued: len(in) + len(out) - pos
+	max  int          // immutable after New
+	wake func()       // immutable after New; may be nil
+
+	mu     sync.Mutex
+	in     []func() // guarded by mu: tasks posted since the last Drain
+	woken  bool     // guarded by mu: wake was called since the last Drain
+	closed bool     // guarded by mu
+
+	// Owned by the consumer goroutine.
+	out   []func() // the batch being drained; out[pos:] still to run
+	pos   int
+	small int // large-capacity batches under a quarter full since the last big one
+}
+
+// New returns an empty mailbox that holds at most max tasks (max <= 0:
+// DefaultMax) and calls wake, if not nil, when a Post makes it non-empty
+// after the last Drain: at most once per drain cycle. wake runs on the
+// posting goroutine, outside any lock, and must not block. Any goroutine
+// may call New.
+func New(max int, wake func()) *Mailbox {
+	if max <= 0 {
+		max = DefaultMax
+	}
+	return &Mailbox{max: max, wake: wake}
+}
+
+// Post queues fn to run on the owning loop. It returns ErrClosed after
+// Close and ErrFull when Len() has reached the bound; fn is then not
+// queued. fn must not be nil (Post panics: the loop would later call nil).
+// Safe from any goroutine; it takes the lock briefly and never waits for
+// the consumer. No allocation once the queue has grown to its working size.
+func (m *Mailbox) Post(fn func()) error {
+	if fn == nil {
+		panic("mailbox: Post of a nil task")
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	if m.n.Load() >= int64(m.max) {
+		m.mu.Unlock()
+		return ErrFull
+	}
+	m.in = append(m.in, fn)
+	m.n.Add(1)
+	wake := !m.woken
+	m.woken = true
+	m.mu.Unlock()
+	if wake && m.wake != nil {
+		m.wake()
+	}
+	return nil
+}
+
+// Empty reports whether no task is queued. It is one atomic load, takes no
+// lock, and is safe from any goroutine; seen from a producer the answer may
+// be stale by the time it returns.
+func (m *Mailbox) Empty() bool { return m.n.Load() == 0 }
+
+// Len returns the number of queued tasks, including tasks left by a
+// budgeted Drain. One atomic load; safe from any goroutine (a snapshot).
+func (m *Mailbox) Len() int { return int(m.n.Load()) }
+
+// Drain runs up to max queued tasks (max <= 0: all tasks queued when Drain
+// is called) in FIFO order on the calling goroutine, each through run(fn)
+// (run nil: fn is called directly; the loop passes a runner that recovers
+// panics), and returns how many ran. Tasks posted while Drain runs, even by
+// the tasks themselves, wait for a later Drain. If a task panics through
+// run, the tasks after it stay queued for the next Drain. It takes the lock
+// once, returns at once when Empty, and allocates nothing in steady state.
+// Owning loop goroutine only; not reentrant (a task must not call Drain).
+func (m *Mailbox) Drain(max int, run func(func())) int {
+	if m.n.Load() == 0 {
+		return 0
+	}
+	m.mu.Lock()
+	if m.pos == len(m.out) {
+		m.out, m.in = m.in, m.out[:0]
+		m.pos = 0
+	} else if len(m.in) > 0 {
+		// Tasks left by a budgeted Drain go first.
+		m.out = append(m.out, m.in...)
+		clear(m.in)
+		m.in = m.in[:0]
+	}
+	m.woken = false
+	m.mu.Unlock()
+
+	end := len(m.out)
+	if max > 0 && end-m.pos > max {
+		end = m.pos + max
+	}
+	ran := 0
+	for m.pos < end {
+		fn := m.out[m.pos]
+		m.out[m.pos] = nil
+		m.pos++
+		m.n.Add(-1)
+		ran++
+		if run != nil {
+			run(fn)
+		} else {
+			fn()
+		}
+	}
+	if m.pos == len(m.out) {
+		if c := cap(m.out); c > shrinkCap {
+			if len(m.out) >= c/4 {
+				m.small = 0
+			} else if m.small++; m.small >= shrinkAfter {
+				m.out, m.small = nil, 0
+			}
+		}
+		m.out, m.pos = m.out[:0], 0
+	}
+	return ran
+}
+
+// Close makes every later Post fail with ErrClosed and returns the tasks
+// still queued, in FIFO order (nil if none), so that the owner can run or
+// drop them; the mailbox is then empty. A second Close returns nil. It
+// allocates the returned slice. Owning loop goroutine only (or after that
+// goroutine stopped calling Drain).
+func (m *Mailbox) Close() []func() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var rest []func()
+	if k := len(m.out) - m.pos + len(m.in); k > 0 {
+		rest = make([]func(), 0, k)
+		rest = append(rest, m.out[m.pos:]...)
+		rest = append(rest, m.in...)
+	}
+	m.out, m.in, m.pos = nil, nil, 0
+	m.n.Store(0)
+	return rest
+}

@@ -1,0 +1,366 @@
+package mailbox
+
+import (
+	"errors"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// checkGoroutines fails t if goroutines started by the test are still alive
+// when it ends.
+func checkGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		for range 200 {
+			if runtime.NumGoroutine() <= before {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Errorf("goroutine leak: %d goroutines, %d before the test", runtime.NumGoroutine(), before)
+	})
+}
+
+func TestFIFOAndDrainBudget(t *testing.T) {
+	m := New(0, nil)
+	var log []int
+	for i := range 10 {
+		if err := m.Post(func() { log = append(log, i) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.Empty() || m.Len() != 10 {
+		t.Fatalf("Empty %v Len %d after 10 posts", m.Empty(), m.Len())
+	}
+	if n := m.Drain(3, nil); n != 3 || m.Len() != 7 {
+		t.Fatalf("Drain(3) ran %d, Len %d", n, m.Len())
+	}
+	// Posts after a budgeted drain run after the leftovers.
+	m.Post(func() { log = append(log, 10) })
+	if n := m.Drain(4, nil); n != 4 {
+		t.Fatalf("Drain(4) ran %d", n)
+	}
+	if n := m.Drain(0, nil); n != 4 || !m.Empty() {
+		t.Fatalf("Drain(0) ran %d, Empty %v", n, m.Empty())
+	}
+	if want := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(log, want) {
+		t.Fatalf("order %v", log)
+	}
+	if n := m.Drain(0, nil); n != 0 {
+		t.Fatalf("empty Drain ran %d", n)
+	}
+}
+
+func TestTasksPostedDuringDrainRunLater(t *testing.T) {
+	m := New(0, nil)
+	var log []string
+	m.Post(func() {
+		log = append(log, "a")
+		m.Post(func() { log = append(log, "c") })
+	})
+	m.Post(func() { log = append(log, "b") })
+	if n := m.Drain(0, nil); n != 2 {
+		t.Fatalf("first Drain ran %d, want 2", n)
+	}
+	if m.Len() != 1 {
+		t.Fatalf("Len %d, want the task posted during Drain", m.Len())
+	}
+	m.Drain(0, nil)
+	if !slices.Equal(log, []string{"a", "b", "c"}) {
+		t.Fatalf("log %v", log)
+	}
+}
+
+func TestRunnerReceivesEveryTask(t *testing.T) {
+	m := New(0, nil)
+	ran := 0
+	for range 5 {
+		m.Post(func() { ran++ })
+	}
+	calls := 0
+	m.Drain(0, func(fn func()) { calls++; fn() })
+	if calls != 5 || ran != 5 {
+		t.Fatalf("runner called %d times, tasks ran %d", calls, ran)
+	}
+}
+
+func TestPanickingTaskLeavesRestQueued(t *testing.T) {
+	m := New(0, nil)
+	var log []int
+	m.Post(func() { log = append(log, 1) })
+	m.Post(func() { panic("task bug") })
+	m.Post(func() { log = append(log, 3) })
+	func() {
+		defer func() {
+			if r := recover(); r != "task bug" {
+				t.Fatalf("recover() = %v", r)
+			}
+		}()
+		m.Drain(0, nil)
+	}()
+	if m.Len() != 1 {
+		t.Fatalf("Len %d after a panic, want 1", m.Len())
+	}
+	if n := m.Drain(0, nil); n != 1 || !slices.Equal(log, []int{1, 3}) {
+		t.Fatalf("ran %d, log %v", n, log)
+	}
+	// A recovering runner keeps going past the panic.
+	m.Post(func() { panic("again") })
+	m.Post(func() { log = append(log, 5) })
+	recovered := 0
+	n := m.Drain(0, func(fn func()) {
+		defer func() {
+			if recover() != nil {
+				recovered++
+			}
+		}()
+		fn()
+	})
+	if n != 2 || recovered != 1 || !slices.Equal(log, []int{1, 3, 5}) {
+		t.Fatalf("ran %d recovered %d log %v", n, recovered, log)
+	}
+}
+
+func TestWakeDeduplicated(t *testing.T) {
+	var wakes int
+	m := New(0, func() { wakes++ })
+	for range 100 {
+		m.Post(func() {})
+	}
+	if wakes != 1 {
+		t.Fatalf("%d wakes for 100 posts before a Drain, want 1", wakes)
+	}
+	m.Drain(0, nil)
+	if wakes != 1 {
+		t.Fatal("Drain called wake")
+	}
+	m.Post(func() {})
+	m.Post(func() {})
+	if wakes != 2 {
+		t.Fatalf("wakes %d, want 2 (one per drain cycle)", wakes)
+	}
+	m.Drain(1, nil) // leaves one task queued
+	m.Post(func() {})
+	if wakes != 3 {
+		t.Fatalf("wakes %d, want 3", wakes)
+	}
+	m.Drain(0, nil)
+	m.Drain(0, nil) // nothing posted in between: no wake owed
+	if wakes != 3 {
+		t.Fatalf("wakes %d, want 3", wakes)
+	}
+}
+
+func TestBoundGivesErrFull(t *testing.T) {
+	m := New(3, nil)
+	for i := range 3 {
+		if err := m.Post(func() {}); err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	if err := m.Post(func() {}); !errors.Is(err, ErrFull) {
+		t.Fatalf("4th Post: %v, want ErrFull", err)
+	}
+	if m.Len() != 3 {
+		t.Fatalf("Len %d: the rejected task was queued", m.Len())
+	}
+	m.Drain(1, nil)
+	if err := m.Post(func() {}); err != nil {
+		t.Fatalf("Post after making room: %v", err)
+	}
+	if New(0, nil).max != DefaultMax || New(-1, nil).max != DefaultMax {
+		t.Fatal("max <= 0 must select DefaultMax")
+	}
+	if ErrFull.Error() != "mailbox: full" || ErrClosed.Error() != "mailbox: closed" {
+		t.Fatal("error texts changed")
+	}
+}
+
+func TestClose(t *testing.T) {
+	m := New(0, nil)
+	var log []int
+	for i := range 5 {
+		m.Post(func() { log = append(log, i) })
+	}
+	m.Drain(2, nil)
+	m.Post(func() { log = append(log, 5) })
+	rest := m.Close()
+	if len(rest) != 4 || !m.Empty() || m.Len() != 0 {
+		t.Fatalf("Close returned %d tasks, Len %d", len(rest), m.Len())
+	}
+	for _, fn := range rest {
+		fn()
+	}
+	if !slices.Equal(log, []int{0, 1, 2, 3, 4, 5}) {
+		t.Fatalf("order %v", log)
+	}
+	if err := m.Post(func() {}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Post after Close: %v", err)
+	}
+	if m.Close() != nil || m.Drain(0, nil) != 0 {
+		t.Fatal("second Close or Drain after Close found tasks")
+	}
+	if New(0, nil).Close() != nil {
+		t.Fatal("Close of an empty mailbox returned tasks")
+	}
+}
+
+func TestNilTaskPanics(t *testing.T) {
+	defer func() {
+		if r := recover(); r != "mailbox: Post of a nil task" {
+			t.Fatalf("recover() = %v", r)
+		}
+	}()
+	New(0, nil).Post(nil)
+}
+
+// TestConcurrentPostersOrdering has 8 goroutines post 10k numbered tasks
+// each while the consumer drains, sleeping on the wake channel when empty:
+// every poster's numbers must arrive strictly increasing, none lost or
+// duplicated, and a lost wake-up would hang the consumer.
+func TestConcurrentPostersOrdering(t *testing.T) {
+	checkGoroutines(t)
+	const posters, each = 8, 10_000
+	wakeCh := make(chan struct{}, 1)
+	var wakes atomic.Int64
+	m := New(0, func() {
+		wakes.Add(1)
+		select {
+		case wakeCh <- struct{}{}:
+		default:
+		}
+	})
+	last := make([]int, posters) // consumer-owned
+	for i := range last {
+		last[i] = -1
+	}
+	received := 0
+	var wg sync.WaitGroup
+	for p := range posters {
+		wg.Go(func() {
+			for i := range each {
+				for {
+					err := m.Post(func() {
+						if i != last[p]+1 {
+							t.Errorf("poster %d: got %d after %d", p, i, last[p])
+						}
+						last[p] = i
+						received++
+					})
+					if err == nil {
+						break
+					}
+					t.Errorf("Post: %v", err)
+					return
+				}
+			}
+		})
+	}
+	drains := 0
+	for received < posters*each {
+		if m.Drain(0, nil) > 0 {
+			drains++
+			continue
+		}
+		select {
+		case <-wakeCh:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("consumer starved with %d/%d tasks: lost wake-up", received, posters*each)
+		}
+	}
+	wg.Wait()
+	for p, l := range last {
+		if l != each-1 {
+			t.Fatalf("poster %d: last task %d, want %d", p, l, each-1)
+		}
+	}
+	if received != posters*each || !m.Empty() {
+		t.Fatalf("received %d, Len %d", received, m.Len())
+	}
+	if w := wakes.Load(); w > int64(drains)+1 {
+		t.Fatalf("%d wakes for %d non-empty drains: not deduplicated", w, drains)
+	}
+}
+
+func TestConcurrentBoundNeverExceeded(t *testing.T) {
+	checkGoroutines(t)
+	const max = 64
+	m := New(max, nil)
+	var accepted, rejected atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 2000 {
+				switch err := m.Post(func() {}); err {
+				case nil:
+					accepted.Add(1)
+				case ErrFull:
+					rejected.Add(1)
+				default:
+					t.Errorf("Post: %v", err)
+				}
+			}
+		})
+	}
+	ran := 0
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		if l := m.Len(); l > max {
+			t.Fatalf("Len %d over the bound %d", l, max)
+		}
+		ran += m.Drain(7, nil)
+		runtime.Gosched()
+	}
+	ran += m.Drain(0, nil)
+	if int64(ran) != accepted.Load() || accepted.Load()+rejected.Load() != 8000 {
+		t.Fatalf("ran %d, accepted %d, rejected %d", ran, accepted.Load(), rejected.Load())
+	}
+}
+
+func TestSteadyStateAllocatesNothing(t *testing.T) {
+	m := New(0, func() {})
+	task := func() {}
+	for range 64 {
+		m.Post(task)
+	}
+	m.Drain(0, nil)
+	for range 64 {
+		m.Post(task)
+	}
+	m.Drain(0, nil)
+	a := testing.AllocsPerRun(100, func() {
+		for range 64 {
+			m.Post(task)
+		}
+		m.Drain(0, nil)
+	})
+	if a != 0 {
+		t.Fatalf("Post+Drain allocated %.1f times per run", a)
+	}
+}
+
+func TestBurstMemoryReleased(t *testing.T) {
+	m := New(0, nil)
+	task := func() {}
+	for range 100_000 {
+		m.Post(task)
+	}
+	m.Drain(0, nil)
+	for range 4 * shrinkAfter {
+		m.Post(task)
+		m.Drain(0, nil)
+	}
+	if c := cap(m.in) + cap(m.out); c > shrinkCap {
+		t.Fatalf("slices keep %d entries after the burst", c)
+	}
+}
