@@ -52,9 +52,11 @@ func TestFireOrderRandomDeadlines(t *testing.T) {
 	}
 	const n = 5000
 	want := make([]sched, n)
+	whenOf := make([]int64, n)
 	for i := range n {
 		w := rng.Int64N(1000) // many equal deadlines on purpose
 		want[i] = sched{id: i, when: w}
+		whenOf[i] = w
 		h.Schedule(w, 0, r.cb(i))
 	}
 	if h.Len() != n {
@@ -74,7 +76,7 @@ func TestFireOrderRandomDeadlines(t *testing.T) {
 		before := len(r.log)
 		drain(&h, now)
 		for _, id := range r.log[before:] {
-			if w := want[slices.IndexFunc(want, func(s sched) bool { return s.id == id })].when; w > now {
+			if w := whenOf[id]; w > now {
 				t.Fatalf("timer %d with deadline %d fired at now=%d", id, w, now)
 			}
 		}
@@ -296,7 +298,8 @@ func TestReset(t *testing.T) {
 	if next, _ := h.Next(); next != 5 {
 		t.Fatalf("Next = %d, want 5", next)
 	}
-	// Reset to an equal deadline counts as newly scheduled: b then a at 25... b is 20.
+	// b moves from 20 to 25, the deadline a already has: as the later
+	// scheduling, b fires after a.
 	if !h.Reset(b, 25) {
 		t.Fatal("Reset failed")
 	}
