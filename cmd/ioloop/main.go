@@ -1,0 +1,47 @@
+// Command ioloop serves and benchmarks ioloop's protocols.
+//
+// Usage:
+//
+//	ioloop serve --echo 127.0.0.1:7000 [--loops N]
+//	ioloop bench [--duration 5s] [--json]
+//	ioloop bench echo [--target ADDR] [--conns 1000] [--duration 10s] [--size 64] [--pipeline 1] [--loops N] [--json]
+//
+// serve runs until SIGINT or SIGTERM, then shuts down gracefully and exits 0.
+// bench without a workload runs every workload against embedded servers and
+// prints one table.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage:
+  ioloop serve --echo ADDR [--loops N]
+  ioloop bench [--duration D] [--json]
+  ioloop bench echo [--target ADDR] [--conns N] [--duration D] [--size N] [--pipeline N] [--loops N] [--json]
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "bench":
+		err = bench(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "ioloop: unknown command %q\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ioloop:", err)
+		os.Exit(1)
+	}
+}

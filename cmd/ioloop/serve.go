@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ioloop/ioloop"
+)
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// echoHandler writes back every byte it reads.
+type echoHandler struct{ ioloop.BaseHandler }
+
+func (echoHandler) OnData(c *ioloop.Conn) {
+	b, _ := c.Next(-1)
+	_, _ = c.Write(b)
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var echo listFlag
+	fs.Var(&echo, "echo", "serve TCP echo on `ADDR` (repeatable)")
+	loops := fs.Int("loops", 0, "number of event loops (default GOMAXPROCS)")
+	grace := fs.Duration("grace", 5*time.Second, "how long a graceful shutdown may take")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if len(echo) == 0 {
+		return errors.New("serve: nothing to serve: give --echo ADDR")
+	}
+	g, err := ioloop.New(ioloop.Options{Loops: *loops})
+	if err != nil {
+		return err
+	}
+	for _, addr := range echo {
+		ln, err := g.Listen("tcp", addr, echoHandler{})
+		if err != nil {
+			g.Close()
+			return err
+		}
+		fmt.Printf("echo listening on %s\n", ln.Addr())
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	signal.Stop(sig)
+	ctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	if err := g.Shutdown(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "ioloop: shutdown: %v (remaining connections closed)\n", err)
+	}
+	return nil
+}

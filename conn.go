@@ -1,0 +1,869 @@
+package ioloop
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ioloop/ioloop/internal/buffer"
+	"github.com/ioloop/ioloop/internal/poller"
+	"github.com/ioloop/ioloop/internal/sock"
+	"github.com/ioloop/ioloop/internal/timer"
+)
+
+// ConnState is where a connection is in its life. It only moves forward.
+type ConnState uint8
+
+const (
+	// StateConnecting: a dialed connection waiting for its connect to finish.
+	StateConnecting ConnState = iota
+	// StateOpen: reading and writing.
+	StateOpen
+	// StateClosing: Close was called; no more input is delivered, queued
+	// output is being flushed (bounded by Options.Linger), then FIN.
+	StateClosing
+	// StateClosed: the socket is closed and OnClose has run or is running.
+	StateClosed
+)
+
+func (s ConnState) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateOpen:
+		return "open"
+	case StateClosing:
+		return "closing"
+	case StateClosed:
+		return "closed"
+	}
+	return "invalid"
+}
+
+const (
+	stateConnecting = StateConnecting
+	stateOpen       = StateOpen
+	stateClosing    = StateClosing
+	stateClosed     = StateClosed
+)
+
+// Requests from any goroutine, carried out by the loop.
+const (
+	reqClose uint32 = 1 << iota
+	reqCloseWrite
+	reqAbort
+)
+
+// Conn is one stream connection (TCP or Unix) owned by one loop.
+//
+// Methods marked "loop only" must be called from a callback running on the
+// connection's loop (any connection's callback on that loop will do). Close,
+// CloseWrite, Abort and AsyncWrite are safe from any goroutine. Bytes that
+// Peek and Next return are lent: they stay valid only until the callback
+// that got them returns.
+type Conn struct {
+	// Immutable after creation.
+	l      *Loop
+	h      Handler
+	fd     int
+	remote netip.AddrPort
+	ln     *Listener // nil for dialed connections
+	unix   bool
+
+	// req carries Close/CloseWrite/Abort requests from any goroutine.
+	req atomic.Uint32
+
+	// Owned by the loop goroutine.
+	gen          uint32
+	state        ConnState
+	eof          bool // peer sent FIN
+	rdhup        bool // the poller reported the peer's FIN: read to the end
+	writeShut    bool // we sent FIN
+	readReady    bool // the socket may have input we did not read yet
+	writeBlocked bool // the kernel's send buffer was full: wait for Writable
+	dirty        bool // on the loop's flush list
+	bpPaused     bool // reading paused by the output water marks
+	userPaused   bool // reading paused by PauseRead
+	redeliver    bool // offer buffered input again after a resume
+	in           buffer.Input
+	out          buffer.Output
+	flow         buffer.Flow
+	lastActive   int64 // loop clock of the last read or write
+	idle         time.Duration
+	tm           timer.Handle
+	timerFn      func()
+	closeErr     error // the error OnClose will get
+	ctx          any
+	dl           *deadlines
+}
+
+// deadlines are the rarely used read and write deadlines, allocated on first
+// use.
+type deadlines struct {
+	read, write     int64 // loop clock; 0: none
+	readT, writeT   timer.Handle
+	readFn, writeFn func()
+}
+
+func newConn(l *Loop, fd int, remote netip.AddrPort, h Handler, ln *Listener, unix bool) *Conn {
+	c := &Conn{l: l, h: h, fd: fd, remote: remote, ln: ln, unix: unix}
+	c.flow.High, c.flow.Low = l.opts.HighWater, l.opts.LowWater
+	c.idle = l.opts.IdleTimeout
+	return c
+}
+
+// Loop returns the loop that owns the connection. Any goroutine.
+func (c *Conn) Loop() *Loop { return c.l }
+
+// State returns where the connection is in its life. Loop only.
+func (c *Conn) State() ConnState { return c.state }
+
+// Context returns the value set by SetContext. Loop only.
+func (c *Conn) Context() any { return c.ctx }
+
+// SetContext attaches a value to the connection, typically the protocol
+// state of the handler. Loop only.
+func (c *Conn) SetContext(v any) { c.ctx = v }
+
+// RemoteAddrPort returns the peer's address without allocating; it is the
+// zero AddrPort for Unix sockets. Any goroutine.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote }
+
+// RemoteAddr returns the peer's address (a *net.TCPAddr, or a *net.UnixAddr
+// for Unix sockets). It allocates. Any goroutine.
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.unix {
+		return &net.UnixAddr{Net: "unix"}
+	}
+	return net.TCPAddrFromAddrPort(c.remote)
+}
+
+// LocalAddr returns the connection's local address. It asks the kernel
+// (one getsockname) and allocates. Loop only.
+func (c *Conn) LocalAddr() net.Addr {
+	if c.unix {
+		if c.ln != nil {
+			return c.ln.Addr()
+		}
+		return &net.UnixAddr{Net: "unix"}
+	}
+	if c.state == stateClosed {
+		return nil
+	}
+	ap, err := sock.LocalAddr(c.fd)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
+
+// EOF reports whether the peer has finished sending. Loop only.
+func (c *Conn) EOF() bool { return c.eof }
+
+// input returns the unconsumed input: the bytes lent to the running OnData
+// callback, or the connection's buffer.
+func (c *Conn) input() []byte {
+	if c.l.viewConn == c {
+		return c.l.view
+	}
+	return c.in.Bytes()
+}
+
+// Buffered returns the number of input bytes not yet consumed. Loop only.
+func (c *Conn) Buffered() int {
+	if c.l.viewConn == c {
+		return len(c.l.view)
+	}
+	return c.in.Len()
+}
+
+// Peek returns the next n input bytes without consuming them; n < 0 returns
+// all of them. With fewer than n bytes buffered it returns what there is and
+// io.ErrShortBuffer. The bytes are lent: valid only until the callback
+// returns. Loop only; no copy, no allocation.
+func (c *Conn) Peek(n int) ([]byte, error) {
+	b := c.input()
+	if n < 0 {
+		return b, nil
+	}
+	if n > len(b) {
+		return b, io.ErrShortBuffer
+	}
+	return b[:n:n], nil
+}
+
+// Next consumes and returns the next n input bytes; n < 0 consumes all of
+// them. With fewer than n bytes buffered it consumes nothing and returns
+// io.ErrShortBuffer. The bytes are lent: valid only until the callback
+// returns. Loop only; no copy, no allocation.
+func (c *Conn) Next(n int) ([]byte, error) {
+	b := c.input()
+	if n < 0 {
+		n = len(b)
+	}
+	if n > len(b) {
+		return nil, io.ErrShortBuffer
+	}
+	c.consume(n)
+	return b[:n:n], nil
+}
+
+// Discard consumes up to n input bytes and returns how many it consumed; n < 0
+// discards everything buffered. Loop only.
+func (c *Conn) Discard(n int) int {
+	b := len(c.input())
+	if n < 0 || n > b {
+		n = b
+	}
+	c.consume(n)
+	return n
+}
+
+func (c *Conn) consume(n int) {
+	if c.l.viewConn == c {
+		c.l.view = c.l.view[n:]
+	} else {
+		c.in.Discard(c.l.pool, n)
+	}
+}
+
+// Write queues b to be sent; b is copied and may be reused at once. Output is
+// flushed once per loop iteration with one writev per connection, so many
+// small writes in one callback cost one system call. It fails with ErrClosed
+// after Close or CloseWrite, and closes the connection with ErrOutputLimit if
+// the queued output would pass Options.MaxOutput. Loop only.
+func (c *Conn) Write(b []byte) (int, error) {
+	if err := c.writable(len(b)); err != nil {
+		return 0, err
+	}
+	c.out.Write(c.l.pool, b)
+	c.queued()
+	return len(b), nil
+}
+
+// Writev queues the buffers in order, like one Write of their concatenation.
+// Loop only.
+func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	if err := c.writable(n); err != nil {
+		return 0, err
+	}
+	for _, b := range bufs {
+		c.out.Write(c.l.pool, b)
+	}
+	c.queued()
+	return n, nil
+}
+
+// WriteString is Write for a string. Loop only.
+func (c *Conn) WriteString(s string) (int, error) {
+	if err := c.writable(len(s)); err != nil {
+		return 0, err
+	}
+	c.out.Write(c.l.pool, unsafeBytes(s))
+	c.queued()
+	return len(s), nil
+}
+
+func (c *Conn) writable(n int) error {
+	if c.state > stateOpen || c.writeShut || c.req.Load()&(reqClose|reqCloseWrite|reqAbort) != 0 {
+		return ErrClosed
+	}
+	if c.out.Len()+n > c.l.opts.MaxOutput {
+		c.fail(ErrOutputLimit)
+		return ErrOutputLimit
+	}
+	return nil
+}
+
+// queued runs after output was queued: mark for flushing, apply the water marks.
+func (c *Conn) queued() {
+	if !c.dirty {
+		c.dirty = true
+		c.l.dirty = append(c.l.dirty, c)
+	}
+	if changed, paused := c.flow.Update(c.out.Len()); changed && paused {
+		c.bpPaused = true
+		c.callBackpressure(true)
+	}
+}
+
+// OutputLen returns the bytes queued and not yet handed to the kernel. Loop only.
+func (c *Conn) OutputLen() int { return c.out.Len() }
+
+// Flush tries to hand the queued output to the kernel now instead of at the
+// end of the loop iteration. Loop only.
+func (c *Conn) Flush() error {
+	if c.state == stateClosed {
+		return ErrClosed
+	}
+	if !c.writeBlocked {
+		c.flush()
+	}
+	if c.closeErr != nil && c.state == stateClosed {
+		return c.closeErr
+	}
+	return nil
+}
+
+// AsyncWrite queues b from any goroutine. b is kept by reference, not copied:
+// the caller must not change it until done runs. done, if not nil, runs on
+// the connection's loop once all of b was handed to the kernel (n = len(b),
+// err = nil), or when the connection closed first (err says why; n is 0).
+// If the write cannot even be queued (the group is closed) done runs on the
+// calling goroutine. Cost: one posted task.
+func (c *Conn) AsyncWrite(b []byte, done func(n int, err error)) {
+	err := c.l.Post(func() {
+		if err := c.writable(len(b)); err != nil {
+			if done != nil {
+				done(0, err)
+			}
+			return
+		}
+		if done == nil {
+			c.out.WriteRef(b, nil)
+		} else {
+			c.out.WriteRef(b, func(err error) {
+				if err != nil {
+					done(0, err)
+				} else {
+					done(len(b), nil)
+				}
+			})
+		}
+		c.queued()
+	})
+	if err != nil && done != nil {
+		done(0, err)
+	}
+}
+
+// Close closes the connection gracefully: no more input is delivered, the
+// queued output is flushed (for at most Options.Linger), then FIN is sent and,
+// once the peer finishes too (or Linger passes), the socket is closed and
+// OnClose runs. Safe from any goroutine; later calls do nothing. It returns
+// nil (errors reach OnClose).
+func (c *Conn) Close() error {
+	c.request(reqClose)
+	return nil
+}
+
+// CloseWrite sends FIN after the queued output (half-close); the connection
+// keeps reading until the peer closes too. Safe from any goroutine.
+func (c *Conn) CloseWrite() error {
+	c.request(reqCloseWrite)
+	return nil
+}
+
+// Abort closes the connection at once with a reset (RST), dropping queued
+// input and output. OnClose gets ErrAborted. Safe from any goroutine.
+func (c *Conn) Abort() error {
+	c.request(reqAbort)
+	return nil
+}
+
+func (c *Conn) request(r uint32) {
+	for {
+		old := c.req.Load()
+		if old&r != 0 {
+			return
+		}
+		if c.req.CompareAndSwap(old, old|r) {
+			break
+		}
+	}
+	// The loop also checks requests after every callback, so a request made
+	// inside a callback takes effect before the next one; this task covers
+	// requests from other goroutines.
+	_ = c.l.Post(c.handleRequests)
+}
+
+// handleRequests carries out Close/CloseWrite/Abort requests. Loop only.
+func (c *Conn) handleRequests() {
+	r := c.req.Load()
+	if r == 0 || c.state == stateClosed {
+		return
+	}
+	switch {
+	case r&reqAbort != 0:
+		_ = sock.SetLingerZero(c.fd)
+		c.destroy(ErrAborted)
+	case r&reqClose != 0:
+		c.beginClose(nil)
+	case r&reqCloseWrite != 0:
+		if c.state == stateOpen && !c.writeShut && c.out.Len() == 0 {
+			c.shutWrite()
+		}
+	}
+}
+
+// PauseRead stops delivering input (and reading from the socket) until
+// ResumeRead: the kernel's buffers then push back on the peer. Loop only.
+func (c *Conn) PauseRead() { c.userPaused = true }
+
+// ResumeRead undoes PauseRead; buffered input is offered again to OnData.
+// Loop only.
+func (c *Conn) ResumeRead() {
+	if c.userPaused {
+		c.userPaused = false
+		c.resume()
+	}
+}
+
+func (c *Conn) resume() {
+	if c.state != stateOpen || c.readPaused() {
+		return
+	}
+	c.redeliver = c.in.Len() > 0
+	c.l.addReady(c)
+}
+
+func (c *Conn) readPaused() bool { return c.bpPaused || c.userPaused }
+
+// SetIdleTimeout changes this connection's idle timeout (0 disables it).
+// Loop only.
+func (c *Conn) SetIdleTimeout(d time.Duration) {
+	c.idle = d
+	c.armTimer()
+}
+
+// SetReadDeadline closes the connection with ErrReadDeadline if no input
+// arrives by t; the zero time removes the deadline. Any input arriving clears
+// it (set it again for the next read). Loop only.
+func (c *Conn) SetReadDeadline(t time.Time) {
+	d := c.deadlines()
+	d.readT = c.setDeadline(d.readT, t, &d.read, d.readFn)
+}
+
+// SetWriteDeadline closes the connection with ErrWriteDeadline if output is
+// still queued at t; the zero time removes the deadline. Loop only.
+func (c *Conn) SetWriteDeadline(t time.Time) {
+	d := c.deadlines()
+	d.writeT = c.setDeadline(d.writeT, t, &d.write, d.writeFn)
+}
+
+func (c *Conn) deadlines() *deadlines {
+	if c.dl == nil {
+		d := &deadlines{}
+		d.readFn = func() {
+			if d.read != 0 && c.state == stateOpen {
+				c.fail(ErrReadDeadline)
+			}
+		}
+		d.writeFn = func() {
+			if d.write != 0 && c.out.Len() > 0 && c.state < stateClosed {
+				c.fail(ErrWriteDeadline)
+			}
+		}
+		c.dl = d
+	}
+	return c.dl
+}
+
+func (c *Conn) setDeadline(h timer.Handle, t time.Time, at *int64, fn func()) timer.Handle {
+	c.l.timers.Cancel(h)
+	if t.IsZero() || c.state == stateClosed {
+		*at = 0
+		return timer.Handle{}
+	}
+	*at = c.l.now + int64(t.Sub(c.l.Now()))
+	return c.l.timers.Schedule(*at, 0, fn)
+}
+
+// onEvent handles readiness of the socket.
+func (c *Conn) onEvent(f poller.Flags) {
+	switch c.state {
+	case stateConnecting:
+		if f&(poller.Writable|poller.Error|poller.HangUp) != 0 {
+			c.connected()
+		}
+		return
+	case stateClosed:
+		return
+	}
+	if f&poller.Error != 0 {
+		if err := sock.SocketError(c.fd); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	if f&(poller.ReadHangUp|poller.HangUp) != 0 {
+		c.rdhup = true
+	}
+	if f&poller.Writable != 0 && c.writeBlocked {
+		c.writeBlocked = false
+		c.flush()
+		if c.state == stateClosed {
+			return
+		}
+	}
+	if f&(poller.Readable|poller.ReadHangUp|poller.HangUp) != 0 {
+		c.readReady = true
+	}
+	if c.redeliver {
+		c.redeliver = false
+		if c.in.Len() > 0 && c.state == stateOpen {
+			c.deliver(nil)
+		}
+	}
+	if c.readReady {
+		c.read()
+	}
+}
+
+// read reads what the socket has, within the loop's per-connection budget.
+func (c *Conn) read() {
+	l := c.l
+	total := 0
+	for range readBudget {
+		if c.state == stateClosed || c.eof || (c.state == stateOpen && c.readPaused()) {
+			return
+		}
+		n, err := sock.Read(c.fd, l.scratch)
+		if n > 0 {
+			c.lastActive = l.now
+			if c.state == stateOpen {
+				c.deliver(l.scratch[:n])
+			} // while closing, input is read and dropped
+			total += n
+			if n < len(l.scratch) && !c.rdhup {
+				c.readReady = false // a short read drained the socket
+				return
+			}
+			if total >= readBytesBudget {
+				l.addReady(c)
+				return
+			}
+			continue
+		}
+		switch err {
+		case nil:
+			c.readReady = false
+			c.peerEOF()
+			return
+		case syscall.EAGAIN:
+			c.readReady = false
+			return
+		case syscall.EINTR:
+			continue
+		}
+		c.fail(err)
+		return
+	}
+	l.addReady(c)
+}
+
+// deliver offers data (and whatever input was left before it) to OnData and
+// keeps what the handler left.
+func (c *Conn) deliver(data []byte) {
+	l := c.l
+	if c.dl != nil && c.dl.read != 0 && len(data) > 0 {
+		c.dl.read = 0
+		l.timers.Cancel(c.dl.readT)
+	}
+	if c.in.Len() == 0 {
+		l.viewConn, l.view = c, data
+		c.callData()
+		rest := l.view
+		l.viewConn, l.view = nil, nil
+		if len(rest) > 0 && c.state == stateOpen {
+			if len(rest) > l.opts.MaxInput {
+				c.fail(ErrInputLimit)
+				return
+			}
+			c.in.Append(l.pool, rest)
+		}
+		return
+	}
+	if c.in.Len()+len(data) > l.opts.MaxInput {
+		c.fail(ErrInputLimit)
+		return
+	}
+	c.in.Append(l.pool, data)
+	view := c.in.Bytes()
+	l.viewConn, l.view = c, view
+	c.callData()
+	consumed := len(view) - len(l.view)
+	l.viewConn, l.view = nil, nil
+	if c.state == stateOpen {
+		c.in.Discard(l.pool, consumed)
+	} else {
+		c.in.Release(l.pool) // closing: input is no longer delivered
+	}
+}
+
+func (c *Conn) peerEOF() {
+	c.eof = true
+	if c.state == stateClosing {
+		if c.writeShut {
+			c.destroy(c.closeErr)
+		}
+		return
+	}
+	c.callEOF()
+	if c.state == stateOpen && c.writeShut {
+		c.destroy(c.closeErr) // both directions are finished
+	}
+}
+
+// flush hands queued output to the kernel.
+func (c *Conn) flush() {
+	l := c.l
+	for c.out.Len() > 0 {
+		iov := c.out.Iovecs(l.iov[:0], sock.MaxIovecs)
+		want := 0
+		for _, b := range iov {
+			want += len(b)
+		}
+		n, err := l.w.Writev(c.fd, iov)
+		if l.onWritev != nil {
+			l.onWritev(c.fd, len(iov), n)
+		}
+		if n > 0 {
+			c.out.Advance(l.pool, n)
+			c.lastActive = l.now
+		}
+		if err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			if err == syscall.EAGAIN {
+				c.writeBlocked = true
+				break
+			}
+			c.fail(err)
+			return
+		}
+		if n < want {
+			c.writeBlocked = true
+			break
+		}
+	}
+	if c.state == stateClosed {
+		return
+	}
+	if changed, paused := c.flow.Update(c.out.Len()); changed && !paused {
+		c.bpPaused = false
+		c.callBackpressure(false)
+		c.resume()
+	}
+	if c.out.Len() == 0 {
+		switch {
+		case c.state == stateClosing && !c.writeShut:
+			c.shutWrite()
+		case c.req.Load()&reqCloseWrite != 0 && !c.writeShut:
+			c.shutWrite()
+		}
+	}
+}
+
+// shutWrite sends FIN. A closing connection then waits for the peer's FIN
+// (reading and dropping input) so that its last bytes are not lost to a
+// reset, bounded by Options.Linger.
+func (c *Conn) shutWrite() {
+	c.writeShut = true
+	if err := sock.ShutdownWrite(c.fd); err != nil {
+		c.destroy(c.closeErrOr(err))
+		return
+	}
+	if c.eof && c.state == stateClosing || c.eof && c.req.Load()&reqCloseWrite != 0 {
+		c.destroy(c.closeErr)
+		return
+	}
+	if c.state == stateClosing {
+		c.readReady = true
+		c.l.addReady(c) // read to the peer's FIN
+	}
+}
+
+func (c *Conn) closeErrOr(err error) error {
+	if c.closeErr != nil {
+		return c.closeErr
+	}
+	return err
+}
+
+// beginClose starts a graceful close; err (may be nil) goes to OnClose.
+func (c *Conn) beginClose(err error) {
+	switch c.state {
+	case stateClosed, stateClosing:
+		return
+	case stateConnecting:
+		c.destroy(c.closeErrOr(err))
+		return
+	}
+	c.state = stateClosing
+	if c.closeErr == nil {
+		c.closeErr = err
+	}
+	c.l.timers.Cancel(c.tm)
+	c.tm = c.l.timers.Schedule(c.l.now+int64(c.l.opts.Linger), 0, c.timerFunc())
+	if c.l.viewConn != c {
+		c.in.Release(c.l.pool) // else deliver releases it when OnData returns
+	}
+	if c.out.Len() == 0 {
+		if !c.writeShut {
+			c.shutWrite()
+		} else if c.eof {
+			c.destroy(c.closeErr)
+		}
+		return
+	}
+	if !c.dirty && !c.writeBlocked {
+		c.dirty = true
+		c.l.dirty = append(c.l.dirty, c)
+	}
+}
+
+// fail closes the connection at once because of err.
+func (c *Conn) fail(err error) { c.destroy(c.closeErrOr(err)) }
+
+// destroy closes the socket, releases the buffers and runs OnClose, once.
+func (c *Conn) destroy(err error) {
+	if c.state == stateClosed {
+		return
+	}
+	c.state = stateClosed
+	l := c.l
+	l.unregister(c.fd)
+	_ = sock.Close(c.fd)
+	l.timers.Cancel(c.tm)
+	if c.dl != nil {
+		l.timers.Cancel(c.dl.readT)
+		l.timers.Cancel(c.dl.writeT)
+	}
+	if l.viewConn == c {
+		l.viewConn, l.view = nil, nil
+	}
+	c.in.Release(l.pool)
+	outErr := err
+	if outErr == nil {
+		outErr = ErrClosed
+	}
+	c.out.Reset(l.pool, outErr)
+	l.nconns.Add(-1)
+	l.g.connDone()
+	c.callClose(err)
+}
+
+// connected finishes a dial.
+func (c *Conn) connected() {
+	if err := sock.SocketError(c.fd); err != nil {
+		c.destroy(err)
+		return
+	}
+	c.state = stateOpen
+	c.l.timers.Cancel(c.tm)
+	c.tm = timer.Handle{}
+	c.open()
+}
+
+// open runs OnOpen and starts the idle timer.
+func (c *Conn) open() {
+	c.lastActive = c.l.now
+	c.armTimer()
+	c.callOpen()
+	if c.state == stateOpen {
+		c.readReady = true
+		c.read()
+	}
+}
+
+// armTimer (re)starts the connection's timer for its current phase: idle
+// timeout when open.
+func (c *Conn) armTimer() {
+	if c.state != stateOpen {
+		return
+	}
+	c.l.timers.Cancel(c.tm)
+	c.tm = timer.Handle{}
+	if c.idle > 0 {
+		c.tm = c.l.timers.Schedule(c.lastActive+int64(c.idle), 0, c.timerFunc())
+	}
+}
+
+func (c *Conn) timerFunc() func() {
+	if c.timerFn == nil {
+		c.timerFn = c.onTimer
+	}
+	return c.timerFn
+}
+
+// onTimer is the connection's one timer: dial timeout, idle timeout or
+// linger, by state. The idle timer is lazy: activity only stamps lastActive,
+// and the timer, when it fires early, re-arms for the rest.
+func (c *Conn) onTimer() {
+	c.tm = timer.Handle{}
+	switch c.state {
+	case stateConnecting:
+		c.destroy(ErrDialTimeout)
+	case stateOpen:
+		if c.idle <= 0 {
+			return
+		}
+		if due := c.lastActive + int64(c.idle); due > c.l.now {
+			c.tm = c.l.timers.Schedule(due, 0, c.timerFunc())
+			return
+		}
+		c.beginClose(ErrIdleTimeout)
+	case stateClosing:
+		if c.out.Len() > 0 {
+			c.destroy(ErrLingerTimeout)
+		} else {
+			c.destroy(c.closeErr)
+		}
+	}
+}
+
+// The callbacks, each recovering a panic into a close of this connection and
+// then carrying out Close/Abort requests made during the callback.
+
+func (c *Conn) callOpen() {
+	defer c.after()
+	c.h.OnOpen(c)
+}
+
+func (c *Conn) callData() {
+	defer c.after()
+	c.h.OnData(c)
+}
+
+func (c *Conn) callEOF() {
+	defer c.after()
+	c.h.OnEOF(c)
+}
+
+func (c *Conn) callShutdown() {
+	defer c.after()
+	c.h.OnShutdown(c)
+}
+
+func (c *Conn) callBackpressure(paused bool) {
+	defer c.after()
+	c.h.OnBackpressure(c, paused)
+}
+
+func (c *Conn) callClose(err error) {
+	defer c.l.recoverTask("OnClose")
+	c.h.OnClose(c, err)
+}
+
+func (c *Conn) after() {
+	if r := recover(); r != nil {
+		stack := debug.Stack()
+		c.l.opts.Logger.Error("ioloop: panic in connection callback recovered; closing the connection",
+			"loop", c.l.idx, "remote", c.remote, "panic", r, "stack", string(stack))
+		c.destroy(&PanicError{Value: r, Stack: stack})
+		return
+	}
+	if c.req.Load() != 0 {
+		c.handleRequests()
+	}
+}

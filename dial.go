@@ -1,0 +1,69 @@
+package ioloop
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ioloop/ioloop/internal/sock"
+)
+
+// Dial connects to address on network ("tcp", "tcp4", "tcp6" or "unix") and
+// serves the connection with h on one of the group's loops, like an accepted
+// one. It returns at once, with a Conn in StateConnecting: OnOpen runs when
+// the connection is established; if it fails or takes longer than timeout
+// (0: no timeout), OnClose runs with the error (ErrDialTimeout, or the
+// connect error) and OnOpen never does. Errors found before connecting (bad
+// address, no descriptors) are returned. A host name is resolved on the
+// calling goroutine, which may block: pass IP addresses from loop callbacks.
+func (g *Group) Dial(network, address string, h Handler, timeout time.Duration) (*Conn, error) {
+	if h == nil {
+		return nil, fmt.Errorf("ioloop: Dial %s %s: nil Handler", network, address)
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix":
+	default:
+		return nil, fmt.Errorf("ioloop: Dial: unsupported network %q (want tcp, tcp4, tcp6 or unix)", network)
+	}
+	if g.closing.Load() {
+		return nil, ErrGroupClosed
+	}
+	if max := g.opts.MaxConns; max > 0 && g.conns.Load() >= int64(max) {
+		return nil, fmt.Errorf("ioloop: dial %s %s: Options.MaxConns (%d) reached", network, address, max)
+	}
+	fd, remote, err := sock.Connect(network, address)
+	if err != nil {
+		return nil, fmt.Errorf("ioloop: dial %s %s: %w", network, address, err)
+	}
+	l := g.pick(BalanceLeastConns)
+	c := newConn(l, fd, remote, h, nil, network == "unix")
+	g.conns.Add(1)
+	l.nconns.Add(1)
+	if err := l.Post(func() { l.startDial(c, timeout) }); err != nil {
+		_ = sock.Close(fd)
+		l.nconns.Add(-1)
+		g.connDone()
+		return nil, err
+	}
+	return c, nil
+}
+
+// startDial registers a connecting socket and waits for it to become
+// writable (connected) or to fail.
+func (l *Loop) startDial(c *Conn, timeout time.Duration) {
+	if !c.unix {
+		l.setTCPOptions(c.fd)
+	}
+	if c.req.Load()&(reqClose|reqAbort) != 0 {
+		c.destroy(ErrClosed)
+		return
+	}
+	gen, err := l.register(c.fd, c)
+	if err != nil {
+		c.destroy(fmt.Errorf("ioloop: register dialed connection: %w", err))
+		return
+	}
+	c.gen = gen
+	if timeout > 0 {
+		c.tm = l.timers.Schedule(l.now+int64(timeout), 0, c.timerFunc())
+	}
+}

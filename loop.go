@@ -1,0 +1,313 @@
+package ioloop
+
+import (
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/ioloop/ioloop/internal/buffer"
+	"github.com/ioloop/ioloop/internal/mailbox"
+	"github.com/ioloop/ioloop/internal/poller"
+	"github.com/ioloop/ioloop/internal/sock"
+	"github.com/ioloop/ioloop/internal/timer"
+)
+
+// pollable is anything registered in a loop's poller: a connection, a
+// listening socket or a datagram socket.
+type pollable interface {
+	// onEvent handles readiness reported by the poller, or a retry queued on
+	// the loop's ready list (flags = poller.Readable).
+	onEvent(f poller.Flags)
+}
+
+// fdSlot is one entry of a loop's descriptor table. gen tags the
+// registration so that events for a closed and reused descriptor are dropped.
+type fdSlot struct {
+	obj pollable
+	gen uint32
+}
+
+// Loop is one event loop: a goroutine that waits on a poller and runs the
+// callbacks of the connections, timers and sockets it owns, one at a time.
+//
+// A Loop is created by New as part of a Group. Methods say which goroutine
+// may call them: "loop only" methods must be called from a callback running on
+// this loop; the others are safe from any goroutine.
+type Loop struct {
+	g    *Group
+	idx  int
+	opts *Options
+
+	// Immutable after start.
+	p     *poller.Poller
+	mb    *mailbox.Mailbox
+	epoch time.Time
+	done  chan struct{}
+
+	// nconns is written by the loop and read by balancers on other loops.
+	nconns atomic.Int64
+
+	// Everything below is owned by the loop goroutine.
+	timers  timer.Heap
+	pool    *buffer.Pool
+	events  []poller.Event
+	scratch []byte
+	iov     [][]byte
+	w       sock.Writer
+	fds     []fdSlot
+	gen     uint32
+	ready   []pollable // sockets with work left after their budget ran out
+	ready2  []pollable
+	dirty   []*Conn // connections with output to flush this iteration
+	now     int64   // monotonic nanoseconds since epoch, cached per iteration
+	quit    bool
+
+	// The input lent to the OnData callback running now.
+	viewConn *Conn
+	view     []byte
+
+	// Test hook: called after every writev with the number of buffers.
+	onWritev func(fd, nbufs, n int)
+}
+
+func newLoop(g *Group, idx int) (*Loop, error) {
+	p, err := poller.New()
+	if err != nil {
+		return nil, err
+	}
+	l := &Loop{
+		g:       g,
+		idx:     idx,
+		opts:    &g.opts,
+		p:       p,
+		epoch:   time.Now(),
+		done:    make(chan struct{}),
+		pool:    buffer.NewPool(16 << 20),
+		events:  make([]poller.Event, 1024),
+		scratch: make([]byte, g.opts.ReadBufferSize),
+		iov:     make([][]byte, 0, sock.MaxIovecs),
+	}
+	l.mb = mailbox.New(g.opts.MailboxSize, l.wake)
+	return l, nil
+}
+
+func (l *Loop) wake() { _ = l.p.Wake() }
+
+// Index returns the loop's position in its Group, from 0. Any goroutine.
+func (l *Loop) Index() int { return l.idx }
+
+// Group returns the Group the loop belongs to. Any goroutine.
+func (l *Loop) Group() *Group { return l.g }
+
+// NumConns returns the number of connections the loop owns now. Any goroutine.
+func (l *Loop) NumConns() int { return int(l.nconns.Load()) }
+
+// Post queues fn to run on the loop; it returns at once. Tasks posted by one
+// goroutine run in the order posted. Safe from any goroutine, including the
+// loop's own callbacks (fn then runs later in the same or the next
+// iteration). It fails with ErrGroupClosed after the group closed and with
+// ErrMailboxFull when Options.MailboxSize tasks are waiting. A panic in fn is
+// recovered and logged. Cost: one lock and, when the loop sleeps, one wake-up
+// write.
+func (l *Loop) Post(fn func()) error {
+	switch err := l.mb.Post(fn); err {
+	case nil:
+		return nil
+	case mailbox.ErrFull:
+		return ErrMailboxFull
+	default:
+		return ErrGroupClosed
+	}
+}
+
+// Now returns the time cached at the start of the current loop iteration.
+// It carries a monotonic reading. Loop only; cost: none.
+func (l *Loop) Now() time.Time { return l.epoch.Add(time.Duration(l.now)) }
+
+func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) }
+
+// run is the loop goroutine.
+func (l *Loop) run() {
+	defer close(l.done)
+	if !l.opts.NoLockOSThread {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	l.now = l.clock()
+	for !l.quit {
+		timeout := time.Duration(-1)
+		if len(l.ready) > 0 || !l.mb.Empty() {
+			timeout = 0
+		} else if when, ok := l.timers.Next(); ok {
+			timeout = max(time.Duration(when-l.clock()), 0)
+		}
+		n, err := l.p.Wait(l.events, timeout)
+		l.now = l.clock()
+		if err != nil {
+			l.opts.Logger.Error("ioloop: poller wait failed", "loop", l.idx, "err", err)
+			time.Sleep(time.Millisecond) // never spin on a broken poller
+		}
+		for _, ev := range l.events[:n] {
+			fd, gen := int(uint32(ev.Tag)), uint32(ev.Tag>>32)
+			if fd < len(l.fds) && l.fds[fd].gen == gen && l.fds[fd].obj != nil {
+				l.fds[fd].obj.onEvent(ev.Flags)
+			}
+		}
+		l.runReady()
+		if !l.mb.Empty() {
+			l.mb.Drain(mailboxBatch, l.runTask)
+		}
+		l.runTimers()
+		l.flushDirty()
+	}
+	l.exit()
+}
+
+// exit closes everything the loop still owns and runs the tasks left in the
+// mailbox, so that their callbacks see closed connections instead of never
+// running.
+func (l *Loop) exit() {
+	l.closeAll(ErrServerClosed)
+	for _, fn := range l.mb.Close() {
+		l.runTask(fn)
+	}
+	l.flushDirty()
+	_ = l.p.Close()
+}
+
+// closeAll closes every socket the loop owns.
+func (l *Loop) closeAll(err error) {
+	for fd := range l.fds {
+		switch o := l.fds[fd].obj.(type) {
+		case *Conn:
+			o.destroy(err)
+		case *lnSock:
+			o.close()
+		case *PacketConn:
+			o.close()
+		}
+	}
+}
+
+// register adds fd to the loop's table and poller.
+func (l *Loop) register(fd int, obj pollable) (gen uint32, err error) {
+	if fd >= len(l.fds) {
+		n := max(2*len(l.fds), fd+1, 64)
+		fds := make([]fdSlot, n)
+		copy(fds, l.fds)
+		l.fds = fds
+	}
+	l.gen++
+	gen = l.gen
+	l.fds[fd] = fdSlot{obj: obj, gen: gen}
+	if err := l.p.Add(fd, uint64(gen)<<32|uint64(uint32(fd))); err != nil {
+		l.fds[fd] = fdSlot{}
+		return 0, err
+	}
+	return gen, nil
+}
+
+// unregister forgets fd. The caller closes it, which also removes it from the
+// poller; events already returned for it are dropped by their generation.
+func (l *Loop) unregister(fd int) {
+	if fd < len(l.fds) {
+		l.fds[fd] = fdSlot{}
+	}
+}
+
+func (l *Loop) addReady(p pollable) { l.ready = append(l.ready, p) }
+
+func (l *Loop) runReady() {
+	if len(l.ready) == 0 {
+		return
+	}
+	ready := l.ready
+	l.ready = l.ready2[:0]
+	for i, p := range ready {
+		ready[i] = nil
+		p.onEvent(poller.Readable)
+	}
+	l.ready2 = ready[:0]
+}
+
+func (l *Loop) runTask(fn func()) {
+	defer l.recoverTask("posted task")
+	fn()
+}
+
+func (l *Loop) recoverTask(what string) {
+	if r := recover(); r != nil {
+		l.opts.Logger.Error("ioloop: panic in "+what+" recovered", "loop", l.idx, "panic", r, "stack", string(debug.Stack()))
+	}
+}
+
+func (l *Loop) runTimers() {
+	for {
+		f, ok := l.timers.PopExpired(l.now)
+		if !ok {
+			return
+		}
+		l.runTask(f)
+	}
+}
+
+func (l *Loop) flushDirty() {
+	for i := 0; i < len(l.dirty); i++ { // flushing may close connections but never adds
+		c := l.dirty[i]
+		l.dirty[i] = nil
+		c.dirty = false
+		if c.state != stateClosed && !c.writeBlocked {
+			c.flush()
+		}
+	}
+	l.dirty = l.dirty[:0]
+}
+
+// stop closes everything and ends the loop goroutine. Runs on the loop.
+func (l *Loop) stop() { l.quit = true }
+
+// Timer is a timer on a loop, returned by AfterFunc, AtFunc and EveryFunc. The
+// zero Timer is not pending. A Timer must be used on its loop only.
+type Timer struct {
+	l *Loop
+	h timer.Handle
+}
+
+// AfterFunc runs f on the loop once, d from now (from the iteration's cached
+// time). Loop only. Cost: O(log n) in the loop's pending timers, no
+// allocation once the loop has held that many timers before.
+func (l *Loop) AfterFunc(d time.Duration, f func()) Timer {
+	return Timer{l, l.timers.Schedule(l.now+int64(max(d, 0)), 0, f)}
+}
+
+// AtFunc runs f on the loop once at t (by the monotonic clock when t has a
+// monotonic reading). Loop only; cost as AfterFunc.
+func (l *Loop) AtFunc(t time.Time, f func()) Timer {
+	return l.AfterFunc(t.Sub(l.Now()), f)
+}
+
+// EveryFunc runs f on the loop every d (d > 0), first d from now. A loop that
+// fell behind runs f once, not once per missed period. Loop only; cost as
+// AfterFunc.
+func (l *Loop) EveryFunc(d time.Duration, f func()) Timer {
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	return Timer{l, l.timers.Schedule(l.now+int64(d), int64(d), f)}
+}
+
+// Stop cancels the timer. It reports whether it was pending: false if it
+// already ran (a one-shot timer) or was stopped. Loop only; O(log n).
+func (t Timer) Stop() bool {
+	return t.l != nil && t.l.timers.Cancel(t.h)
+}
+
+// Reset moves a pending timer to d from now; it reports false, and does
+// nothing, when the timer is no longer pending. Loop only; O(log n).
+func (t Timer) Reset(d time.Duration) bool {
+	return t.l != nil && t.l.timers.Reset(t.h, t.l.now+int64(max(d, 0)))
+}
+
+// Pending reports whether the timer will still run. Loop only.
+func (t Timer) Pending() bool { return t.l != nil && t.l.timers.Pending(t.h) }

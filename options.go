@@ -1,0 +1,178 @@
+package ioloop
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Balance says how a Group spreads the connections of one listener over its
+// loops.
+type Balance int
+
+const (
+	// BalanceDefault is BalanceReusePort on Linux for TCP and
+	// BalanceRoundRobin elsewhere and for Unix sockets.
+	BalanceDefault Balance = iota
+	// BalanceReusePort gives every loop its own listening socket bound with
+	// SO_REUSEPORT; the kernel spreads connections by hash. No hand-off
+	// between loops, so it is the cheapest.
+	BalanceReusePort
+	// BalanceRoundRobin accepts on one loop and hands connections to the
+	// loops in turn.
+	BalanceRoundRobin
+	// BalanceLeastConns accepts on one loop and hands each connection to the
+	// loop with the fewest connections.
+	BalanceLeastConns
+)
+
+func (b Balance) String() string {
+	switch b {
+	case BalanceDefault:
+		return "default"
+	case BalanceReusePort:
+		return "reuseport"
+	case BalanceRoundRobin:
+		return "round-robin"
+	case BalanceLeastConns:
+		return "least-conns"
+	}
+	return fmt.Sprintf("Balance(%d)", int(b))
+}
+
+// Options configure a Group. The zero value is valid: every field states its
+// default, used when the field is zero. Negative durations disable a timeout
+// where the field says so.
+type Options struct {
+	// Loops is the number of event loops. Default: runtime.GOMAXPROCS(0).
+	Loops int
+	// NoLockOSThread leaves loop goroutines free to move between OS threads.
+	// By default each loop locks its goroutine to one thread, which keeps the
+	// thread's caches warm and the poller wait cheap.
+	NoLockOSThread bool
+	// Balance spreads accepted connections over the loops. Default:
+	// BalanceDefault.
+	Balance Balance
+	// ReadBufferSize is the size of each loop's shared read buffer, and so the
+	// most bytes one read can return. Default 64 KiB.
+	ReadBufferSize int
+	// MaxInput bounds a connection's unconsumed input. Past it the
+	// connection closes with ErrInputLimit. Default 1 MiB.
+	MaxInput int
+	// HighWater and LowWater are the output water marks: when a connection's
+	// queued output goes above HighWater the loop stops reading from it and
+	// calls OnBackpressure(c, true); when it falls to LowWater or below,
+	// reading resumes and OnBackpressure(c, false) is called. Defaults 64 KiB
+	// and 16 KiB.
+	HighWater, LowWater int
+	// MaxOutput bounds a connection's queued output. A write past it closes
+	// the connection with ErrOutputLimit. Default 16 MiB.
+	MaxOutput int
+	// IdleTimeout closes a connection with ErrIdleTimeout after that long
+	// without a read or a write. Default 0: no idle timeout.
+	IdleTimeout time.Duration
+	// Linger bounds how long a graceful Close waits for queued output to
+	// reach the kernel and for the peer to finish. Default 5 s.
+	Linger time.Duration
+	// MaxConns bounds the connections a Group holds (accepted and dialed).
+	// Connections accepted past it are closed at once. Default 0: bounded by
+	// the process's file descriptor limit only.
+	MaxConns int
+	// TCPKeepAlive is the keep-alive probe period of TCP connections.
+	// Default 15 s; negative disables keep-alive.
+	TCPKeepAlive time.Duration
+	// TCPDelay leaves Nagle's algorithm on. By default TCP_NODELAY is set,
+	// since the loop already batches writes.
+	TCPDelay bool
+	// MailboxSize bounds the tasks posted to one loop and not yet run; Post
+	// past it fails with ErrMailboxFull. Default 1<<20.
+	MailboxSize int
+	// Logger receives recovered panics (with their stacks) and accept errors.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+const (
+	defaultReadBufferSize = 64 << 10
+	defaultMaxInput       = 1 << 20
+	defaultHighWater      = 64 << 10
+	defaultLowWater       = 16 << 10
+	defaultMaxOutput      = 16 << 20
+	defaultLinger         = 5 * time.Second
+	defaultKeepAlive      = 15 * time.Second
+	defaultMailbox        = 1 << 20
+
+	readBudget      = 16       // reads per connection per loop iteration
+	readBytesBudget = 64 << 10 // bytes per connection per loop iteration
+	acceptBudget    = 128      // accepts per listener per loop iteration
+	mailboxBatch    = 4096     // posted tasks run per loop iteration
+)
+
+// withDefaults validates o and fills in its defaults.
+func (o Options) withDefaults() (Options, error) {
+	var errs []error
+	neg := func(name string, v int) {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("ioloop: Options.%s = %d: must not be negative", name, v))
+		}
+	}
+	neg("Loops", o.Loops)
+	neg("ReadBufferSize", o.ReadBufferSize)
+	neg("MaxInput", o.MaxInput)
+	neg("HighWater", o.HighWater)
+	neg("LowWater", o.LowWater)
+	neg("MaxOutput", o.MaxOutput)
+	neg("MaxConns", o.MaxConns)
+	neg("MailboxSize", o.MailboxSize)
+	if o.IdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("ioloop: Options.IdleTimeout = %v: must not be negative", o.IdleTimeout))
+	}
+	if o.Linger < 0 {
+		errs = append(errs, fmt.Errorf("ioloop: Options.Linger = %v: must not be negative", o.Linger))
+	}
+	if o.Balance < BalanceDefault || o.Balance > BalanceLeastConns {
+		errs = append(errs, fmt.Errorf("ioloop: Options.Balance = %v: unknown", o.Balance))
+	}
+	if len(errs) > 0 {
+		return o, errors.Join(errs...)
+	}
+	if o.Loops == 0 {
+		o.Loops = runtime.GOMAXPROCS(0)
+	}
+	if o.ReadBufferSize == 0 {
+		o.ReadBufferSize = defaultReadBufferSize
+	}
+	if o.MaxInput == 0 {
+		o.MaxInput = defaultMaxInput
+	}
+	if o.HighWater == 0 {
+		o.HighWater = defaultHighWater
+	}
+	if o.LowWater == 0 {
+		o.LowWater = min(defaultLowWater, o.HighWater/4)
+	}
+	if o.MaxOutput == 0 {
+		o.MaxOutput = max(defaultMaxOutput, 2*o.HighWater)
+	}
+	if o.Linger == 0 {
+		o.Linger = defaultLinger
+	}
+	if o.TCPKeepAlive == 0 {
+		o.TCPKeepAlive = defaultKeepAlive
+	}
+	if o.MailboxSize == 0 {
+		o.MailboxSize = defaultMailbox
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LowWater >= o.HighWater {
+		return o, fmt.Errorf("ioloop: Options.LowWater (%d) must be below HighWater (%d)", o.LowWater, o.HighWater)
+	}
+	if o.MaxOutput < o.HighWater {
+		return o, fmt.Errorf("ioloop: Options.MaxOutput (%d) must not be below HighWater (%d)", o.MaxOutput, o.HighWater)
+	}
+	return o, nil
+}
