@@ -175,6 +175,10 @@ func (d *Decoder) Next(b []byte) (ev Event, n int, err error) {
 			return d.fail(err, n)
 		}
 		if hn == 0 {
+			// A data frame's length may be known before its masking key.
+			if !h.Opcode.IsControl() && d.max >= 0 && h.Length > d.max-d.sizeBefore(h.Opcode) {
+				return d.fail(errMessageTooBig, n)
+			}
 			return Event{}, n, nil
 		}
 		if h.Opcode.IsControl() {
@@ -193,14 +197,14 @@ func (d *Decoder) Next(b []byte) (ev Event, n int, err error) {
 			}
 			return Event{Kind: EventControl, Opcode: h.Opcode, Payload: p, First: true, Final: true}, n + end, nil
 		}
+		if d.max >= 0 && h.Length > d.max-d.sizeBefore(h.Opcode) {
+			return d.fail(errMessageTooBig, n)
+		}
 		if h.Opcode != Continuation {
 			d.inMessage, d.first, d.op = true, true, h.Opcode
 			d.compressed = h.Rsv&Rsv1 != 0
 			d.size = 0
 			d.utf8.Reset()
-		}
-		if d.max >= 0 && h.Length > d.max-d.size {
-			return d.fail(errMessageTooBig, n)
 		}
 		d.size += h.Length
 		n += hn
@@ -215,6 +219,15 @@ func (d *Decoder) Next(b []byte) (ev Event, n int, err error) {
 		}
 		// An empty non-final frame adds nothing: read on.
 	}
+}
+
+// sizeBefore returns the size of the message a data frame with opcode op
+// adds to: the open message's for a continuation, 0 for a new message.
+func (d *Decoder) sizeBefore(op Opcode) int64 {
+	if op == Continuation {
+		return d.size
+	}
+	return 0
 }
 
 // data reports payload p of the current message, checking text as UTF-8.

@@ -36,6 +36,7 @@ func feed(t testing.TB, d *Decoder, input []byte, cuts []int) ([]msg, error) {
 	var out []msg
 	var buf []byte
 	var cur *msg
+	var data []byte // payload of cur so far
 	prev := 0
 	cuts = append(cuts, len(input))
 	for _, c := range cuts {
@@ -76,11 +77,13 @@ func feed(t testing.TB, d *Decoder, input []byte, cuts []int) ([]msg, error) {
 				}
 				if cur == nil {
 					cur = &msg{op: ev.Opcode, compressed: ev.Compressed}
+					data = data[:0]
 				} else if cur.op != ev.Opcode || cur.compressed != ev.Compressed {
 					t.Fatalf("message changed type mid-way: %+v then %+v", cur, ev)
 				}
-				cur.data += string(ev.Payload)
+				data = append(data, ev.Payload...)
 				if ev.Final {
+					cur.data = string(data)
 					out = append(out, *cur)
 					cur = nil
 				}
