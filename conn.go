@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/internal/buffer"
 	"github.com/ioloop/ioloop/internal/poller"
 	"github.com/ioloop/ioloop/internal/sock"
@@ -98,15 +99,16 @@ type Conn struct {
 	timerFn      func()
 	closeErr     error // the error OnClose will get
 	ctx          any
-	dl           *deadlines
+	ext          *connExtra
 }
 
-// deadlines are the rarely used read and write deadlines, allocated on first
-// use.
-type deadlines struct {
-	read, write     int64 // loop clock; 0: none
+// connExtra holds what few connections use (deadlines, a dial's promise),
+// allocated on first use so that an idle connection stays small.
+type connExtra struct {
+	read, write     int64 // deadlines on the loop clock; 0: none
 	readT, writeT   timer.Handle
 	readFn, writeFn func()
+	dialed          *async.Promise[*Conn] // DialFuture's promise
 }
 
 func newConn(l *Loop, fd int, remote netip.AddrPort, h Handler, ln *Listener, unix bool) *Conn {
@@ -438,20 +440,23 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 // arrives by t; the zero time removes the deadline. Any input arriving clears
 // it (set it again for the next read). Loop only.
 func (c *Conn) SetReadDeadline(t time.Time) {
-	d := c.deadlines()
+	d := c.extra()
 	d.readT = c.setDeadline(d.readT, t, &d.read, d.readFn)
 }
 
 // SetWriteDeadline closes the connection with ErrWriteDeadline if output is
 // still queued at t; the zero time removes the deadline. Loop only.
 func (c *Conn) SetWriteDeadline(t time.Time) {
-	d := c.deadlines()
+	d := c.extra()
 	d.writeT = c.setDeadline(d.writeT, t, &d.write, d.writeFn)
 }
 
-func (c *Conn) deadlines() *deadlines {
-	if c.dl == nil {
-		d := &deadlines{}
+func (c *Conn) extra() *connExtra {
+	if c.ext == nil {
+		c.ext = &connExtra{}
+	}
+	d := c.ext
+	if d.readFn == nil {
 		d.readFn = func() {
 			if d.read != 0 && c.state == stateOpen {
 				c.fail(ErrReadDeadline)
@@ -462,9 +467,8 @@ func (c *Conn) deadlines() *deadlines {
 				c.fail(ErrWriteDeadline)
 			}
 		}
-		c.dl = d
 	}
-	return c.dl
+	return d
 }
 
 func (c *Conn) setDeadline(h timer.Handle, t time.Time, at *int64, fn func()) timer.Handle {
@@ -564,9 +568,9 @@ func (c *Conn) read() {
 // keeps what the handler left.
 func (c *Conn) deliver(data []byte) {
 	l := c.l
-	if c.dl != nil && c.dl.read != 0 && len(data) > 0 {
-		c.dl.read = 0
-		l.timers.Cancel(c.dl.readT)
+	if c.ext != nil && c.ext.read != 0 && len(data) > 0 {
+		c.ext.read = 0
+		l.timers.Cancel(c.ext.readT)
 	}
 	if c.in.Len() == 0 {
 		l.viewConn, l.view = c, data
@@ -735,9 +739,9 @@ func (c *Conn) destroy(err error) {
 	l.unregister(c.fd)
 	_ = sock.Close(c.fd)
 	l.timers.Cancel(c.tm)
-	if c.dl != nil {
-		l.timers.Cancel(c.dl.readT)
-		l.timers.Cancel(c.dl.writeT)
+	if c.ext != nil {
+		l.timers.Cancel(c.ext.readT)
+		l.timers.Cancel(c.ext.writeT)
 	}
 	if l.viewConn == c {
 		l.viewConn, l.view = nil, nil
@@ -751,6 +755,12 @@ func (c *Conn) destroy(err error) {
 	l.nconns.Add(-1)
 	l.g.connDone()
 	c.callClose(err)
+	if c.ext != nil && c.ext.dialed != nil {
+		if err == nil {
+			err = ErrClosed
+		}
+		c.ext.dialed.Reject(err) // no-op when the dial had succeeded
+	}
 }
 
 // connected finishes a dial.
@@ -763,6 +773,9 @@ func (c *Conn) connected() {
 	c.l.timers.Cancel(c.tm)
 	c.tm = timer.Handle{}
 	c.open()
+	if c.ext != nil && c.ext.dialed != nil && c.state != stateClosed {
+		c.ext.dialed.Resolve(c)
+	}
 }
 
 // open runs OnOpen and starts the idle timer.

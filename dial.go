@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/internal/sock"
 )
 
@@ -16,6 +17,10 @@ import (
 // address, no descriptors) are returned. A host name is resolved on the
 // calling goroutine, which may block: pass IP addresses from loop callbacks.
 func (g *Group) Dial(network, address string, h Handler, timeout time.Duration) (*Conn, error) {
+	return g.dial(network, address, h, timeout, false)
+}
+
+func (g *Group) dial(network, address string, h Handler, timeout time.Duration, future bool) (*Conn, error) {
 	if h == nil {
 		return nil, fmt.Errorf("ioloop: Dial %s %s: nil Handler", network, address)
 	}
@@ -36,6 +41,9 @@ func (g *Group) Dial(network, address string, h Handler, timeout time.Duration) 
 	}
 	l := g.pick(BalanceLeastConns)
 	c := newConn(l, fd, remote, h, nil, network == "unix")
+	if future {
+		c.ext = &connExtra{dialed: async.NewPromise[*Conn](l)}
+	}
 	g.conns.Add(1)
 	l.nconns.Add(1)
 	if err := l.Post(func() { l.startDial(c, timeout) }); err != nil {

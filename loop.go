@@ -1,11 +1,13 @@
 package ioloop
 
 import (
+	"context"
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 
+	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/internal/buffer"
 	"github.com/ioloop/ioloop/internal/mailbox"
 	"github.com/ioloop/ioloop/internal/poller"
@@ -42,6 +44,7 @@ type Loop struct {
 	// Immutable after start.
 	p     *poller.Poller
 	mb    *mailbox.Mailbox
+	ctx   context.Context // carries the loop as async executor
 	epoch time.Time
 	done  chan struct{}
 
@@ -89,6 +92,7 @@ func newLoop(g *Group, idx int) (*Loop, error) {
 		iov:     make([][]byte, 0, sock.MaxIovecs),
 	}
 	l.mb = mailbox.New(g.opts.MailboxSize, l.wake)
+	l.ctx = async.WithExecutor(context.Background(), l)
 	return l, nil
 }
 
@@ -169,8 +173,8 @@ func (l *Loop) run() {
 // running.
 func (l *Loop) exit() {
 	l.closeAll(ErrServerClosed)
-	for _, fn := range l.mb.Close() {
-		l.runTask(fn)
+	for _, t := range l.mb.Close() {
+		l.runTask(t)
 	}
 	l.flushDirty()
 	_ = l.p.Close()
@@ -231,9 +235,14 @@ func (l *Loop) runReady() {
 	l.ready2 = ready[:0]
 }
 
-func (l *Loop) runTask(fn func()) {
+func (l *Loop) runTask(t mailbox.Task) {
 	defer l.recoverTask("posted task")
-	fn()
+	t.Run()
+}
+
+func (l *Loop) runFunc(f func()) {
+	defer l.recoverTask("timer")
+	f()
 }
 
 func (l *Loop) recoverTask(what string) {
@@ -248,7 +257,7 @@ func (l *Loop) runTimers() {
 		if !ok {
 			return
 		}
-		l.runTask(f)
+		l.runFunc(f)
 	}
 }
 

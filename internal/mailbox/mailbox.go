@@ -70,12 +70,12 @@ type Mailbox struct {
 	wake func()       // immutable after New; may be nil
 
 	mu     sync.Mutex
-	in     []func() // guarded by mu: tasks posted since the last Drain
+	in     []Task // guarded by mu: tasks posted since the last Drain
 	woken  bool     // guarded by mu: wake was called since the last Drain
 	closed bool     // guarded by mu
 
 	// Owned by the consumer goroutine.
-	out   []func() // the batch being drained; out[pos:] still to run
+	out   []Task // the batch being drained; out[pos:] still to run
 	pos   int
 	small int // large-capacity batches under a quarter full since the last big one
 }
@@ -101,6 +101,26 @@ func (m *Mailbox) Post(fn func()) error {
 	if fn == nil {
 		panic("mailbox: Post of a nil task")
 	}
+	return m.PostTask(Func(fn))
+}
+
+// Task is a queued unit of work. Queuing a pointer-shaped Task (a pointer
+// or a Func) does not allocate, so a caller that already has an object with
+// a Run method queues it for free instead of binding a closure.
+type Task interface{ Run() }
+
+// Func adapts a function to a Task without allocating.
+type Func func()
+
+// Run calls f.
+func (f Func) Run() { f() }
+
+// PostTask is Post for a Task; t must not be nil.
+func (m *Mailbox) PostTask(t Task) error {
+	if t == nil {
+		panic("mailbox: Post of a nil task")
+	}
+	fn := t
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -138,7 +158,7 @@ func (m *Mailbox) Len() int { return int(m.n.Load()) }
 // run, the tasks after it stay queued for the next Drain. It takes the lock
 // once, returns at once when Empty, and allocates nothing in steady state.
 // Owning loop goroutine only; not reentrant (a task must not call Drain).
-func (m *Mailbox) Drain(max int, run func(func())) int {
+func (m *Mailbox) Drain(max int, run func(Task)) int {
 	if m.n.Load() == 0 {
 		return 0
 	}
@@ -169,7 +189,7 @@ func (m *Mailbox) Drain(max int, run func(func())) int {
 		if run != nil {
 			run(fn)
 		} else {
-			fn()
+			fn.Run()
 		}
 	}
 	if m.pos == len(m.out) {
@@ -190,16 +210,16 @@ func (m *Mailbox) Drain(max int, run func(func())) int {
 // drop them; the mailbox is then empty. A second Close returns nil. It
 // allocates the returned slice. Owning loop goroutine only (or after that
 // goroutine stopped calling Drain).
-func (m *Mailbox) Close() []func() {
+func (m *Mailbox) Close() []Task {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil
 	}
 	m.closed = true
-	var rest []func()
+	var rest []Task
 	if k := len(m.out) - m.pos + len(m.in); k > 0 {
-		rest = make([]func(), 0, k)
+		rest = make([]Task, 0, k)
 		rest = append(rest, m.out[m.pos:]...)
 		rest = append(rest, m.in...)
 	}

@@ -82,7 +82,7 @@ func TestRunnerReceivesEveryTask(t *testing.T) {
 		m.Post(func() { ran++ })
 	}
 	calls := 0
-	m.Drain(0, func(fn func()) { calls++; fn() })
+	m.Drain(0, func(fn Task) { calls++; fn.Run() })
 	if calls != 5 || ran != 5 {
 		t.Fatalf("runner called %d times, tasks ran %d", calls, ran)
 	}
@@ -112,13 +112,13 @@ func TestPanickingTaskLeavesRestQueued(t *testing.T) {
 	m.Post(func() { panic("again") })
 	m.Post(func() { log = append(log, 5) })
 	recovered := 0
-	n := m.Drain(0, func(fn func()) {
+	n := m.Drain(0, func(fn Task) {
 		defer func() {
 			if recover() != nil {
 				recovered++
 			}
 		}()
-		fn()
+		fn.Run()
 	})
 	if n != 2 || recovered != 1 || !slices.Equal(log, []int{1, 3, 5}) {
 		t.Fatalf("ran %d recovered %d log %v", n, recovered, log)
@@ -193,7 +193,7 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Close returned %d tasks, Len %d", len(rest), m.Len())
 	}
 	for _, fn := range rest {
-		fn()
+		fn.Run()
 	}
 	if !slices.Equal(log, []int{0, 1, 2, 3, 4, 5}) {
 		t.Fatalf("order %v", log)

@@ -1,0 +1,83 @@
+package ioloop
+
+import (
+	"context"
+	"runtime/debug"
+	"time"
+
+	"github.com/ioloop/ioloop/async"
+	"github.com/ioloop/ioloop/internal/mailbox"
+)
+
+// Execute queues t to run on the loop: Loop implements async.Executor, so a
+// future whose executor is a loop runs its continuations there. Safe from any
+// goroutine; t never runs before Execute returns. If the loop is closed (or
+// its mailbox full) t runs on a new goroutine instead, so that no awaiter
+// hangs. Cost: one queued task, no allocation for pointer-shaped tasks.
+func (l *Loop) Execute(t async.Task) {
+	if err := l.mb.PostTask(mailbox.Task(t)); err != nil {
+		go t.Run()
+	}
+}
+
+// Context returns a context that carries the loop as the async executor:
+// futures that the async package creates with it (async.Go, Semaphore.Acquire,
+// Queue.Get, ...) continue on this loop. It is never cancelled. Any goroutine;
+// no allocation.
+func (l *Loop) Context() context.Context { return l.ctx }
+
+// Submit runs fn on loop l and returns a future of its result, whose
+// continuations run on l too. Safe from any goroutine. A panic in fn fails
+// the future with a *PanicError (and is logged like any panic on the loop);
+// a closed loop fails it with ErrGroupClosed.
+func Submit[T any](l *Loop, fn func() (T, error)) *async.Future[T] {
+	p := async.NewPromise[T](l)
+	err := l.Post(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				p.Reject(&PanicError{Value: r, Stack: debug.Stack()})
+				panic(r) // reported by the loop's recovery
+			}
+		}()
+		p.Complete(fn())
+	})
+	if err != nil {
+		p.Reject(err)
+	}
+	return p.Future()
+}
+
+// Offload runs blocking fn on the async package's default worker pool and
+// returns a future whose continuations run back on loop l: the way for a loop
+// callback to call blocking code. ctx (or the future's Cancel) cancels the
+// work; the pool is bounded, and a full pool fails the future with
+// async.ErrPoolFull at once. Safe from any goroutine.
+func Offload[T any](l *Loop, ctx context.Context, fn func(context.Context) (T, error)) *async.Future[T] {
+	if ctx == nil {
+		ctx = l.ctx
+	} else if async.ExecutorFrom(ctx) != async.Executor(l) {
+		ctx = async.WithExecutor(ctx, l)
+	}
+	return async.Go(ctx, async.DefaultPool(), fn)
+}
+
+// DialFuture is Dial in future style: the future resolves with the
+// connection once it is open (after h.OnOpen ran), or fails with the dial
+// error (after h.OnClose ran). Continuations run on the connection's loop.
+func (g *Group) DialFuture(network, address string, h Handler, timeout time.Duration) *async.Future[*Conn] {
+	c, err := g.dial(network, address, h, timeout, true)
+	if err != nil {
+		return async.Failed[*Conn](err)
+	}
+	return c.ext.dialed.Future()
+}
+
+// WriteFuture is AsyncWrite in future style: the future resolves with len(b) once
+// all of b reached the kernel, or fails when the connection closed first. b
+// must not change until then. Continuations run on the connection's loop.
+// Safe from any goroutine.
+func (c *Conn) WriteFuture(b []byte) *async.Future[int] {
+	p := async.NewPromise[int](c.l)
+	c.AsyncWrite(b, func(n int, err error) { p.Complete(n, err) })
+	return p.Future()
+}
