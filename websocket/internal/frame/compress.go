@@ -38,8 +38,9 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 
 // Compressor deflates messages for permessage-deflate (RFC 7692 7.2.1). With
 // context takeover it owns a flate.Writer for its whole life, so each
-// message may refer to the ones before: that costs about 1.1 MiB per
-// connection (compress/flate's writer state does not depend on the level).
+// message may refer to the ones before: that costs about 1.2 MiB per
+// connection at flate.BestSpeed and 0.8 MiB at the other levels (the size
+// of compress/flate's writer).
 // Without context takeover it holds nothing between messages: each
 // Compress takes a writer from a pool shared by the process and returns it,
 // so memory is bounded by the number of messages compressed at the same
@@ -153,21 +154,23 @@ func (s *source) Read(p []byte) (int, error) {
 }
 
 // Decompressor inflates messages for permessage-deflate (RFC 7692 7.2.2),
-// with a hard limit on the output of each message. With context takeover
-// it owns a flate reader for its whole life, about 44 KiB (a 32 KiB window
-// and the Huffman tables), and the peer's messages may refer to earlier
-// ones. Without context takeover it holds nothing between messages: each
-// Decompress borrows a reader from a pool shared by the process.
+// with a hard limit on the output of each message.
 //
-// A message that ends with a final deflate block (BFINAL, allowed by RFC
-// 7692 but not sent by common peers) ends the flate stream; with context
-// takeover the next message then starts with an empty window, and a
-// reference into the old one is reported as corrupt (1007), never as
-// wrong data. A Decompressor belongs to one goroutine at a time.
+// compress/flate's reader cannot pause at the end of a message: asked for
+// more, it reports a truncated stream and stops for good. So every message
+// is inflated by a reader reset for it. With context takeover the
+// Decompressor keeps the last 32 KiB of output and gives it to the reset
+// reader as its dictionary, so the peer's messages may refer to earlier
+// ones; it then holds a flate reader (about 40 KiB: a 32 KiB window and the
+// Huffman tables) and a 64 KiB history, about 105 KiB per connection, and
+// each message costs a copy of up to 32 KiB on top of inflating. Without
+// context takeover it holds nothing between messages: each Decompress
+// borrows a reader from a pool shared by the process. A Decompressor
+// belongs to one goroutine at a time.
 type Decompressor struct {
 	takeover bool
 	r        io.ReadCloser // owned, with context takeover only
-	fresh    bool          // r must be reset before the next message
+	hist     []byte        // recent output (its last 32 KiB are the window), with context takeover only
 	src      source
 }
 
@@ -186,30 +189,37 @@ var emptySource = &source{tail: len(deflateTail)}
 // frames' payloads concatenated), appends the result to dst and returns the
 // extended slice. If the message inflates to more than limit bytes (limit
 // < 0: no limit) it stops at limit+1 bytes and returns an *Error with code
-// 1009, so a decompression bomb costs at most limit+32 KiB+1 bytes of dst. Data
-// that does not inflate is an *Error with code 1007. After an error the
-// Decompressor must not be used again (the connection closes). Inflating
-// reads into dst's spare capacity and keeps at least 32 KiB spare, so a
-// dst reused with 64 KiB or more of capacity allocates nothing.
+// 1009, so a decompression bomb costs at most limit+1 bytes of dst. Data
+// that does not inflate is an *Error with code 1007 (a message cut short
+// may instead inflate to other bytes: the format cannot always tell).
+// After an error the Decompressor must not be used again (the connection
+// closes). It allocates only when dst lacks capacity (and, the first
+// time, the flate state).
 func (d *Decompressor) Decompress(dst, msg []byte, limit int) ([]byte, error) {
-	r := d.r
 	d.src = source{msg: msg}
+	r := d.r
+	var dict []byte
 	switch {
-	case r == nil && d.takeover:
+	case d.takeover && r == nil:
 		r = flate.NewReader(&d.src)
 		d.r = r
-	case r == nil:
+		d.hist = make([]byte, 0, 2*flateWindow)
+	case d.takeover:
+		dict = d.hist[max(0, len(d.hist)-flateWindow):]
+		_ = r.(flate.Resetter).Reset(&d.src, dict)
+	default:
 		if pr, _ := readerPool.Get().(io.ReadCloser); pr != nil {
 			r = pr
 			_ = r.(flate.Resetter).Reset(&d.src, nil)
 		} else {
 			r = flate.NewReader(&d.src)
 		}
-	case d.fresh:
-		_ = r.(flate.Resetter).Reset(&d.src, nil)
-		d.fresh = false
 	}
+	start := len(dst)
 	dst, err := d.inflate(r, dst, limit)
+	if d.takeover && err == nil {
+		d.remember(dst[start:])
+	}
 	if !d.takeover {
 		_ = r.(flate.Resetter).Reset(emptySource, nil)
 		readerPool.Put(r)
@@ -218,23 +228,17 @@ func (d *Decompressor) Decompress(dst, msg []byte, limit int) ([]byte, error) {
 	return dst, err
 }
 
-// inflate reads r until the message ends. The flate reader must not be
-// asked for more once the message's input is used up: it would report a
-// truncated stream and stop for good, losing the window. So the loop ends
-// when the input (with its tail) is used up and a Read returned less than
-// it was offered, which proves that the reader has nothing buffered: every
-// Read is offered more than a window (the most the reader buffers).
+// inflate reads r until the message ends: a final block (io.EOF), or the
+// reader asking for input past the message and its tail.
 func (d *Decompressor) inflate(r io.Reader, dst []byte, limit int) ([]byte, error) {
 	start := len(dst)
 	for {
-		if cap(dst)-len(dst) <= flateWindow {
-			dst = append(dst[:cap(dst)], make([]byte, 2*flateWindow)...)[:len(dst)]
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
 		}
 		buf := dst[len(dst):cap(dst)]
-		if limit >= 0 {
-			if room := max(start+limit+1-len(dst), flateWindow+1); len(buf) > room {
-				buf = buf[:room]
-			}
+		if limit >= 0 && len(buf) > start+limit+1-len(dst) {
+			buf = buf[:start+limit+1-len(dst)]
 		}
 		n, err := r.Read(buf)
 		dst = dst[:len(dst)+n]
@@ -242,21 +246,36 @@ func (d *Decompressor) inflate(r io.Reader, dst []byte, limit int) ([]byte, erro
 			return dst, errInflateTooBig
 		}
 		switch {
-		case err == io.EOF: // a final block ended the stream
-			d.fresh = true
+		case err == nil:
+		case err == io.EOF:
 			return dst, nil
-		case err != nil: // includes a stream cut short
+		case err == io.ErrUnexpectedEOF && d.src.exhausted():
+			return dst, nil
+		default:
 			return dst, errInflateCorrupt
-		case n < len(buf) && d.src.exhausted():
-			return dst, nil
 		}
 	}
 }
 
-// Release drops the flate reader of a Decompressor with context takeover.
+// remember keeps the last 32 KiB of output as the next message's window.
+// hist has room for two windows, so the window slides by one copy of the
+// output, plus one 32 KiB copy each time the room runs out.
+func (d *Decompressor) remember(out []byte) {
+	if len(out) >= flateWindow {
+		d.hist = append(d.hist[:0], out[len(out)-flateWindow:]...)
+		return
+	}
+	if len(d.hist)+len(out) > cap(d.hist) {
+		n := copy(d.hist, d.hist[len(d.hist)-(flateWindow-len(out)):])
+		d.hist = d.hist[:n]
+	}
+	d.hist = append(d.hist, out...)
+}
+
+// Release drops the flate state of a Decompressor with context takeover.
 // The next Decompress starts with an empty window, so call it only when
 // the connection ends. It costs nothing and allocates nothing.
 func (d *Decompressor) Release() {
 	d.r = nil
-	d.fresh = false
+	d.hist = nil
 }
