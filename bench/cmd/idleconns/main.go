@@ -4,7 +4,10 @@
 //
 // It raises its own RLIMIT_NOFILE soft limit (up to the hard limit), dials
 // -n connections with at most -parallel dials at a time, each bounded by a
-// 5 s timeout, and never sends a byte. When all are up it prints
+// 5 s timeout, and never sends a byte (with -http-get PATH, each connection
+// first sends one HTTP/1.1 keep-alive GET PATH and reads the whole response,
+// which must have status 200 and a Content-Length, and then stays idle on
+// the open keep-alive connection). When all are up it prints
 // "idle: N connections established" on standard output; it then holds
 // them until SIGINT/SIGTERM or until -hold has passed (0: until a signal),
 // and closes them with a reset (SO_LINGER 0) so no TIME_WAIT is left
@@ -13,14 +16,21 @@
 // Usage:
 //
 //	idleconns -addr 127.0.0.1:7000 -n 10000 -hold 0
+//	idleconns -addr 127.0.0.1:8080 -n 10000 -http-get /plaintext
 package main
 
 import (
+	"bufio"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/textproto"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -31,6 +41,7 @@ func main() {
 	n := flag.Int("n", 10000, "number of connections")
 	parallel := flag.Int("parallel", 64, "dials in flight at once")
 	hold := flag.Duration("hold", 0, "how long to hold the connections (0: until a signal)")
+	httpGet := flag.String("http-get", "", "if set, each connection first sends one keep-alive `GET PATH` and reads the response")
 	flag.Parse()
 	if *n < 1 || *parallel < 1 {
 		fmt.Fprintln(os.Stderr, "idleconns: -n and -parallel must be >= 1")
@@ -81,6 +92,16 @@ func main() {
 				return
 			}
 			conns[i] = c.(*net.TCPConn)
+			if *httpGet != "" {
+				if err := getOnce(c, *addr, *httpGet); err != nil {
+					mu.Lock()
+					failed++
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
 		}(i)
 	}
 	wg.Wait()
@@ -108,4 +129,54 @@ func main() {
 	case <-timeout:
 	}
 	closeAll()
+}
+
+// getOnce sends one keep-alive "GET path" on c and reads the complete
+// response (status line, headers, Content-Length bytes of body) within 5 s;
+// the status must be 200 and nothing may follow the body. The connection
+// is left open and idle.
+func getOnce(c net.Conn, host, path string) error {
+	if err := c.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return err
+	}
+	defer c.SetDeadline(time.Time{})
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: keep-alive\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		return err
+	}
+	// A reader of exactly the buffered size: the response is small, and
+	// reading past it would hide bytes the server should not have sent.
+	return readResponse(bufio.NewReaderSize(c, 4096))
+}
+
+// readResponse reads one HTTP/1.1 response framed by Content-Length from
+// r and checks its status is 200 and that r holds nothing after it.
+func readResponse(r *bufio.Reader) error {
+	tp := textproto.NewReader(r)
+	line, err := tp.ReadLine()
+	if err != nil {
+		return fmt.Errorf("reading the status line: %w", err)
+	}
+	if !strings.HasPrefix(line, "HTTP/1.1 200 ") && line != "HTTP/1.1 200" {
+		return fmt.Errorf("status line %q, want HTTP/1.1 200", line)
+	}
+	h, err := tp.ReadMIMEHeader()
+	if err != nil {
+		return fmt.Errorf("reading the headers: %w", err)
+	}
+	cl := h.Values("Content-Length")
+	if len(cl) != 1 {
+		return errors.New("response without exactly one Content-Length")
+	}
+	n, err := strconv.ParseInt(cl[0], 10, 64)
+	if err != nil || n < 0 || n > 1<<20 {
+		return fmt.Errorf("bad Content-Length %q", cl[0])
+	}
+	if _, err := io.CopyN(io.Discard, r, n); err != nil {
+		return fmt.Errorf("reading the body: %w", err)
+	}
+	if r.Buffered() > 0 {
+		return fmt.Errorf("%d unexpected bytes after the response", r.Buffered())
+	}
+	return nil
 }

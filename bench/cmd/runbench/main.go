@@ -61,6 +61,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ioloop/ioloop/bench/internal/procstat"
 )
 
 // config is the harness's command line.
@@ -508,69 +510,15 @@ func stopServer(p *os.Process) {
 	untrack(p)
 }
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := statFields(b)
-	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
-}
-
-// statFields returns the fields of /proc/PID/stat after the command name,
-// so that f[0] is field 3 (state) and f[11], f[12] are utime and stime.
-func statFields(b []byte) []string {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(b[i+1:]))
-}
-
-// cpuTicks returns utime+stime of pid (all threads) in clock ticks.
-func cpuTicks(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := statFields(b)
-	if len(f) < 13 {
-		return 0, errors.New("short /proc/PID/stat")
-	}
-	u, err1 := strconv.ParseFloat(f[11], 64)
-	s, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("bad /proc/PID/stat")
-	}
-	return u + s, nil
-}
-
-// rss returns VmRSS of pid in bytes.
-func rss(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024, err
-			}
-		}
-	}
-	return 0, errors.New("no VmRSS")
-}
-
-func fdCount(pid int) int {
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		return -1
-	}
-	return len(ents)
-}
+// The /proc readers live in bench/internal/procstat, shared with the HTTP
+// harness; these names keep this file's call sites short.
+var (
+	alive      = procstat.Alive
+	statFields = procstat.StatFields
+	cpuTicks   = procstat.CPUTicks
+	rss        = procstat.RSS
+	fdCount    = procstat.FDCount
+)
 
 // checkEcho sends random messages on two connections and wants them back
 // byte for byte, within 5 s.
