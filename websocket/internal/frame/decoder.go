@@ -77,7 +77,7 @@ type Event struct {
 
 // Decoder is the per-connection state machine that decodes and validates
 // incoming frames; see the package contract. It holds no buffer, only
-// about 64 bytes of state, and is ready after Init (or as the zero value,
+// 104 bytes of state, and is ready after Init (or as the zero value,
 // which acts as a server with the default Config). It belongs to one
 // goroutine at a time.
 type Decoder struct {

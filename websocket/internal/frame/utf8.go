@@ -70,7 +70,7 @@ var leading = func() (t [256]uint8) {
 
 // Write feeds the next piece of text to v. It returns false when the text
 // so far cannot be the start of valid UTF-8; v then stays invalid until
-// Reset. It skips ASCII eight bytes at a time (byte by byte under the
+// Reset. It skips ASCII 32 and 8 bytes at a time (byte by byte under the
 // ioloop_purego tag) and allocates nothing.
 func (v *Validator) Write(p []byte) bool {
 	if v.bad {
@@ -88,6 +88,14 @@ func (v *Validator) Write(p []byte) bool {
 	}
 	for i < n {
 		if useFast {
+			for n-i >= 32 {
+				q := p[i : i+32]
+				if (binary.LittleEndian.Uint64(q[0:8])|binary.LittleEndian.Uint64(q[8:16])|
+					binary.LittleEndian.Uint64(q[16:24])|binary.LittleEndian.Uint64(q[24:32]))&0x8080808080808080 != 0 {
+					break
+				}
+				i += 32
+			}
 			for n-i >= 8 && binary.LittleEndian.Uint64(p[i:])&0x8080808080808080 == 0 {
 				i += 8
 			}

@@ -88,8 +88,9 @@ func TestValidatorCases(t *testing.T) {
 }
 
 // TestValidatorAllTwoByteSequences compares the validator with unicode/utf8
-// on every 2-byte input and every 3-byte input whose last byte is one of a
-// few representatives, fed whole and byte by byte.
+// on every 2-byte input (whole, and byte by byte against the prefix
+// reference) and every 3-byte input whose last byte is one of a few
+// representatives (whole and split after the first byte).
 func TestValidatorAllTwoByteSequences(t *testing.T) {
 	lasts := []byte{0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xE0, 0xF0, 0xFF}
 	var buf [3]byte
@@ -99,7 +100,12 @@ func TestValidatorAllTwoByteSequences(t *testing.T) {
 			check(t, buf[:2])
 			for _, c := range lasts {
 				buf[2] = c
-				check(t, buf[:3])
+				p := buf[:3]
+				var v Validator
+				ok := v.Write(p[:1]) && v.Write(p[1:]) && v.Complete()
+				if ValidUTF8(p) != utf8.Valid(p) || ok != utf8.Valid(p) {
+					t.Fatalf("%x: validator disagrees with utf8.Valid", p)
+				}
 			}
 		}
 	}
