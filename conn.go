@@ -70,10 +70,13 @@ type Conn struct {
 	// Immutable after creation.
 	l      *Loop
 	h      Handler
-	fd     int
-	remote netip.AddrPort
-	ln     *Listener // nil for dialed connections
+	fd     int32
+	slot   int32 // index in the loop's table
+	rip    [16]byte
+	rport  uint16
+	rv4    bool // rip holds an IPv4 address
 	unix   bool
+	ln     *Listener // nil for dialed connections
 
 	// req carries Close/CloseWrite/Abort requests from any goroutine.
 	req atomic.Uint32
@@ -90,21 +93,27 @@ type Conn struct {
 	bpPaused     bool // reading paused by the output water marks
 	userPaused   bool // reading paused by PauseRead
 	redeliver    bool // offer buffered input again after a resume
-	in           buffer.Input
-	out          buffer.Output
-	flow         buffer.Flow
-	lastActive   int64 // loop clock of the last read or write
-	idle         time.Duration
+	io           *connIO // buffered input and queued output; nil while both are empty
+	lastActive   int64   // loop clock of the last read or write
 	tm           timer.Handle
 	timerFn      func()
-	closeErr     error // the error OnClose will get
 	ctx          any
 	ext          *connExtra
+}
+
+// connIO holds a connection's unconsumed input and queued output. Loops
+// recycle them, so an idle connection holds none.
+type connIO struct {
+	in  buffer.Input
+	out buffer.Output
 }
 
 // connExtra holds what few connections use (deadlines, a dial's promise),
 // allocated on first use so that an idle connection stays small.
 type connExtra struct {
+	closeErr        error         // the error OnClose will get
+	idle            time.Duration // SetIdleTimeout's value, if idleSet
+	idleSet         bool
 	read, write     int64 // deadlines on the loop clock; 0: none
 	readT, writeT   timer.Handle
 	readFn, writeFn func()
@@ -112,10 +121,62 @@ type connExtra struct {
 }
 
 func newConn(l *Loop, fd int, remote netip.AddrPort, h Handler, ln *Listener, unix bool) *Conn {
-	c := &Conn{l: l, h: h, fd: fd, remote: remote, ln: ln, unix: unix}
-	c.flow.High, c.flow.Low = l.opts.HighWater, l.opts.LowWater
-	c.idle = l.opts.IdleTimeout
+	c := &Conn{l: l, h: h, fd: int32(fd), ln: ln, unix: unix, rport: remote.Port()}
+	if a := remote.Addr(); a.IsValid() {
+		c.rip, c.rv4 = a.As16(), a.Is4()
+	}
 	return c
+}
+
+// getIO returns the connection's buffers, taking them from the loop if the
+// connection holds none.
+func (c *Conn) getIO() *connIO {
+	if c.io == nil {
+		c.io = c.l.getIO()
+	}
+	return c.io
+}
+
+// releaseIO gives the buffers back to the loop once both are empty.
+func (c *Conn) releaseIO() {
+	if c.io != nil && c.io.in.Len() == 0 && c.io.out.Len() == 0 {
+		c.l.putIO(c.io)
+		c.io = nil
+	}
+}
+
+func (c *Conn) inLen() int {
+	if c.io == nil {
+		return 0
+	}
+	return c.io.in.Len()
+}
+
+func (c *Conn) outLen() int {
+	if c.io == nil {
+		return 0
+	}
+	return c.io.out.Len()
+}
+
+func (c *Conn) closeErr() error {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.closeErr
+}
+
+func (c *Conn) setCloseErr(err error) {
+	if err != nil && c.closeErr() == nil {
+		c.extra().closeErr = err
+	}
+}
+
+func (c *Conn) idle() time.Duration {
+	if c.ext != nil && c.ext.idleSet {
+		return c.ext.idle
+	}
+	return c.l.opts.IdleTimeout
 }
 
 // Loop returns the loop that owns the connection. Any goroutine.
@@ -133,7 +194,16 @@ func (c *Conn) SetContext(v any) { c.ctx = v }
 
 // RemoteAddrPort returns the peer's address without allocating; it is the
 // zero AddrPort for Unix sockets. Any goroutine.
-func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote }
+func (c *Conn) RemoteAddrPort() netip.AddrPort {
+	if c.unix {
+		return netip.AddrPort{}
+	}
+	a := netip.AddrFrom16(c.rip)
+	if c.rv4 {
+		a = a.Unmap()
+	}
+	return netip.AddrPortFrom(a, c.rport)
+}
 
 // RemoteAddr returns the peer's address (a *net.TCPAddr, or a *net.UnixAddr
 // for Unix sockets). It allocates. Any goroutine.
@@ -141,7 +211,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 	if c.unix {
 		return &net.UnixAddr{Net: "unix"}
 	}
-	return net.TCPAddrFromAddrPort(c.remote)
+	return net.TCPAddrFromAddrPort(c.RemoteAddrPort())
 }
 
 // LocalAddr returns the connection's local address. It asks the kernel
@@ -156,7 +226,7 @@ func (c *Conn) LocalAddr() net.Addr {
 	if c.state == stateClosed {
 		return nil
 	}
-	ap, err := sock.LocalAddr(c.fd)
+	ap, err := sock.LocalAddr(int(c.fd))
 	if err != nil {
 		return nil
 	}
@@ -172,7 +242,10 @@ func (c *Conn) input() []byte {
 	if c.l.viewConn == c {
 		return c.l.view
 	}
-	return c.in.Bytes()
+	if c.io == nil {
+		return nil
+	}
+	return c.io.in.Bytes()
 }
 
 // Buffered returns the number of input bytes not yet consumed. Loop only.
@@ -180,7 +253,7 @@ func (c *Conn) Buffered() int {
 	if c.l.viewConn == c {
 		return len(c.l.view)
 	}
-	return c.in.Len()
+	return c.inLen()
 }
 
 // Peek returns the next n input bytes without consuming them; n < 0 returns
@@ -228,8 +301,9 @@ func (c *Conn) Discard(n int) int {
 func (c *Conn) consume(n int) {
 	if c.l.viewConn == c {
 		c.l.view = c.l.view[n:]
-	} else {
-		c.in.Discard(c.l.pool, n)
+	} else if n > 0 {
+		c.io.in.Discard(c.l.pool, n)
+		c.releaseIO()
 	}
 }
 
@@ -242,7 +316,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if err := c.writable(len(b)); err != nil {
 		return 0, err
 	}
-	c.out.Write(c.l.pool, b)
+	c.getIO().out.Write(c.l.pool, b)
 	c.queued()
 	return len(b), nil
 }
@@ -257,8 +331,9 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	if err := c.writable(n); err != nil {
 		return 0, err
 	}
+	io := c.getIO()
 	for _, b := range bufs {
-		c.out.Write(c.l.pool, b)
+		io.out.Write(c.l.pool, b)
 	}
 	c.queued()
 	return n, nil
@@ -269,7 +344,7 @@ func (c *Conn) WriteString(s string) (int, error) {
 	if err := c.writable(len(s)); err != nil {
 		return 0, err
 	}
-	c.out.Write(c.l.pool, unsafeBytes(s))
+	c.getIO().out.Write(c.l.pool, unsafeBytes(s))
 	c.queued()
 	return len(s), nil
 }
@@ -278,7 +353,7 @@ func (c *Conn) writable(n int) error {
 	if c.state > stateOpen || c.writeShut || c.req.Load()&(reqClose|reqCloseWrite|reqAbort) != 0 {
 		return ErrClosed
 	}
-	if c.out.Len()+n > c.l.opts.MaxOutput {
+	if c.outLen()+n > c.l.opts.MaxOutput {
 		c.fail(ErrOutputLimit)
 		return ErrOutputLimit
 	}
@@ -291,14 +366,14 @@ func (c *Conn) queued() {
 		c.dirty = true
 		c.l.dirty = append(c.l.dirty, c)
 	}
-	if changed, paused := c.flow.Update(c.out.Len()); changed && paused {
+	if !c.bpPaused && c.l.flow.Next(false, c.io.out.Len()) {
 		c.bpPaused = true
 		c.callBackpressure(true)
 	}
 }
 
 // OutputLen returns the bytes queued and not yet handed to the kernel. Loop only.
-func (c *Conn) OutputLen() int { return c.out.Len() }
+func (c *Conn) OutputLen() int { return c.outLen() }
 
 // Flush tries to hand the queued output to the kernel now instead of at the
 // end of the loop iteration. Loop only.
@@ -309,8 +384,8 @@ func (c *Conn) Flush() error {
 	if !c.writeBlocked {
 		c.flush()
 	}
-	if c.closeErr != nil && c.state == stateClosed {
-		return c.closeErr
+	if c.state == stateClosed {
+		return c.closeErr()
 	}
 	return nil
 }
@@ -330,9 +405,9 @@ func (c *Conn) AsyncWrite(b []byte, done func(n int, err error)) {
 			return
 		}
 		if done == nil {
-			c.out.WriteRef(b, nil)
+			c.getIO().out.WriteRef(b, nil)
 		} else {
-			c.out.WriteRef(b, func(err error) {
+			c.getIO().out.WriteRef(b, func(err error) {
 				if err != nil {
 					done(0, err)
 				} else {
@@ -395,12 +470,12 @@ func (c *Conn) handleRequests() {
 	}
 	switch {
 	case r&reqAbort != 0:
-		_ = sock.SetLingerZero(c.fd)
+		_ = sock.SetLingerZero(int(c.fd))
 		c.destroy(ErrAborted)
 	case r&reqClose != 0:
 		c.beginClose(nil)
 	case r&reqCloseWrite != 0:
-		if c.state == stateOpen && !c.writeShut && c.out.Len() == 0 {
+		if c.state == stateOpen && !c.writeShut && c.outLen() == 0 {
 			c.shutWrite()
 		}
 	}
@@ -423,7 +498,7 @@ func (c *Conn) resume() {
 	if c.state != stateOpen || c.readPaused() {
 		return
 	}
-	c.redeliver = c.in.Len() > 0
+	c.redeliver = c.inLen() > 0
 	c.l.addReady(c)
 }
 
@@ -432,7 +507,8 @@ func (c *Conn) readPaused() bool { return c.bpPaused || c.userPaused }
 // SetIdleTimeout changes this connection's idle timeout (0 disables it).
 // Loop only.
 func (c *Conn) SetIdleTimeout(d time.Duration) {
-	c.idle = d
+	e := c.extra()
+	e.idle, e.idleSet = d, true
 	c.armTimer()
 }
 
@@ -463,7 +539,7 @@ func (c *Conn) extra() *connExtra {
 			}
 		}
 		d.writeFn = func() {
-			if d.write != 0 && c.out.Len() > 0 && c.state < stateClosed {
+			if d.write != 0 && c.outLen() > 0 && c.state < stateClosed {
 				c.fail(ErrWriteDeadline)
 			}
 		}
@@ -493,7 +569,7 @@ func (c *Conn) onEvent(f poller.Flags) {
 		return
 	}
 	if f&poller.Error != 0 {
-		if err := sock.SocketError(c.fd); err != nil {
+		if err := sock.SocketError(int(c.fd)); err != nil {
 			c.fail(err)
 			return
 		}
@@ -513,7 +589,7 @@ func (c *Conn) onEvent(f poller.Flags) {
 	}
 	if c.redeliver {
 		c.redeliver = false
-		if c.in.Len() > 0 && c.state == stateOpen {
+		if c.inLen() > 0 && c.state == stateOpen {
 			c.deliver(nil)
 		}
 	}
@@ -530,7 +606,7 @@ func (c *Conn) read() {
 		if c.state == stateClosed || c.eof || (c.state == stateOpen && c.readPaused()) {
 			return
 		}
-		n, err := sock.Read(c.fd, l.scratch)
+		n, err := sock.Read(int(c.fd), l.scratch)
 		if n > 0 {
 			c.lastActive = l.now
 			if c.state == stateOpen {
@@ -572,7 +648,7 @@ func (c *Conn) deliver(data []byte) {
 		c.ext.read = 0
 		l.timers.Cancel(c.ext.readT)
 	}
-	if c.in.Len() == 0 {
+	if c.inLen() == 0 {
 		l.viewConn, l.view = c, data
 		c.callData()
 		rest := l.view
@@ -582,24 +658,30 @@ func (c *Conn) deliver(data []byte) {
 				c.fail(ErrInputLimit)
 				return
 			}
-			c.in.Append(l.pool, rest)
+			c.getIO().in.Append(l.pool, rest)
 		}
 		return
 	}
-	if c.in.Len()+len(data) > l.opts.MaxInput {
+	if c.io.in.Len()+len(data) > l.opts.MaxInput {
 		c.fail(ErrInputLimit)
 		return
 	}
-	c.in.Append(l.pool, data)
-	view := c.in.Bytes()
+	io := c.io
+	io.in.Append(l.pool, data)
+	view := io.in.Bytes()
 	l.viewConn, l.view = c, view
 	c.callData()
 	consumed := len(view) - len(l.view)
 	l.viewConn, l.view = nil, nil
 	if c.state == stateOpen {
-		c.in.Discard(l.pool, consumed)
+		io.in.Discard(l.pool, consumed)
 	} else {
-		c.in.Release(l.pool) // closing: input is no longer delivered
+		io.in.Release(l.pool) // closing or closed: input is no longer delivered
+	}
+	if c.io == io {
+		c.releaseIO()
+	} else if io.out.Len() == 0 {
+		l.putIO(io) // destroy left it to us: the handler's view pointed into it
 	}
 }
 
@@ -607,31 +689,33 @@ func (c *Conn) peerEOF() {
 	c.eof = true
 	if c.state == stateClosing {
 		if c.writeShut {
-			c.destroy(c.closeErr)
+			c.destroy(c.closeErr())
 		}
 		return
 	}
 	c.callEOF()
 	if c.state == stateOpen && c.writeShut {
-		c.destroy(c.closeErr) // both directions are finished
+		c.destroy(c.closeErr()) // both directions are finished
 	}
 }
 
 // flush hands queued output to the kernel.
 func (c *Conn) flush() {
 	l := c.l
-	for c.out.Len() > 0 {
-		iov := c.out.Iovecs(l.iov[:0], sock.MaxIovecs)
+	for c.outLen() > 0 {
+		out := &c.io.out
+		iov := out.Iovecs(l.iov[:0], sock.MaxIovecs)
 		want := 0
 		for _, b := range iov {
 			want += len(b)
 		}
-		n, err := l.w.Writev(c.fd, iov)
+		n, err := l.w.Writev(int(c.fd), iov)
+		clear(iov)
 		if l.onWritev != nil {
-			l.onWritev(c.fd, len(iov), n)
+			l.onWritev(int(c.fd), len(iov), n)
 		}
 		if n > 0 {
-			c.out.Advance(l.pool, n)
+			out.Advance(l.pool, n)
 			c.lastActive = l.now
 		}
 		if err != nil {
@@ -653,12 +737,17 @@ func (c *Conn) flush() {
 	if c.state == stateClosed {
 		return
 	}
-	if changed, paused := c.flow.Update(c.out.Len()); changed && !paused {
+	size := c.outLen()
+	if c.bpPaused && !l.flow.Next(true, size) {
 		c.bpPaused = false
 		c.callBackpressure(false)
 		c.resume()
+		if c.state == stateClosed {
+			return
+		}
 	}
-	if c.out.Len() == 0 {
+	if size == 0 {
+		c.releaseIO()
 		switch {
 		case c.state == stateClosing && !c.writeShut:
 			c.shutWrite()
@@ -673,12 +762,12 @@ func (c *Conn) flush() {
 // reset, bounded by Options.Linger.
 func (c *Conn) shutWrite() {
 	c.writeShut = true
-	if err := sock.ShutdownWrite(c.fd); err != nil {
+	if err := sock.ShutdownWrite(int(c.fd)); err != nil {
 		c.destroy(c.closeErrOr(err))
 		return
 	}
 	if c.eof && c.state == stateClosing || c.eof && c.req.Load()&reqCloseWrite != 0 {
-		c.destroy(c.closeErr)
+		c.destroy(c.closeErr())
 		return
 	}
 	if c.state == stateClosing {
@@ -688,8 +777,8 @@ func (c *Conn) shutWrite() {
 }
 
 func (c *Conn) closeErrOr(err error) error {
-	if c.closeErr != nil {
-		return c.closeErr
+	if e := c.closeErr(); e != nil {
+		return e
 	}
 	return err
 }
@@ -704,19 +793,18 @@ func (c *Conn) beginClose(err error) {
 		return
 	}
 	c.state = stateClosing
-	if c.closeErr == nil {
-		c.closeErr = err
-	}
+	c.setCloseErr(err)
 	c.l.timers.Cancel(c.tm)
 	c.tm = c.l.timers.Schedule(c.l.now+int64(c.l.opts.Linger), 0, c.timerFunc())
-	if c.l.viewConn != c {
-		c.in.Release(c.l.pool) // else deliver releases it when OnData returns
+	if c.io != nil && c.l.viewConn != c {
+		c.io.in.Release(c.l.pool) // else deliver releases it when OnData returns
+		c.releaseIO()
 	}
-	if c.out.Len() == 0 {
+	if c.outLen() == 0 {
 		if !c.writeShut {
 			c.shutWrite()
 		} else if c.eof {
-			c.destroy(c.closeErr)
+			c.destroy(c.closeErr())
 		}
 		return
 	}
@@ -736,22 +824,27 @@ func (c *Conn) destroy(err error) {
 	}
 	c.state = stateClosed
 	l := c.l
-	l.unregister(c.fd)
-	_ = sock.Close(c.fd)
+	if c.gen != 0 {
+		l.unregister(c.slot)
+	}
+	_ = sock.Close(int(c.fd))
 	l.timers.Cancel(c.tm)
 	if c.ext != nil {
 		l.timers.Cancel(c.ext.readT)
 		l.timers.Cancel(c.ext.writeT)
 	}
-	if l.viewConn == c {
-		l.viewConn, l.view = nil, nil
+	if io := c.io; io != nil {
+		c.io = nil
+		outErr := err
+		if outErr == nil {
+			outErr = ErrClosed
+		}
+		io.out.Reset(l.pool, outErr)
+		if l.viewConn != c { // else deliver releases the input when OnData returns
+			io.in.Release(l.pool)
+			l.putIO(io)
+		}
 	}
-	c.in.Release(l.pool)
-	outErr := err
-	if outErr == nil {
-		outErr = ErrClosed
-	}
-	c.out.Reset(l.pool, outErr)
 	l.nconns.Add(-1)
 	l.g.connDone()
 	c.callClose(err)
@@ -765,7 +858,7 @@ func (c *Conn) destroy(err error) {
 
 // connected finishes a dial.
 func (c *Conn) connected() {
-	if err := sock.SocketError(c.fd); err != nil {
+	if err := sock.SocketError(int(c.fd)); err != nil {
 		c.destroy(err)
 		return
 	}
@@ -797,8 +890,8 @@ func (c *Conn) armTimer() {
 	}
 	c.l.timers.Cancel(c.tm)
 	c.tm = timer.Handle{}
-	if c.idle > 0 {
-		c.tm = c.l.timers.Schedule(c.lastActive+int64(c.idle), 0, c.timerFunc())
+	if d := c.idle(); d > 0 {
+		c.tm = c.l.timers.Schedule(c.lastActive+int64(d), 0, c.timerFunc())
 	}
 }
 
@@ -818,19 +911,20 @@ func (c *Conn) onTimer() {
 	case stateConnecting:
 		c.destroy(ErrDialTimeout)
 	case stateOpen:
-		if c.idle <= 0 {
+		d := c.idle()
+		if d <= 0 {
 			return
 		}
-		if due := c.lastActive + int64(c.idle); due > c.l.now {
+		if due := c.lastActive + int64(d); due > c.l.now {
 			c.tm = c.l.timers.Schedule(due, 0, c.timerFunc())
 			return
 		}
 		c.beginClose(ErrIdleTimeout)
 	case stateClosing:
-		if c.out.Len() > 0 {
+		if c.outLen() > 0 {
 			c.destroy(ErrLingerTimeout)
 		} else {
-			c.destroy(c.closeErr)
+			c.destroy(c.closeErr())
 		}
 	}
 }
@@ -872,7 +966,7 @@ func (c *Conn) after() {
 	if r := recover(); r != nil {
 		stack := debug.Stack()
 		c.l.opts.Logger.Error("ioloop: panic in connection callback recovered; closing the connection",
-			"loop", c.l.idx, "remote", c.remote, "panic", r, "stack", string(stack))
+			"loop", c.l.idx, "remote", c.RemoteAddrPort(), "panic", r, "stack", string(stack))
 		c.destroy(&PanicError{Value: r, Stack: stack})
 		return
 	}

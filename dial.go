@@ -59,18 +59,18 @@ func (g *Group) dial(network, address string, h Handler, timeout time.Duration, 
 // writable (connected) or to fail.
 func (l *Loop) startDial(c *Conn, timeout time.Duration) {
 	if !c.unix {
-		l.setTCPOptions(c.fd)
+		l.setTCPOptions(int(c.fd))
 	}
 	if c.req.Load()&(reqClose|reqAbort) != 0 {
 		c.destroy(ErrClosed)
 		return
 	}
-	gen, err := l.register(c.fd, c)
+	slot, gen, err := l.register(int(c.fd), c)
 	if err != nil {
 		c.destroy(fmt.Errorf("ioloop: register dialed connection: %w", err))
 		return
 	}
-	c.gen = gen
+	c.slot, c.gen = slot, gen
 	if timeout > 0 {
 		c.tm = l.timers.Schedule(l.now+int64(timeout), 0, c.timerFunc())
 	}

@@ -116,8 +116,8 @@ func (g *Group) Shutdown(ctx context.Context) error {
 
 // beginShutdown calls OnShutdown on every connection of the loop.
 func (l *Loop) beginShutdown() {
-	for fd := range l.fds {
-		if c, ok := l.fds[fd].obj.(*Conn); ok && c.state == stateOpen {
+	for i := range l.slots {
+		if c, ok := l.slots[i].obj.(*Conn); ok && c.state == stateOpen {
 			c.callShutdown()
 		}
 	}

@@ -32,6 +32,7 @@ type lnSock struct {
 	ln      *Listener
 	l       *Loop
 	fd      int
+	slot    int32
 	gen     uint32
 	closed  bool
 	backoff time.Duration
@@ -142,13 +143,13 @@ func (s *lnSock) register() error {
 	if s.closed {
 		return ErrGroupClosed
 	}
-	gen, err := s.l.register(s.fd, s)
+	slot, gen, err := s.l.register(s.fd, s)
 	if err != nil {
 		_ = sock.Close(s.fd)
 		s.closed = true
 		return err
 	}
-	s.gen = gen
+	s.slot, s.gen = slot, gen
 	s.accept() // connections may be waiting already
 	return nil
 }
@@ -159,7 +160,9 @@ func (s *lnSock) close() {
 	}
 	s.closed = true
 	s.retry.Stop()
-	s.l.unregister(s.fd)
+	if s.gen != 0 {
+		s.l.unregister(s.slot)
+	}
 	_ = sock.Close(s.fd)
 }
 
@@ -232,7 +235,7 @@ func (l *Loop) adopt(fd int, remote netip.AddrPort, h Handler, ln *Listener) {
 		l.setTCPOptions(fd)
 	}
 	l.nconns.Add(1)
-	gen, err := l.register(fd, c)
+	slot, gen, err := l.register(fd, c)
 	if err != nil {
 		_ = sock.Close(fd)
 		l.nconns.Add(-1)
@@ -240,7 +243,7 @@ func (l *Loop) adopt(fd int, remote netip.AddrPort, h Handler, ln *Listener) {
 		l.opts.Logger.Error("ioloop: register connection failed", "err", err)
 		return
 	}
-	c.gen = gen
+	c.slot, c.gen = slot, gen
 	c.state = stateOpen
 	c.open()
 }

@@ -58,8 +58,11 @@ type Loop struct {
 	scratch []byte
 	iov     [][]byte
 	w       sock.Writer
-	fds     []fdSlot
+	slots   []fdSlot // registered sockets; the poller tag is gen<<32 | slot
+	free    []int32  // unused slots
 	gen     uint32
+	ios     []*connIO // recycled connection buffers
+	flow    buffer.Flow
 	ready   []pollable // sockets with work left after their budget ran out
 	ready2  []pollable
 	dirty   []*Conn // connections with output to flush this iteration
@@ -91,6 +94,7 @@ func newLoop(g *Group, idx int) (*Loop, error) {
 		scratch: make([]byte, g.opts.ReadBufferSize),
 		iov:     make([][]byte, 0, sock.MaxIovecs),
 	}
+	l.flow = buffer.Flow{High: g.opts.HighWater, Low: g.opts.LowWater}
 	l.mb = mailbox.New(g.opts.MailboxSize, l.wake)
 	l.ctx = async.WithExecutor(context.Background(), l)
 	return l, nil
@@ -153,9 +157,9 @@ func (l *Loop) run() {
 			time.Sleep(time.Millisecond) // never spin on a broken poller
 		}
 		for _, ev := range l.events[:n] {
-			fd, gen := int(uint32(ev.Tag)), uint32(ev.Tag>>32)
-			if fd < len(l.fds) && l.fds[fd].gen == gen && l.fds[fd].obj != nil {
-				l.fds[fd].obj.onEvent(ev.Flags)
+			slot, gen := int(uint32(ev.Tag)), uint32(ev.Tag>>32)
+			if slot < len(l.slots) && l.slots[slot].gen == gen {
+				l.slots[slot].obj.onEvent(ev.Flags)
 			}
 		}
 		l.runReady()
@@ -182,8 +186,8 @@ func (l *Loop) exit() {
 
 // closeAll closes every socket the loop owns.
 func (l *Loop) closeAll(err error) {
-	for fd := range l.fds {
-		switch o := l.fds[fd].obj.(type) {
+	for i := range l.slots {
+		switch o := l.slots[i].obj.(type) {
 		case *Conn:
 			o.destroy(err)
 		case *lnSock:
@@ -194,29 +198,52 @@ func (l *Loop) closeAll(err error) {
 	}
 }
 
-// register adds fd to the loop's table and poller.
-func (l *Loop) register(fd int, obj pollable) (gen uint32, err error) {
-	if fd >= len(l.fds) {
-		n := max(2*len(l.fds), fd+1, 64)
-		fds := make([]fdSlot, n)
-		copy(fds, l.fds)
-		l.fds = fds
+// register adds fd to the loop's table and poller. Generations start at 1,
+// so a zero gen means "not registered".
+func (l *Loop) register(fd int, obj pollable) (slot int32, gen uint32, err error) {
+	if n := len(l.free); n > 0 {
+		slot = l.free[n-1]
+		l.free = l.free[:n-1]
+	} else {
+		slot = int32(len(l.slots))
+		l.slots = append(l.slots, fdSlot{})
 	}
-	l.gen++
+	if l.gen++; l.gen == 0 {
+		l.gen = 1
+	}
 	gen = l.gen
-	l.fds[fd] = fdSlot{obj: obj, gen: gen}
-	if err := l.p.Add(fd, uint64(gen)<<32|uint64(uint32(fd))); err != nil {
-		l.fds[fd] = fdSlot{}
-		return 0, err
+	l.slots[slot] = fdSlot{obj: obj, gen: gen}
+	if err := l.p.Add(fd, uint64(gen)<<32|uint64(uint32(slot))); err != nil {
+		l.unregister(slot)
+		return 0, 0, err
 	}
-	return gen, nil
+	return slot, gen, nil
 }
 
-// unregister forgets fd. The caller closes it, which also removes it from the
-// poller; events already returned for it are dropped by their generation.
-func (l *Loop) unregister(fd int) {
-	if fd < len(l.fds) {
-		l.fds[fd] = fdSlot{}
+// unregister frees a slot. The caller closes the descriptor, which also
+// removes it from the poller; events already returned for it are dropped by
+// their generation.
+func (l *Loop) unregister(slot int32) {
+	l.slots[slot] = fdSlot{}
+	l.free = append(l.free, slot)
+}
+
+// maxPooledIO bounds the connection buffers a loop keeps for reuse.
+const maxPooledIO = 1024
+
+func (l *Loop) getIO() *connIO {
+	if n := len(l.ios); n > 0 {
+		io := l.ios[n-1]
+		l.ios[n-1] = nil
+		l.ios = l.ios[:n-1]
+		return io
+	}
+	return new(connIO)
+}
+
+func (l *Loop) putIO(io *connIO) {
+	if len(l.ios) < maxPooledIO {
+		l.ios = append(l.ios, io)
 	}
 }
 

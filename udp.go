@@ -26,6 +26,7 @@ type PacketConn struct {
 	l      *Loop
 	h      PacketHandler
 	fd     int
+	slot   int32
 	gen    uint32
 	local  net.Addr
 	closed bool
@@ -111,13 +112,13 @@ func (pc *PacketConn) register() error {
 	if pc.closed {
 		return ErrGroupClosed
 	}
-	gen, err := pc.l.register(pc.fd, pc)
+	slot, gen, err := pc.l.register(pc.fd, pc)
 	if err != nil {
 		pc.closed = true
 		_ = sock.Close(pc.fd)
 		return err
 	}
-	pc.gen = gen
+	pc.slot, pc.gen = slot, gen
 	pc.onEvent(poller.Readable)
 	return nil
 }
@@ -127,7 +128,9 @@ func (pc *PacketConn) close() {
 		return
 	}
 	pc.closed = true
-	pc.l.unregister(pc.fd)
+	if pc.gen != 0 {
+		pc.l.unregister(pc.slot)
+	}
 	_ = sock.Close(pc.fd)
 }
 

@@ -73,6 +73,7 @@ type echoConfig struct {
 	size     int
 	pipeline int
 	loops    int
+	markers  bool // print window-start/window-end on stderr (with --json)
 }
 
 func benchEcho(args []string) error {
@@ -84,13 +85,14 @@ func benchEcho(args []string) error {
 	fs.IntVar(&c.size, "size", 64, "message size in bytes")
 	fs.IntVar(&c.pipeline, "pipeline", 1, "messages in flight per connection")
 	fs.IntVar(&c.loops, "loops", 0, "client event loops (default GOMAXPROCS)")
-	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object (and window-start/window-end lines on stderr)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench echo: unexpected argument %q", fs.Arg(0))
 	}
+	c.markers = *asJSON
 	r, err := runEcho(c)
 	if err != nil {
 		return err
@@ -262,6 +264,9 @@ func runEcho(cfg echoConfig) (result, error) {
 	time.Sleep(300 * time.Millisecond)
 	run.measure.Store(true)
 	begin := time.Now()
+	if cfg.markers {
+		fmt.Fprintln(os.Stderr, "window-start")
+	}
 	tick := time.NewTicker(500 * time.Millisecond)
 	for elapsed := time.Duration(0); elapsed < cfg.duration; elapsed = time.Since(begin) {
 		<-tick.C
@@ -277,6 +282,9 @@ func runEcho(cfg echoConfig) (result, error) {
 	tick.Stop()
 	run.measure.Store(false)
 	window := time.Since(begin)
+	if cfg.markers {
+		fmt.Fprintln(os.Stderr, "window-end")
+	}
 	run.stop.Store(true)
 	progress.done()
 	waitTimeout(&run.wg, 5*time.Second)

@@ -31,3 +31,14 @@ func (f *Flow) Update(size int) (changed, paused bool) {
 // Paused reports the current state: true between a size above High and the
 // next size at or below Low. Cost O(1). Loop goroutine only.
 func (f *Flow) Paused() bool { return f.paused }
+
+// Next is Update for owners that keep the paused state themselves, so that
+// one Flow (the marks) can serve many connections: it returns the state
+// after a change of the queued size to size, given the state before. Cost
+// O(1); pure.
+func (f Flow) Next(paused bool, size int) bool {
+	if paused {
+		return size > f.Low
+	}
+	return size > f.High
+}

@@ -41,3 +41,15 @@ func TestFlowEqualMarks(t *testing.T) {
 		t.Fatal("zero Flow must pause at the first queued byte")
 	}
 }
+
+func TestFlowNextMatchesUpdate(t *testing.T) {
+	marks := Flow{High: 100, Low: 20}
+	var f Flow = marks
+	paused := false
+	for i, size := range []int{0, 50, 100, 101, 150, 99, 21, 20, 0, 100, 101, 20, 19} {
+		_, want := f.Update(size)
+		if paused = marks.Next(paused, size); paused != want {
+			t.Fatalf("step %d size %d: Next says paused=%v, Update says %v", i, size, paused, want)
+		}
+	}
+}
