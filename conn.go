@@ -68,15 +68,15 @@ const (
 // that got them returns.
 type Conn struct {
 	// Immutable after creation.
-	l      *Loop
-	h      Handler
-	fd     int32
-	slot   int32 // index in the loop's table
-	rip    [16]byte
-	rport  uint16
-	rv4    bool // rip holds an IPv4 address
-	unix   bool
-	ln     *Listener // nil for dialed connections
+	l     *Loop
+	h     Handler
+	fd    int32
+	slot  int32 // index in the loop's table
+	rip   [16]byte
+	rport uint16
+	rv4   bool // rip holds an IPv4 address
+	unix  bool
+	ln    *Listener // nil for dialed connections
 
 	// req carries Close/CloseWrite/Abort requests from any goroutine.
 	req atomic.Uint32
@@ -84,15 +84,15 @@ type Conn struct {
 	// Owned by the loop goroutine.
 	gen          uint32
 	state        ConnState
-	eof          bool // peer sent FIN
-	rdhup        bool // the poller reported the peer's FIN: read to the end
-	writeShut    bool // we sent FIN
-	readReady    bool // the socket may have input we did not read yet
-	writeBlocked bool // the kernel's send buffer was full: wait for Writable
-	dirty        bool // on the loop's flush list
-	bpPaused     bool // reading paused by the output water marks
-	userPaused   bool // reading paused by PauseRead
-	redeliver    bool // offer buffered input again after a resume
+	eof          bool    // peer sent FIN
+	rdhup        bool    // the poller reported the peer's FIN: read to the end
+	writeShut    bool    // we sent FIN
+	readReady    bool    // the socket may have input we did not read yet
+	writeBlocked bool    // the kernel's send buffer was full: wait for Writable
+	dirty        bool    // on the loop's flush list
+	bpPaused     bool    // reading paused by the output water marks
+	userPaused   bool    // reading paused by PauseRead
+	redeliver    bool    // offer buffered input again after a resume
 	io           *connIO // buffered input and queued output; nil while both are empty
 	lastActive   int64   // loop clock of the last read or write
 	tm           timer.Handle

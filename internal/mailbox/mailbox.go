@@ -71,8 +71,8 @@ type Mailbox struct {
 
 	mu     sync.Mutex
 	in     []Task // guarded by mu: tasks posted since the last Drain
-	woken  bool     // guarded by mu: wake was called since the last Drain
-	closed bool     // guarded by mu
+	woken  bool   // guarded by mu: wake was called since the last Drain
+	closed bool   // guarded by mu
 
 	// Owned by the consumer goroutine.
 	out   []Task // the batch being drained; out[pos:] still to run
