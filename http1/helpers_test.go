@@ -1,0 +1,181 @@
+package http1
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
+)
+
+func TestMain(m *testing.M) {
+	async.DefaultPool() // its workers live for the process: start them before any leak baseline
+	os.Exit(m.Run())
+}
+
+func countFDs(t testing.TB) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(ents)
+}
+
+// checkLeaks records the goroutines and descriptors now and, when the test
+// ends (after the cleanups registered later), fails if they did not come back.
+func checkLeaks(t testing.TB) {
+	t.Helper()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	g0, fd0 := runtime.NumGoroutine(), countFDs(t)
+	t.Cleanup(func() {
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			g, fd := runtime.NumGoroutine(), countFDs(t)
+			if g <= g0 && fd <= fd0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				n := runtime.Stack(buf, true)
+				t.Errorf("leak: goroutines %d -> %d, fds %d -> %d\n%s", g0, g, fd0, fd, buf[:n])
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// serve starts s on a new group listening on 127.0.0.1:0 and stops both at
+// the end of the test.
+func serve(t testing.TB, s *Server, o ioloop.Options) string {
+	t.Helper()
+	if o.Loops == 0 {
+		o.Loops = 2
+	}
+	g, err := ioloop.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := s.Listen(g, "tcp", "127.0.0.1:0")
+	if err != nil {
+		g.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.Close()
+		g.Close()
+	})
+	return ln.Addr().String()
+}
+
+func dial(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+// readAll reads until the server closes the connection.
+func readAll(t testing.TB, c net.Conn) string {
+	t.Helper()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read: %v (got %q)", err, b)
+	}
+	return string(b)
+}
+
+var dateRE = regexp.MustCompile(`Date: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\n`)
+
+// normalize replaces every Date line with a fixed one.
+func normalize(s string) string {
+	return dateRE.ReplaceAllString(s, "Date: X\r\n")
+}
+
+// readResponse reads one response and its whole body.
+func readResponse(t testing.TB, br *bufio.Reader, method string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+// expectClosed checks that the server closes c without sending more.
+func expectClosed(t testing.TB, br *bufio.Reader) {
+	t.Helper()
+	rest, err := io.ReadAll(br)
+	if err != nil && !isReset(err) {
+		t.Fatalf("waiting for close: %v", err)
+	}
+	if len(rest) != 0 {
+		t.Fatalf("unexpected bytes before close: %q", rest)
+	}
+}
+
+func isReset(err error) bool {
+	var ne *net.OpError
+	return err != nil && (bytes.Contains([]byte(err.Error()), []byte("reset")) || asOp(err, &ne))
+}
+
+func asOp(err error, ne **net.OpError) bool {
+	e, ok := err.(*net.OpError)
+	if ok {
+		*ne = e
+	}
+	return ok
+}
+
+// testHandler is the handler of the command's routes.
+type testHandler struct{}
+
+func (testHandler) ServeHTTP1(w *ResponseWriter, r *Request) {
+	switch string(r.Path()) {
+	case "/plaintext":
+		_ = w.AddHeader("Content-Type", "text/plain")
+		_, _ = w.WriteString("Hello, World!")
+	case "/json":
+		_ = w.AddHeader("Content-Type", "application/json")
+		_, _ = w.WriteString(`{"message":"Hello, World!"}`)
+	case "/echo":
+		if r.Chunked() {
+			_ = w.Flush()
+		} else if n := r.ContentLength(); n >= 0 {
+			_ = w.SetContentLength(n)
+		}
+		r.ReadBody(echoBody{})
+	default:
+		_ = w.SetStatus(404)
+		_, _ = w.WriteString("not found\n")
+	}
+}
+
+type echoBody struct{}
+
+func (echoBody) OnBody(w *ResponseWriter, r *Request, chunk []byte, last bool) {
+	_, _ = w.Write(chunk)
+	if last {
+		for i := range r.NumTrailers() {
+			_ = w.AddTrailerBytes(r.TrailerAt(i))
+		}
+	}
+}

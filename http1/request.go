@@ -1,0 +1,299 @@
+package http1
+
+import (
+	"net/netip"
+	"unsafe"
+
+	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/http1/internal/parse"
+)
+
+// span is a field of the request head as offsets into Request.raw.
+type span struct{ off, end int32 }
+
+// hspan is one header or trailer field line as offsets.
+type hspan struct{ name, value span }
+
+// spanOf returns where sub lies inside base; sub must be a subslice of base
+// (the parser's slices are) or empty.
+func spanOf(base, sub []byte) span {
+	if len(sub) == 0 {
+		return span{}
+	}
+	off := int32(uintptr(unsafe.Pointer(unsafe.SliceData(sub))) - uintptr(unsafe.Pointer(unsafe.SliceData(base))))
+	return span{off, off + int32(len(sub))}
+}
+
+// BodyHandler receives a request body in pieces, on the connection's loop,
+// as the bytes arrive (see Request.ReadBody). chunk holds payload bytes
+// (transfer coding removed) lent until OnBody returns; last is true once, on
+// the final call (chunk may then be empty). On the last call of a chunked
+// body the trailer fields are readable with Request.Trailer.
+type BodyHandler interface {
+	OnBody(w *ResponseWriter, r *Request, chunk []byte, last bool)
+}
+
+// BodyHandlerFunc adapts a function to a BodyHandler. Converting a function
+// that is not a closure allocates nothing.
+type BodyHandlerFunc func(w *ResponseWriter, r *Request, chunk []byte, last bool)
+
+// OnBody calls f.
+func (f BodyHandlerFunc) OnBody(w *ResponseWriter, r *Request, chunk []byte, last bool) {
+	f(w, r, chunk, last)
+}
+
+// Request is a read-only view of one request's head, owned by the server.
+// Every []byte it returns points into the connection's input (or, when the
+// request outlives the callback that read its head, into a copy the server
+// keeps): it is valid until the response ends (the handler returned without
+// Hold, or End was called) and must not be modified or kept after that.
+// A Request is used on its connection's loop only; its methods allocate
+// nothing.
+type Request struct {
+	x        *exchange
+	raw      []byte // the head bytes (lent input or the exchange's copy)
+	copied   bool   // raw is x.headCopy
+	method   span
+	target   span
+	host     span
+	hdrs     []hspan
+	trailers []hspan
+	trRaw    []byte // the input the trailers point into, during the last OnBody
+	minor    int
+	clen     int64
+	framing  parse.Framing
+	flags    parse.Flags
+}
+
+// init fills the view from the parser's message and the head bytes.
+func (r *Request) init(head []byte, m *parse.Message) {
+	r.raw, r.copied = head, false
+	r.method = spanOf(head, m.Method)
+	r.target = spanOf(head, m.Target)
+	r.host = spanOf(head, m.Host)
+	r.hdrs = r.hdrs[:0]
+	for _, h := range m.Headers {
+		r.hdrs = append(r.hdrs, hspan{spanOf(head, h.Name), spanOf(head, h.Value)})
+	}
+	r.trailers = r.trailers[:0]
+	r.trRaw = nil
+	r.minor = m.Minor
+	r.clen = m.ContentLength
+	r.framing = m.Framing
+	r.flags = m.Flags
+}
+
+func (r *Request) at(s span) []byte { return r.raw[s.off:s.end:s.end] }
+
+// Method returns the request method, for example "GET". Loop only.
+func (r *Request) Method() []byte { return r.at(r.method) }
+
+// Target returns the request-target as sent: "/path?query", an absolute URI,
+// an authority (CONNECT) or "*". Loop only.
+func (r *Request) Target() []byte { return r.at(r.target) }
+
+// Path returns the path of the request-target, without the query and, for an
+// absolute URI, without the scheme and authority ("/" when that leaves it
+// empty). It is not unescaped. Loop only.
+func (r *Request) Path() []byte {
+	t := r.Target()
+	if len(t) > 0 && t[0] != '/' {
+		// absolute-form: scheme "://" authority path
+		for i := 0; i+2 < len(t); i++ {
+			if t[i] == ':' && t[i+1] == '/' && t[i+2] == '/' {
+				rest := t[i+3:]
+				j := 0
+				for j < len(rest) && rest[j] != '/' && rest[j] != '?' {
+					j++
+				}
+				t = rest[j:]
+				if len(t) == 0 || t[0] == '?' {
+					return []byte("/")
+				}
+				break
+			}
+		}
+	}
+	for i, b := range t {
+		if b == '?' {
+			return t[:i:i]
+		}
+	}
+	return t
+}
+
+// Query returns the query of the request-target without the '?' (nil when
+// there is none). It is not unescaped. Loop only.
+func (r *Request) Query() []byte {
+	t := r.Target()
+	for i, b := range t {
+		if b == '?' {
+			return t[i+1:]
+		}
+	}
+	return nil
+}
+
+// ProtoMinor returns the HTTP minor version: 0 or 1. Loop only.
+func (r *Request) ProtoMinor() int { return r.minor }
+
+// Host returns the Host field value, nil when absent (HTTP/1.0). Loop only.
+func (r *Request) Host() []byte {
+	if r.host.end == 0 {
+		return nil
+	}
+	return r.at(r.host)
+}
+
+// ContentLength returns the Content-Length value, or -1 when the request has
+// none (no body, or a chunked body). Loop only.
+func (r *Request) ContentLength() int64 { return r.clen }
+
+// Chunked reports whether the body uses the chunked transfer coding.
+// Loop only.
+func (r *Request) Chunked() bool { return r.framing == parse.BodyChunked }
+
+// HasBody reports whether the request has a body (a Content-Length above 0,
+// or chunked). Loop only.
+func (r *Request) HasBody() bool { return r.framing != parse.BodyNone }
+
+// Header returns the value of the first header field named name (compared
+// without regard to case), or nil when there is none. Cost: a scan of the
+// fields, no allocation. Loop only.
+func (r *Request) Header(name string) []byte {
+	for _, h := range r.hdrs {
+		if equalFold(r.at(h.name), name) {
+			return r.at(h.value)
+		}
+	}
+	return nil
+}
+
+// NumHeaders returns the number of header fields, duplicates included.
+// Loop only.
+func (r *Request) NumHeaders() int { return len(r.hdrs) }
+
+// HeaderAt returns the i-th header field (0 <= i < NumHeaders) as received:
+// name in its original case, value without surrounding whitespace. Loop only.
+func (r *Request) HeaderAt(i int) (name, value []byte) {
+	h := r.hdrs[i]
+	return r.at(h.name), r.at(h.value)
+}
+
+// Trailer returns the value of the first trailer field named name, or nil.
+// Trailers exist only for chunked bodies and are readable only during the
+// last OnBody call. Loop only.
+func (r *Request) Trailer(name string) []byte {
+	for _, h := range r.trailers {
+		if equalFold(r.trRaw[h.name.off:h.name.end], name) {
+			return r.trRaw[h.value.off:h.value.end]
+		}
+	}
+	return nil
+}
+
+// NumTrailers returns the number of trailer fields (see Trailer). Loop only.
+func (r *Request) NumTrailers() int { return len(r.trailers) }
+
+// TrailerAt returns the i-th trailer field (see Trailer). Loop only.
+func (r *Request) TrailerAt(i int) (name, value []byte) {
+	h := r.trailers[i]
+	return r.trRaw[h.name.off:h.name.end], r.trRaw[h.value.off:h.value.end]
+}
+
+// KeepAlive reports whether the client allows another request on the
+// connection after this one (RFC 9112 9.3). Loop only.
+func (r *Request) KeepAlive() bool {
+	if r.flags&parse.FlagClose != 0 {
+		return false
+	}
+	return r.minor == 1 || r.flags&parse.FlagKeepAlive != 0
+}
+
+// Conn returns the connection the request arrived on. Loop only.
+func (r *Request) Conn() *ioloop.Conn { return r.x.cs.c }
+
+// RemoteAddr returns the client's address without allocating. Any goroutine.
+func (r *Request) RemoteAddr() netip.AddrPort { return r.x.cs.c.RemoteAddrPort() }
+
+// ReadBody asks for the body: h.OnBody is called on the loop with the body's
+// pieces as they arrive, the last call with last set (a request without a
+// body gets one empty last call). The first call comes after ServeHTTP1
+// returns, never from inside ReadBody. When the client sent "Expect:
+// 100-continue", ReadBody queues "100 Continue". Without ReadBody or
+// BufferedBody the server reads and drops the body after the response. The
+// response ends when the last OnBody call returns, unless the handler called
+// Hold or already ended it. A second call does nothing. Loop only; no
+// allocation.
+func (r *Request) ReadBody(h BodyHandler) {
+	x := r.x
+	if x.bodyH != nil || x.bodyTaken {
+		return
+	}
+	x.bodyH = h
+	x.cs.sendContinue()
+}
+
+// BufferedBody returns the whole body when it is already in the connection's
+// input: a Content-Length body that arrived with the head (ok is true; a
+// request without a body gives nil and true). It consumes the body: the bytes
+// are lent until ServeHTTP1 returns. Otherwise (a chunked body, or one still
+// on its way) it returns nil and false and nothing changes: use ReadBody.
+// Loop only; no allocation.
+func (r *Request) BufferedBody() (body []byte, ok bool) {
+	x := r.x
+	if r.framing == parse.BodyNone {
+		return nil, true
+	}
+	if x.bodyH != nil || x.bodyTaken || x.bodyDone || r.framing != parse.BodyLength {
+		return nil, false
+	}
+	return x.cs.takeBufferedBody(r.clen)
+}
+
+// PauseBody stops reading the body (and the connection) until ResumeBody:
+// the kernel's buffers then push back on the client. Loop only.
+func (r *Request) PauseBody() {
+	if !r.x.bodyPaused {
+		r.x.bodyPaused = true
+		r.x.cs.c.PauseRead()
+	}
+}
+
+// ResumeBody undoes PauseBody; body bytes already buffered are delivered
+// again soon after, in a later callback. Loop only.
+func (r *Request) ResumeBody() {
+	if r.x.bodyPaused {
+		r.x.bodyPaused = false
+		r.x.cs.c.ResumeRead()
+	}
+}
+
+// equalFold reports whether b equals s without regard to ASCII case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if x != y && lower(x) != lower(y) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// unsafeBytes views s as bytes without copying; the result is never
+// modified.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// unsafeString views b as a string without copying; the string must not be
+// kept past the call it is passed to.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

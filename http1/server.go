@@ -1,0 +1,915 @@
+// Package http1 is an HTTP/1.1 server on ioloop's event loops: keep-alive
+// and pipelining, a strict incremental parser, request and response bodies
+// streamed with the connection's backpressure, and two handler forms — a
+// native one that runs on the loop and allocates nothing per request, and
+// Adapt, which runs any net/http Handler on a worker pool.
+//
+// # Serving
+//
+//	g, _ := ioloop.New(ioloop.Options{})
+//	s := &http1.Server{Handler: http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
+//		w.AddHeader("Content-Type", "text/plain")
+//		w.WriteString("Hello, World!")
+//	})}
+//	ln, _ := s.Listen(g, "tcp", "127.0.0.1:8080")
+//
+// # Native handlers
+//
+// ServeHTTP1 runs on the connection's loop as soon as a request head is
+// complete; it must not block. The Request and the ResponseWriter are views
+// owned by the server, valid until the response ends (see ResponseWriter):
+// nothing is copied or allocated for them in the steady state. The body is
+// read with Request.ReadBody (streamed in pieces to a BodyHandler as it
+// arrives) or Request.BufferedBody (zero-copy when it came with the head);
+// a body the handler does not read is read and dropped after the response.
+// A handler that answers later (a timer, a future) calls ResponseWriter.Hold
+// and then End from the loop.
+//
+// # Contract
+//
+// Each connection is a small state machine owned by its loop:
+//
+//	idle     no byte of the next request yet; IdleTimeout runs
+//	head     request head arriving; ReadHeaderTimeout runs from its first byte
+//	request  head parsed, handler called; RequestTimeout runs until the
+//	         response ended and the body was read
+//
+// Requests are parsed from the connection's unconsumed input as it arrives;
+// a complete request is handled at once, and the next one only after its
+// response ended, so responses leave strictly in order. Output is queued on
+// the connection, and the loop writes a burst of pipelined responses with one
+// writev. A request whose response is still open at the end of a callback
+// keeps a copy of its head (pooled per loop), because the input it was parsed
+// from is lent only for that callback. Parsers and per-request state come
+// from per-loop pools when a request starts and go back when the connection
+// is idle again, so an idle keep-alive connection holds only its small state
+// struct and no buffer.
+//
+// Malformed requests get the parser's status (400, 413, 414, 431, 501, 505)
+// with "Connection: close", never reach a handler, and nothing after them on
+// that connection is read. A handler panic gives a 500 when nothing was sent
+// yet, else the connection is reset; other connections go on.
+//
+// Keep-alive follows RFC 9112 9.3: HTTP/1.1 unless "Connection: close",
+// HTTP/1.0 only with "Connection: keep-alive". A body the client was told to
+// wait for (Expect: 100-continue) and that the handler never asked for is not
+// read: the connection closes after the response.
+package http1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/http1/internal/parse"
+)
+
+// Handler answers requests on the loop. ServeHTTP1 is called on the
+// connection's loop when a request head is complete; it must not block.
+// See the package documentation for what the Request and ResponseWriter
+// allow and how long they live.
+type Handler interface {
+	ServeHTTP1(w *ResponseWriter, r *Request)
+}
+
+// HandlerFunc adapts a function to a Handler.
+type HandlerFunc func(w *ResponseWriter, r *Request)
+
+// ServeHTTP1 calls f.
+func (f HandlerFunc) ServeHTTP1(w *ResponseWriter, r *Request) { f(w, r) }
+
+// Defaults of the Server fields.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultResponseBuffer    = 16 << 10
+	DefaultServerName        = "ioloop"
+	// pipelineInput bounds the input a connection buffers while a response
+	// is still open (pipelined requests wait); past it reading pauses.
+	pipelineInput = 64 << 10
+)
+
+// ErrServerClosed is returned by Listen after Shutdown or Close.
+var ErrServerClosed = errors.New("http1: server closed")
+
+// Server serves HTTP/1.1 on the loops of one or more ioloop Groups.
+// Set its fields before the first Listen and do not change them afterwards;
+// Listen, Shutdown and Close are safe from any goroutine (not from a loop
+// callback, for Shutdown).
+type Server struct {
+	// Handler answers every request. Required.
+	Handler Handler
+	// Name is the Server header's value. Default "ioloop".
+	Name string
+	// NoServerHeader leaves the Server header out.
+	NoServerHeader bool
+
+	// MaxRequestLine bounds the request line, CRLF included; longer: 414.
+	// Default 8 KiB.
+	MaxRequestLine int
+	// MaxHeaderBytes bounds the request head (and a trailer section);
+	// larger: 431. Default 32 KiB.
+	MaxHeaderBytes int
+	// MaxHeaders bounds the number of header (and trailer) fields; more:
+	// 431. Default 100.
+	MaxHeaders int
+	// MaxBodyBytes bounds a request body; larger: 413 (at once for a
+	// Content-Length, when the chunks pass it for a chunked body). Default
+	// 0: no limit, since bodies are streamed and cost no memory here; a
+	// limit belongs to the handler's semantics.
+	MaxBodyBytes int64
+
+	// ReadHeaderTimeout bounds the time from the first byte of a request to
+	// the end of its head; past it the client gets 408 and a close.
+	// Default 10 s; negative: none.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that waits that long for
+	// the first byte of its next request. Default 60 s; negative: none.
+	IdleTimeout time.Duration
+	// RequestTimeout bounds the time from the end of a request head to the
+	// end of its response and body; past it the client gets 408 (body not
+	// read yet) or 503 (handler too slow) when nothing was sent yet, else
+	// the connection is reset. Default 0: none.
+	RequestTimeout time.Duration
+	// WriteTimeout bounds how long a connection's output may stay above its
+	// high-water mark (the client does not read what it asked for); past
+	// it the connection is closed. Default 30 s; negative: none.
+	WriteTimeout time.Duration
+	// ResponseBuffer is how many body bytes a response buffers before it
+	// sends its head (chunked) instead of a Content-Length. Default 16 KiB.
+	ResponseBuffer int
+
+	// Logger receives handler panics with their stacks. Default
+	// slog.Default().
+	Logger *slog.Logger
+
+	once       sync.Once
+	lim        parse.Limits
+	serverLine []byte
+	base       time.Time
+	tick       time.Duration
+
+	mu        sync.Mutex
+	loops     map[*ioloop.Loop]*loopState
+	listeners []*ioloop.Listener
+	stopping  bool
+
+	active  atomic.Int64
+	drained chan struct{}
+}
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.lim = parse.Limits{
+			MaxRequestLine: s.MaxRequestLine,
+			MaxHeaderBytes: s.MaxHeaderBytes,
+			MaxHeaders:     s.MaxHeaders,
+			MaxBodyBytes:   s.MaxBodyBytes,
+		}
+		if !s.NoServerHeader {
+			name := s.Name
+			if name == "" {
+				name = DefaultServerName
+			}
+			s.serverLine = []byte("Server: " + name + "\r\n")
+		}
+		s.base = time.Now()
+		s.loops = make(map[*ioloop.Loop]*loopState)
+		s.drained = make(chan struct{}, 1)
+		s.tick = time.Hour
+		for _, d := range []time.Duration{s.readHeaderTimeout(), s.idleTimeout(), s.RequestTimeout} {
+			if d > 0 && d < s.tick {
+				s.tick = d
+			}
+		}
+	})
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+func (s *Server) readHeaderTimeout() time.Duration {
+	return orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+}
+func (s *Server) idleTimeout() time.Duration  { return orDefault(s.IdleTimeout, DefaultIdleTimeout) }
+func (s *Server) writeTimeout() time.Duration { return orDefault(s.WriteTimeout, DefaultWriteTimeout) }
+func (s *Server) responseBuffer() int {
+	if s.ResponseBuffer > 0 {
+		return s.ResponseBuffer
+	}
+	return DefaultResponseBuffer
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Listen serves HTTP on network and address ("tcp", "127.0.0.1:8080") with
+// the loops of g, beside whatever else g serves. It fails when the address
+// cannot be bound, Handler is nil, or the server was shut down. Any
+// goroutine.
+func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Listener, error) {
+	if s.Handler == nil {
+		return nil, errors.New("http1: Server.Handler is nil")
+	}
+	s.init()
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return nil, ErrServerClosed
+	}
+	s.mu.Unlock()
+	ln, err := g.Listen(network, address, connHandler{s})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	return ln, nil
+}
+
+// NumConns returns the number of open connections the server holds. Any
+// goroutine.
+func (s *Server) NumConns() int { return int(s.active.Load()) }
+
+// Shutdown stops the server gracefully: it closes its listeners, closes idle
+// keep-alive connections at once, lets requests in flight finish (their
+// responses carry "Connection: close") and waits for their connections to
+// close. When ctx ends first, the rest are reset and Shutdown returns
+// ctx.Err(). The Groups keep running (they may serve other things). Any
+// goroutine but a loop's.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.stop()
+	s.eachConn((*conn).beginShutdown)
+	if s.waitDrained(ctx) {
+		return nil
+	}
+	s.eachConn(func(cs *conn) { _ = cs.c.Abort() })
+	wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s.waitDrained(wctx)
+	return ctx.Err()
+}
+
+// Close closes the listeners and resets every connection at once. Any
+// goroutine but a loop's.
+func (s *Server) Close() error {
+	s.init()
+	s.stop()
+	s.eachConn(func(cs *conn) { _ = cs.c.Abort() })
+	wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s.waitDrained(wctx)
+	return nil
+}
+
+func (s *Server) stop() {
+	s.mu.Lock()
+	s.stopping = true
+	lns := s.listeners
+	s.listeners = nil
+	s.mu.Unlock()
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+}
+
+// eachConn runs f on every connection, each on its loop.
+func (s *Server) eachConn(f func(*conn)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for l, ls := range s.loops {
+		_ = l.Post(func() {
+			for cs := ls.first; cs != nil; {
+				next := cs.next
+				f(cs)
+				cs = next
+			}
+		})
+	}
+}
+
+// waitDrained waits until no connection is left or ctx ends.
+func (s *Server) waitDrained(ctx context.Context) bool {
+	for s.active.Load() > 0 {
+		select {
+		case <-s.drained:
+		case <-ctx.Done():
+			return s.active.Load() == 0
+		}
+	}
+	return true
+}
+
+func (s *Server) connDone() {
+	if s.active.Add(-1) == 0 {
+		select {
+		case s.drained <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *Server) loopState(l *ioloop.Loop) *loopState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls := s.loops[l]
+	if ls == nil {
+		ls = &loopState{s: s}
+		s.loops[l] = ls
+	}
+	return ls
+}
+
+// loopState is the server's state on one loop, used by that loop only.
+type loopState struct {
+	s         *Server
+	parsers   []*parse.Parser
+	exchanges []*exchange
+	scratch   []byte
+	date      []byte // "Date: ...\r\n"
+	dateSec   int64
+	first     *conn // the loop's connections, for Shutdown
+}
+
+const (
+	maxPooled      = 256     // parsers and exchanges kept per loop
+	maxScratch     = 1 << 20 // scratch capacity kept per loop
+	maxKeptBuffers = 64 << 10
+)
+
+func (ls *loopState) getParser() *parse.Parser {
+	if n := len(ls.parsers); n > 0 {
+		p := ls.parsers[n-1]
+		ls.parsers = ls.parsers[:n-1]
+		return p
+	}
+	p := new(parse.Parser)
+	p.Init(parse.Request, ls.s.lim)
+	return p
+}
+
+func (ls *loopState) putParser(p *parse.Parser) {
+	p.Reset()
+	if len(ls.parsers) < maxPooled {
+		ls.parsers = append(ls.parsers, p)
+	}
+}
+
+func (ls *loopState) getExchange(cs *conn) *exchange {
+	var x *exchange
+	if n := len(ls.exchanges); n > 0 {
+		x = ls.exchanges[n-1]
+		ls.exchanges = ls.exchanges[:n-1]
+	} else {
+		x = new(exchange)
+	}
+	x.cs = cs
+	x.req.x = x
+	x.w.reset(x)
+	x.bodyH = nil
+	x.bodyTaken, x.bodyDone, x.bodyPaused, x.continueSent = false, false, false, false
+	x.onAbort = nil
+	x.dead = false
+	return x
+}
+
+func (ls *loopState) putExchange(x *exchange) {
+	x.gen++
+	x.dead = true
+	x.cs = nil
+	x.bodyH = nil
+	x.onAbort = nil
+	x.req.raw = nil
+	x.req.trRaw = nil
+	if cap(x.w.body) > maxKeptBuffers {
+		x.w.body = nil
+	}
+	if cap(x.headCopy) > maxKeptBuffers {
+		x.headCopy = nil
+	}
+	if len(ls.exchanges) < maxPooled {
+		ls.exchanges = append(ls.exchanges, x)
+	}
+}
+
+// keepScratch keeps the grown scratch buffer b for the next use.
+func (ls *loopState) keepScratch(b []byte) {
+	if cap(b) <= maxScratch {
+		ls.scratch = b[:0]
+	}
+}
+
+// dateLine returns the Date header line for now, formatted once per second.
+func (ls *loopState) dateLine(now time.Time) []byte {
+	if sec := now.Unix(); sec != ls.dateSec || ls.date == nil {
+		ls.dateSec = sec
+		b := append(ls.date[:0], "Date: "...)
+		b = now.UTC().AppendFormat(b, http.TimeFormat)
+		ls.date = append(b, crlf...)
+	}
+	return ls.date
+}
+
+// exchange is the state of one request and its response.
+type exchange struct {
+	cs           *conn
+	req          Request
+	w            ResponseWriter
+	gen          uint64 // incremented when the exchange goes back to the pool
+	dead         bool   // released or aborted
+	bodyH        BodyHandler
+	bodyTaken    bool // BufferedBody consumed the body
+	bodyDone     bool // the body was read to its end (or there is none)
+	bodyPaused   bool
+	continueSent bool
+	headCopy     []byte
+	onAbort      func(error) // the connection ended before the response did
+}
+
+// Connection phases.
+const (
+	phIdle uint8 = iota
+	phHead
+	phRequest
+)
+
+// conn is the server's state of one connection; loop only.
+type conn struct {
+	s          *Server
+	ls         *loopState
+	c          *ioloop.Conn
+	p          *parse.Parser
+	x          *exchange
+	prev, next *conn
+	timer      ioloop.Timer
+	timerFn    func()
+	processFn  func()
+	deadline   time.Duration // since Server.base; 0: none
+	phase      uint8
+	processing bool
+	posted     bool
+	eof        bool
+	shutdown   bool
+	closing    bool
+	closed     bool
+}
+
+// connHandler is the ioloop.Handler of the server's connections.
+type connHandler struct{ s *Server }
+
+func (h connHandler) OnOpen(c *ioloop.Conn) {
+	s := h.s
+	s.active.Add(1)
+	ls := s.loopState(c.Loop())
+	cs := &conn{s: s, ls: ls, c: c}
+	cs.timerFn = cs.onTimer
+	cs.processFn = cs.posted1
+	cs.next = ls.first
+	if ls.first != nil {
+		ls.first.prev = cs
+	}
+	ls.first = cs
+	c.SetContext(cs)
+	s.mu.Lock()
+	cs.shutdown = s.stopping
+	s.mu.Unlock()
+	cs.setDeadline(s.idleTimeout())
+}
+
+func (h connHandler) OnData(c *ioloop.Conn) { c.Context().(*conn).process() }
+
+func (h connHandler) OnEOF(c *ioloop.Conn) {
+	cs := c.Context().(*conn)
+	cs.eof = true
+	cs.process()
+}
+
+func (h connHandler) OnBackpressure(c *ioloop.Conn, paused bool) {
+	cs := c.Context().(*conn)
+	if d := cs.s.writeTimeout(); d > 0 {
+		if paused {
+			c.SetWriteDeadline(c.Loop().Now().Add(d))
+		} else {
+			c.SetWriteDeadline(time.Time{})
+		}
+	}
+}
+
+func (h connHandler) OnShutdown(c *ioloop.Conn) { c.Context().(*conn).beginShutdown() }
+
+func (h connHandler) OnClose(c *ioloop.Conn, err error) {
+	cs, _ := c.Context().(*conn)
+	if cs == nil {
+		return
+	}
+	cs.closing, cs.closed = true, true
+	cs.timer.Stop()
+	if x := cs.x; x != nil {
+		cs.x = nil
+		if err == nil {
+			err = ioloop.ErrClosed
+		}
+		if x.onAbort != nil {
+			x.onAbort(err)
+		}
+		cs.ls.putExchange(x)
+	}
+	if cs.p != nil {
+		cs.ls.putParser(cs.p)
+		cs.p = nil
+	}
+	ls := cs.ls
+	if cs.prev != nil {
+		cs.prev.next = cs.next
+	} else if ls.first == cs {
+		ls.first = cs.next
+	}
+	if cs.next != nil {
+		cs.next.prev = cs.prev
+	}
+	cs.prev, cs.next = nil, nil
+	cs.s.connDone()
+}
+
+func (cs *conn) beginShutdown() {
+	if cs.closing {
+		return
+	}
+	cs.shutdown = true
+	if cs.x == nil && cs.c.Buffered() == 0 {
+		cs.close()
+	}
+}
+
+func (cs *conn) now() time.Duration { return cs.c.Loop().Now().Sub(cs.s.base) }
+
+// setDeadline starts the current phase's timeout (d <= 0: none). The timer
+// is lazy: it is armed at most one Server.tick ahead, never later than any
+// deadline set since, so moving the deadline costs no timer operation.
+func (cs *conn) setDeadline(d time.Duration) {
+	if d <= 0 {
+		cs.deadline = 0
+		return
+	}
+	cs.deadline = cs.now() + d
+	if !cs.timer.Pending() {
+		cs.timer = cs.c.Loop().AfterFunc(min(d, cs.s.tick), cs.timerFn)
+	}
+}
+
+func (cs *conn) onTimer() {
+	if cs.closing || cs.deadline == 0 {
+		return
+	}
+	now := cs.now()
+	if cs.deadline > now {
+		cs.timer = cs.c.Loop().AfterFunc(min(cs.deadline-now, cs.s.tick), cs.timerFn)
+		return
+	}
+	cs.deadline = 0
+	switch cs.phase {
+	case phIdle:
+		cs.close()
+	case phHead:
+		cs.reject(http.StatusRequestTimeout)
+	case phRequest:
+		x := cs.x
+		if x == nil || x.w.committed || x.w.ended {
+			_ = cs.c.Abort()
+			cs.closing = true
+			return
+		}
+		status := http.StatusServiceUnavailable
+		if !x.bodyDone {
+			status = http.StatusRequestTimeout
+		}
+		cs.reject(status)
+	}
+}
+
+func (cs *conn) close() {
+	cs.closing = true
+	_ = cs.c.Close()
+}
+
+// reject answers with an error status and closes the connection; nothing
+// after this on the connection is read.
+func (cs *conn) reject(status int) {
+	if cs.closing {
+		return
+	}
+	if x := cs.x; x != nil && (x.w.committed || x.w.ended) {
+		_ = cs.c.Abort()
+		cs.closing = true
+		return
+	}
+	ls := cs.ls
+	b := appendStatusLine(ls.scratch[:0], status)
+	b = append(b, cs.s.serverLine...)
+	b = append(b, ls.dateLine(cs.c.Loop().Now())...)
+	b = append(b, "Content-Length: 0\r\nConnection: close\r\n\r\n"...)
+	_, _ = cs.c.Write(b)
+	ls.keepScratch(b)
+	if x := cs.x; x != nil {
+		x.w.ended = true
+	}
+	cs.close()
+}
+
+// keepAliveAfter reports whether the connection may carry a request after x.
+func (cs *conn) keepAliveAfter(x *exchange) bool {
+	return !x.w.closeAfter && x.req.KeepAlive() && !cs.shutdown && !cs.closing
+}
+
+// sendContinue sends "100 Continue" when the client waits for it.
+func (cs *conn) sendContinue() {
+	x := cs.x
+	if x == nil || x.continueSent || x.bodyDone || x.w.committed ||
+		x.req.flags&parse.FlagExpectContinue == 0 || x.req.minor == 0 {
+		return
+	}
+	x.continueSent = true
+	_, _ = cs.c.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+	if !cs.processing {
+		cs.post() // the body may be waiting in the input
+	}
+}
+
+// takeBufferedBody consumes a Content-Length body that is already buffered.
+func (cs *conn) takeBufferedBody(n int64) ([]byte, bool) {
+	buf, _ := cs.c.Peek(-1)
+	if int64(len(buf)) < n {
+		return nil, false
+	}
+	m, payload, done, err := cs.p.Body(buf[:n])
+	if err != nil || !done || int64(m) != n {
+		return nil, false
+	}
+	cs.c.Discard(m)
+	x := cs.x
+	x.bodyTaken, x.bodyDone = true, true
+	return payload, true
+}
+
+// responseEnded is called by End.
+func (cs *conn) responseEnded(x *exchange) {
+	if cs.processing || cs.closing {
+		return
+	}
+	cs.post()
+}
+
+func (cs *conn) post() {
+	if cs.posted {
+		return
+	}
+	cs.posted = true
+	if cs.c.Loop().Post(cs.processFn) != nil {
+		cs.posted = false
+		cs.process()
+	}
+}
+
+func (cs *conn) posted1() {
+	cs.posted = false
+	cs.process()
+}
+
+// process reads requests from the connection's input and drives the current
+// exchange as far as the input allows.
+func (cs *conn) process() {
+	if cs.processing || cs.closed {
+		return
+	}
+	cs.processing = true
+	cs.run()
+	cs.processing = false
+	if x := cs.x; x != nil && !cs.closing {
+		if !x.w.ended && !x.w.committed && len(x.w.body) > 0 {
+			x.w.commit(false)
+		}
+		if !x.req.copied {
+			// The input the head points into is lent for this callback only.
+			x.headCopy = append(x.headCopy[:0], x.req.raw...)
+			x.req.raw, x.req.copied = x.headCopy, true
+		}
+	}
+}
+
+func (cs *conn) run() {
+	for !cs.closing {
+		x := cs.x
+		if x == nil {
+			if !cs.readHead() {
+				return
+			}
+			continue
+		}
+		if !x.bodyDone && !(x.w.ended && x.w.closeAfter) {
+			if !cs.readBody(x) {
+				return
+			}
+			continue
+		}
+		if !x.w.ended {
+			if !x.bodyPaused && cs.c.Buffered() > pipelineInput {
+				x.bodyPaused = true // resumed when the exchange ends
+				cs.c.PauseRead()
+			}
+			return
+		}
+		keep := cs.keepAliveAfter(x) && x.bodyDone
+		if x.bodyPaused {
+			cs.c.ResumeRead()
+		}
+		cs.x = nil
+		cs.ls.putExchange(x)
+		if !keep {
+			cs.close()
+			return
+		}
+		cs.phase = phIdle
+		cs.setDeadline(cs.s.idleTimeout())
+		if cs.c.Buffered() == 0 && cs.p != nil {
+			cs.ls.putParser(cs.p)
+			cs.p = nil
+		}
+	}
+}
+
+// readHead parses the next request head and calls the handler. It reports
+// whether to go on.
+func (cs *conn) readHead() bool {
+	buf, _ := cs.c.Peek(-1)
+	if len(buf) == 0 {
+		if cs.eof || cs.shutdown {
+			cs.close()
+		}
+		return false
+	}
+	if cs.p == nil {
+		cs.p = cs.ls.getParser()
+	}
+	if cs.phase == phIdle {
+		cs.phase = phHead
+		cs.setDeadline(cs.s.readHeaderTimeout())
+	}
+	n, err := cs.p.Parse(buf)
+	if err != nil {
+		cs.reject(statusOf(err))
+		return false
+	}
+	if n == 0 {
+		if cs.eof {
+			cs.close() // the client stopped in the middle of a head
+		}
+		return false
+	}
+	x := cs.ls.getExchange(cs)
+	cs.x = x
+	x.req.init(buf[:n], cs.p.Message())
+	cs.c.Discard(n)
+	cs.phase = phRequest
+	cs.setDeadline(cs.s.RequestTimeout)
+	if x.req.flags&parse.FlagExpectOther != 0 {
+		cs.reject(http.StatusExpectationFailed)
+		return false
+	}
+	x.bodyDone = x.req.framing == parse.BodyNone
+	cs.callHandler(x)
+	if cs.closing || cs.x != x {
+		return false
+	}
+	if x.bodyH != nil && x.bodyDone && !x.bodyTaken && !x.w.ended {
+		cs.callBody(x, nil, true)
+		if cs.closing || cs.x != x {
+			return false
+		}
+	}
+	if !x.w.held && !x.w.ended && (x.bodyH == nil || x.bodyDone) {
+		x.w.finish()
+	}
+	return true
+}
+
+// readBody feeds body bytes to the handler (or drops them). It reports
+// whether to go on.
+func (cs *conn) readBody(x *exchange) bool {
+	if x.bodyPaused {
+		return false
+	}
+	if x.req.flags&parse.FlagExpectContinue != 0 && !x.continueSent && x.bodyH == nil && !x.w.ended {
+		return false // the client waits for 100 Continue or the response
+	}
+	buf, _ := cs.c.Peek(-1)
+	if len(buf) == 0 {
+		if cs.eof {
+			cs.truncated()
+		}
+		return false
+	}
+	n, payload, done, err := cs.p.Body(buf)
+	if err != nil {
+		cs.reject(statusOf(err))
+		return false
+	}
+	cs.c.Discard(n)
+	if done {
+		x.bodyDone = true
+		if m := cs.p.Message(); len(m.Trailers) > 0 {
+			x.req.trRaw = buf
+			x.req.trailers = x.req.trailers[:0]
+			for _, h := range m.Trailers {
+				x.req.trailers = append(x.req.trailers, hspan{spanOf(buf, h.Name), spanOf(buf, h.Value)})
+			}
+		}
+	}
+	if x.bodyH != nil && !x.w.ended && (len(payload) > 0 || done) {
+		cs.callBody(x, payload, done)
+		if cs.closing || cs.x != x {
+			return false
+		}
+		x.req.trailers, x.req.trRaw = x.req.trailers[:0], nil
+		if done && !x.w.held && !x.w.ended {
+			x.w.finish()
+		}
+	}
+	return n > 0 || done
+}
+
+// truncated handles a client that finished sending in the middle of a body.
+func (cs *conn) truncated() {
+	x := cs.x
+	if x.onAbort != nil {
+		x.onAbort(errors.New("http1: request body truncated"))
+		x.onAbort = nil
+	}
+	if x.w.committed || x.w.ended {
+		cs.close()
+		return
+	}
+	cs.reject(http.StatusBadRequest)
+}
+
+func statusOf(err error) int {
+	var pe *parse.Error
+	if errors.As(err, &pe) {
+		return pe.Status()
+	}
+	return http.StatusBadRequest
+}
+
+func (cs *conn) callHandler(x *exchange) {
+	defer cs.recoverHandler(x)
+	cs.s.Handler.ServeHTTP1(&x.w, &x.req)
+}
+
+func (cs *conn) callBody(x *exchange, p []byte, last bool) {
+	defer cs.recoverHandler(x)
+	x.bodyH.OnBody(&x.w, &x.req, p, last)
+}
+
+// recoverHandler turns a handler panic into a 500 when nothing was sent, else
+// a reset; the connection ends either way and the loop goes on.
+func (cs *conn) recoverHandler(x *exchange) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	cs.s.logger().Error("http1: panic in handler recovered; closing the connection",
+		"remote", cs.c.RemoteAddrPort(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if cs.closing || cs.x != x {
+		return
+	}
+	if x.onAbort != nil {
+		x.onAbort(errors.New("http1: handler panicked"))
+		x.onAbort = nil
+	}
+	if x.w.committed || x.w.ended {
+		_ = cs.c.Abort()
+		cs.closing = true
+		return
+	}
+	cs.reject(http.StatusInternalServerError)
+}
