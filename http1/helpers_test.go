@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -179,3 +180,5 @@ func (echoBody) OnBody(w *ResponseWriter, r *Request, chunk []byte, last bool) {
 		}
 	}
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -389,7 +389,7 @@ func (ls *loopState) getExchange(cs *conn) *exchange {
 	x.w.reset(x)
 	x.bodyH = nil
 	x.bodyTaken, x.bodyDone, x.bodyPaused, x.continueSent = false, false, false, false
-	x.onAbort = nil
+	x.onAbort, x.onDrain, x.drainWait, x.onPeerEOF = nil, nil, 0, nil
 	x.dead = false
 	return x
 }
@@ -399,7 +399,7 @@ func (ls *loopState) putExchange(x *exchange) {
 	x.dead = true
 	x.cs = nil
 	x.bodyH = nil
-	x.onAbort = nil
+	x.onAbort, x.onDrain, x.drainWait, x.onPeerEOF = nil, nil, 0, nil
 	x.req.raw = nil
 	x.req.trRaw = nil
 	if cap(x.w.body) > maxKeptBuffers {
@@ -445,6 +445,9 @@ type exchange struct {
 	continueSent bool
 	headCopy     []byte
 	onAbort      func(error) // the connection ended before the response did
+	onDrain      func(int)   // the adapter waits for the queue to drain
+	onPeerEOF    func()      // the client finished sending while the response is open
+	drainWait    int         // bytes onDrain gives back
 }
 
 // Connection phases.
@@ -502,11 +505,20 @@ func (h connHandler) OnData(c *ioloop.Conn) { c.Context().(*conn).process() }
 func (h connHandler) OnEOF(c *ioloop.Conn) {
 	cs := c.Context().(*conn)
 	cs.eof = true
+	if x := cs.x; x != nil && x.onPeerEOF != nil && x.bodyDone && c.Buffered() == 0 {
+		// Like net/http: a client that stops sending is taken as gone.
+		x.onPeerEOF()
+	}
 	cs.process()
 }
 
 func (h connHandler) OnBackpressure(c *ioloop.Conn, paused bool) {
 	cs := c.Context().(*conn)
+	if x := cs.x; x != nil && !paused && x.onDrain != nil {
+		f, n := x.onDrain, x.drainWait
+		x.onDrain, x.drainWait = nil, 0
+		f(n)
+	}
 	if d := cs.s.writeTimeout(); d > 0 {
 		if paused {
 			c.SetWriteDeadline(c.Loop().Now().Add(d))
@@ -726,6 +738,10 @@ func (cs *conn) run() {
 			}
 			continue
 		}
+		if x.w.ended && x.bodyPaused {
+			x.bodyPaused = false // nobody reads the rest: drop it
+			cs.c.ResumeRead()
+		}
 		if !x.bodyDone && !(x.w.ended && x.w.closeAfter) {
 			if !cs.readBody(x) {
 				return
@@ -902,6 +918,11 @@ func (cs *conn) recoverHandler(x *exchange) {
 	if cs.closing || cs.x != x {
 		return
 	}
+	cs.recoverAbort(x)
+}
+
+// recoverAbort ends x after its handler panicked.
+func (cs *conn) recoverAbort(x *exchange) {
 	if x.onAbort != nil {
 		x.onAbort(errors.New("http1: handler panicked"))
 		x.onAbort = nil
