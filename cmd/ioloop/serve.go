@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/http1"
 )
 
 // listFlag collects a repeatable string flag.
@@ -32,6 +33,8 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var echo listFlag
 	fs.Var(&echo, "echo", "serve TCP echo on `ADDR` (repeatable)")
+	var web listFlag
+	fs.Var(&web, "http", "serve HTTP/1.1 (/plaintext, /json, /echo) on `ADDR` (repeatable)")
 	loops := fs.Int("loops", 0, "number of event loops (default GOMAXPROCS)")
 	grace := fs.Duration("grace", 5*time.Second, "how long a graceful shutdown may take")
 	if err := fs.Parse(args); err != nil {
@@ -40,8 +43,8 @@ func serve(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
-	if len(echo) == 0 {
-		return errors.New("serve: nothing to serve: give --echo ADDR")
+	if len(echo) == 0 && len(web) == 0 {
+		return errors.New("serve: nothing to serve: give --echo ADDR or --http ADDR")
 	}
 	g, err := ioloop.New(ioloop.Options{Loops: *loops})
 	if err != nil {
@@ -54,6 +57,15 @@ func serve(args []string) error {
 			return err
 		}
 		fmt.Printf("echo listening on %s\n", ln.Addr())
+	}
+	hs := &http1.Server{Handler: httpHandler{}}
+	for _, addr := range web {
+		ln, err := hs.Listen(g, "tcp", addr)
+		if err != nil {
+			g.Close()
+			return err
+		}
+		fmt.Printf("http listening on %s\n", ln.Addr())
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
