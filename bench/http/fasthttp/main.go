@@ -25,7 +25,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/ioloop/ioloop/bench/http/internal/plaintext"
+	"github.com/ioloop/ioloop/bench/internal/plaintext"
 )
 
 var body = []byte(plaintext.Body)

@@ -29,7 +29,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
 
-	"github.com/ioloop/ioloop/bench/http/internal/plaintext"
+	"github.com/ioloop/ioloop/bench/internal/plaintext"
 )
 
 type httpServer struct {

@@ -3,9 +3,10 @@
 //
 // An nbhttp.Server with nbio's defaults (non-blocking I/O on -loops
 // pollers, handlers on nbhttp's default executor) and an http.ServeMux
-// mapping /plaintext to a handler setting Server and Content-Type and
-// writing "Hello, World!" (nbhttp adds Date and Content-Length itself);
-// other paths get the mux's 404.
+// mapping /plaintext to a handler setting Server, Content-Type and
+// Content-Length (nbhttp would otherwise send the body chunked) and
+// writing "Hello, World!" (nbhttp adds Date itself); other paths get the
+// mux's 404.
 //
 // Usage:
 //
@@ -26,19 +27,22 @@ import (
 	"github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
 
-	"github.com/ioloop/ioloop/bench/http/internal/plaintext"
+	"github.com/ioloop/ioloop/bench/internal/plaintext"
 )
 
 var (
 	body      = []byte(plaintext.Body)
 	serverHdr = []string{"nbio"}
 	textHdr   = []string{"text/plain"}
+	lenHdr    = []string{"13"}
 )
 
 func plain(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["Server"] = serverHdr
 	h["Content-Type"] = textHdr
+	// Without it nbhttp answers with chunked encoding.
+	h["Content-Length"] = lenHdr
 	_, _ = w.Write(body)
 }
 
@@ -55,6 +59,9 @@ func main() {
 		NPoller: *loops,
 		Handler: mux,
 	})
+	if len(body) != 13 {
+		panic("nbio: Content-Length header out of date")
+	}
 	if err := srv.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "nbio http:", err)
 		os.Exit(1)

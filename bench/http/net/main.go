@@ -25,7 +25,7 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/ioloop/ioloop/bench/http/internal/plaintext"
+	"github.com/ioloop/ioloop/bench/internal/plaintext"
 )
 
 var (

@@ -1,0 +1,332 @@
+// Command runhttp is the HTTP plaintext benchmark harness: it builds every
+// HTTP server into bench/bin, checks each one's answer to GET /plaintext
+// with curl and with a pipelined burst, measures it under wrk, and prints
+// a Markdown report.
+//
+// Method (each number is the median over -rounds interleaved rounds; a
+// round visits every server once, in alphabetical order, each time as a
+// fresh process):
+//
+//   - Each server runs pinned to CPU -server-cpu with taskset (nginx's
+//     worker inherits the pinning from its master); wrk and the idle
+//     connection opener run on CPU -client-cpu.
+//   - Correctness, before anything is measured: curl fetches /plaintext
+//     twice on one connection; the status must be 200, the body exactly
+//     "Hello, World!", Content-Length 13, Content-Type text/plain, a Server
+//     header, a Date header within 10 s of now, no Transfer-Encoding, and
+//     the second fetch must reuse the connection. Then 16 pipelined GETs,
+//     written in three pieces cut inside request heads, must come back as
+//     16 such responses in order with nothing after them. A server that
+//     fails is left out of the run and reported.
+//   - Idle memory: the server's VmRSS (summed over its process tree) is
+//     read once it is idle; bin/idleconns then opens -idle connections that
+//     each send one keep-alive GET /plaintext, read the response and stay
+//     open; when the server holds them all and -settle has passed, VmRSS is
+//     read again. (after-before)/conns is the cost of one idle keep-alive
+//     connection.
+//   - Load: wrk -t -threads -c -conns with bench/http/pipeline.lua, once
+//     with 1 request in flight per connection (keep-alive) and once with
+//     -depth requests pipelined, each after a discarded warm-up (-warmup
+//     for the first workload of a process, -rewarm before the second).
+//     Server CPU time is utime+stime of the server's process tree from
+//     /proc/PID/stat, in clock ticks of `getconf CLK_TCK`, sampled when the
+//     script marks wrk's window (setup, before any connection; done, after
+//     wrk's threads stopped and before its sockets close), so it covers
+//     wrk's duration. CPU per request is that time over the responses wrk
+//     completed; req/s and latency are wrk's.
+//
+// Servers are ranked by server CPU time per request: the lower, the
+// better. On one 2-CPU machine req/s mostly says which side saturated
+// first (wrk with one thread often does); CPU per request measures the
+// server's own cost.
+//
+// ioloop's servers are optional: when `go build ./cmd/ioloop` fails, or
+// the command line given by -ioloop-args / -ioloop-adapter-args does not
+// start or does not answer /plaintext correctly, they are left out with a
+// note. Every child is killed when runhttp exits or is interrupted; only
+// 127.0.0.1 is used, and every load is bounded in time.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ioloop/ioloop/bench/internal/procstat"
+)
+
+// config is the harness's command line.
+type config struct {
+	dir         string
+	servers     []string
+	window      time.Duration
+	warmup      time.Duration
+	rewarm      time.Duration
+	rounds      int
+	loops       int
+	conns       int
+	depth       int
+	threads     int
+	idle        int
+	settle      time.Duration
+	serverCPU   int
+	clientCPU   int
+	build       bool
+	out         string
+	basePort    int
+	ioloopArgs  string
+	adapterArgs string
+	wrk         string
+	nginx       string
+}
+
+// children tracks every process started (with nginx's workers), so that
+// an interrupt kills them all.
+var children struct {
+	sync.Mutex
+	pids map[int]bool
+}
+
+func track(pids ...int) {
+	children.Lock()
+	if children.pids == nil {
+		children.pids = map[int]bool{}
+	}
+	for _, p := range pids {
+		children.pids[p] = true
+	}
+	children.Unlock()
+}
+
+func untrack(pids ...int) {
+	children.Lock()
+	for _, p := range pids {
+		delete(children.pids, p)
+	}
+	children.Unlock()
+}
+
+func killAll() {
+	children.Lock()
+	for p := range children.pids {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	children.Unlock()
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "runhttp: "+format+"\n", args...)
+}
+
+func fatalf(format string, args ...any) {
+	logf(format, args...)
+	killAll()
+	os.Exit(1)
+}
+
+func main() {
+	var c config
+	var servers string
+	flag.StringVar(&c.dir, "dir", ".", "the bench directory (holds bin/, out/, http/)")
+	flag.StringVar(&servers, "servers", "", "comma-separated servers (default: all that build): "+strings.Join(serverNames, ","))
+	flag.DurationVar(&c.window, "window", 5*time.Second, "measured wrk duration per workload (whole seconds)")
+	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "warm-up wrk run before the first workload of each server process (whole seconds, 0: none)")
+	flag.DurationVar(&c.rewarm, "rewarm", time.Second, "warm-up wrk run before the second workload (whole seconds, 0: none)")
+	flag.IntVar(&c.rounds, "rounds", 3, "interleaved rounds")
+	flag.IntVar(&c.loops, "loops", 1, "event loops (or GOMAXPROCS) per server")
+	flag.IntVar(&c.conns, "conns", 256, "wrk connections")
+	flag.IntVar(&c.depth, "depth", 16, "requests pipelined per connection in the pipelined workload")
+	flag.IntVar(&c.threads, "threads", 1, "wrk threads")
+	flag.IntVar(&c.idle, "idle", 10000, "idle keep-alive connections for the memory measurement (0: skip it)")
+	flag.DurationVar(&c.settle, "settle", 1500*time.Millisecond, "wait before reading RSS with the idle connections open")
+	flag.IntVar(&c.serverCPU, "server-cpu", 0, "CPU the server is pinned to")
+	flag.IntVar(&c.clientCPU, "client-cpu", 1, "CPU wrk and idleconns are pinned to")
+	flag.BoolVar(&c.build, "build", true, "build the servers and tools into bin/ first")
+	flag.StringVar(&c.out, "out", "", "Markdown report path (default out/http-TIMESTAMP.md)")
+	flag.IntVar(&c.basePort, "port", 22000, "first TCP port tried for the servers (127.0.0.1 only)")
+	flag.StringVar(&c.ioloopArgs, "ioloop-args", "serve --http {addr} --loops {loops}",
+		"arguments of bin/ioloop for the native HTTP server; {addr} and {loops} are replaced")
+	flag.StringVar(&c.adapterArgs, "ioloop-adapter-args", "serve --http {addr} --loops {loops} --adapter",
+		"arguments of bin/ioloop for the net/http adapter server (empty: leave it out)")
+	flag.StringVar(&c.wrk, "wrk", "wrk", "the wrk binary")
+	flag.StringVar(&c.nginx, "nginx", "nginx", "the nginx binary")
+	flag.Parse()
+	if err := c.validate(); err != nil {
+		fatalf("%v", err)
+	}
+	if servers != "" {
+		for _, s := range strings.Split(servers, ",") {
+			if s = strings.TrimSpace(s); !slices.Contains(serverNames, s) {
+				fatalf("unknown server %q (known: %s)", s, strings.Join(serverNames, ","))
+			}
+			c.servers = append(c.servers, strings.TrimSpace(s))
+		}
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		logf("%v: killing children", s)
+		killAll()
+		os.Exit(130)
+	}()
+	raiseNofile()
+
+	dir, err := filepath.Abs(c.dir)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	c.dir = dir
+	bin := filepath.Join(dir, "bin")
+	notes := map[string]string{} // servers left out, and why
+	if c.build {
+		build(dir, bin, notes)
+	}
+	tick, err := procstat.ClockTicks()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	script := filepath.Join(dir, "http", "pipeline.lua")
+	if _, err := os.Stat(script); err != nil {
+		fatalf("%v", err)
+	}
+	chosen := choose(c, bin, notes)
+	if len(chosen) == 0 {
+		fatalf("no server to measure")
+	}
+	per := c.warmup + c.rewarm + 2*(c.window+300*time.Millisecond) + 800*time.Millisecond
+	if c.idle > 0 {
+		per += c.settle + 3*time.Second
+	}
+	logf("%d servers x %d rounds; about %v", len(chosen), c.rounds, (time.Duration(c.rounds*len(chosen)) * per).Round(time.Second))
+
+	loadStart := procstat.LoadAvg()
+	var runs []runResult
+	var idles []idleResult
+	port := c.basePort
+	start := time.Now()
+	for round := 1; round <= c.rounds; round++ {
+		for _, s := range chosen {
+			if _, bad := notes[s.name]; bad {
+				continue
+			}
+			port = freePort(port + 1)
+			addr := fmt.Sprintf("127.0.0.1:%d", port)
+			p, err := startServer(c, s, addr)
+			if err != nil {
+				notes[s.name] = "did not start: " + err.Error()
+				logf("%s: %v", s.name, err)
+				continue
+			}
+			if err := checkServer(addr, c.depth); err != nil {
+				notes[s.name] = "failed the response check: " + err.Error()
+				logf("%s: response check failed: %v", s.name, err)
+				p.stop()
+				continue
+			}
+			if c.idle > 0 {
+				ir, err := idleMemory(c, bin, p, addr)
+				if err != nil {
+					logf("%s: idle memory: %v", s.name, err)
+				} else {
+					ir.Server, ir.Round = s.name, round
+					idles = append(idles, ir)
+					logf("round %d %-14s idle: %.0f B/conn (RSS %.1f -> %.1f MiB)", round, s.name,
+						ir.BytesPerConn, mib(ir.RSSBefore), mib(ir.RSSAfter))
+				}
+			}
+			for i, depth := range []int{1, c.depth} {
+				warm := c.warmup
+				if i > 0 {
+					warm = c.rewarm
+				}
+				r, err := measure(c, script, p, addr, depth, tick, warm)
+				if err != nil {
+					logf("%s depth %d: %v", s.name, depth, err)
+					if !procstat.Alive(p.pid) {
+						notes[s.name] = "died under load"
+						break
+					}
+					continue
+				}
+				r.Server, r.Round = s.name, round
+				runs = append(runs, r)
+				logf("round %d %-14s x%-2d %9.0f req/s  p50 %8.0fus  p99 %8.0fus  cpu %5.1f%%  %7.3f us/req  errors %d",
+					round, s.name, depth, r.ReqPerS, r.Wrk.P50, r.Wrk.P99, 100*r.CPUSeconds/r.WallS, r.CPUPerReqUS, r.Wrk.errors())
+			}
+			p.stop()
+		}
+	}
+	logf("done in %v", time.Since(start).Round(time.Second))
+
+	md := report(c, chosen, runs, idles, notes)
+	md += fmt.Sprintf("Load average (1/5/15 min) at start %s, at end %s: anything well above 2 means other work shared the CPUs.\n",
+		loadStart, procstat.LoadAvg())
+	fmt.Print(md)
+	stamp := time.Now().Format("20060102-150405")
+	outDir := filepath.Join(dir, "out")
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	if c.out == "" {
+		c.out = filepath.Join(outDir, "http-"+stamp+".md")
+	}
+	raw, _ := json.MarshalIndent(map[string]any{"runs": runs, "idle": idles, "left_out": notes}, "", "  ")
+	for path, data := range map[string][]byte{
+		c.out:                                   []byte(md),
+		filepath.Join(outDir, "http-latest.md"): []byte(md),
+		filepath.Join(outDir, "http-"+stamp+".json"): raw,
+	} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			logf("%v", err)
+		}
+	}
+	logf("report written to %s", c.out)
+}
+
+// validate checks the flags that must hold whole seconds (wrk's -d) and
+// the bounds of the others.
+func (c *config) validate() error {
+	for name, d := range map[string]time.Duration{"-window": c.window, "-warmup": c.warmup, "-rewarm": c.rewarm} {
+		if d < 0 || d%time.Second != 0 {
+			return fmt.Errorf("%s must be whole seconds, got %v", name, d)
+		}
+	}
+	if c.window < time.Second {
+		return fmt.Errorf("-window must be at least 1s")
+	}
+	if c.rounds < 1 || c.loops < 1 || c.conns < 1 || c.depth < 2 || c.threads < 1 || c.idle < 0 {
+		return fmt.Errorf("-rounds, -loops, -conns, -threads must be >= 1, -depth >= 2, -idle >= 0")
+	}
+	if c.conns < c.threads {
+		return fmt.Errorf("-conns must be at least -threads")
+	}
+	return nil
+}
+
+// raiseNofile lifts the soft RLIMIT_NOFILE to the hard limit; children
+// inherit it.
+func raiseNofile() {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return
+	}
+	r.Cur = r.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		logf("setrlimit: %v", err)
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func itoa(n int) string { return strconv.Itoa(n) }

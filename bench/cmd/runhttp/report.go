@@ -1,0 +1,183 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// median returns the median of xs (0 for none).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// ratio formats x/ref, or "–" when either is missing.
+func ratio(x, ref float64) string {
+	if ref <= 0 || x <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", x/ref)
+}
+
+// summary is one server's medians for one workload.
+type summary struct {
+	name                         string
+	reqPerS, p50, p99, cpuPerReq float64
+	cpuPct                       float64
+	errors                       int
+	rounds                       int
+}
+
+// summarize returns the per-server medians of the runs at depth, ranked
+// by CPU per request (lowest first).
+func summarize(runs []runResult, depth int) []summary {
+	by := map[string][]runResult{}
+	for _, r := range runs {
+		if r.Depth == depth {
+			by[r.Server] = append(by[r.Server], r)
+		}
+	}
+	var sums []summary
+	for name, rs := range by {
+		var rps, p50, p99, cpu, pct []float64
+		errs := 0
+		for _, r := range rs {
+			rps = append(rps, r.ReqPerS)
+			p50 = append(p50, r.Wrk.P50)
+			p99 = append(p99, r.Wrk.P99)
+			cpu = append(cpu, r.CPUPerReqUS)
+			if r.WallS > 0 {
+				pct = append(pct, 100*r.CPUSeconds/r.WallS)
+			}
+			errs += r.Wrk.errors()
+		}
+		sums = append(sums, summary{name: name, reqPerS: median(rps), p50: median(p50), p99: median(p99),
+			cpuPerReq: median(cpu), cpuPct: median(pct), errors: errs, rounds: len(rs)})
+	}
+	sort.Slice(sums, func(i, j int) bool {
+		if sums[i].cpuPerReq != sums[j].cpuPerReq {
+			return sums[i].cpuPerReq < sums[j].cpuPerReq
+		}
+		return sums[i].name < sums[j].name
+	})
+	return sums
+}
+
+// ms formats a wrk latency in µs as milliseconds; wrk reports 0 for a
+// percentile its latency correction pushed out of range (seen with deep
+// pipelining), shown as "–".
+func ms(us float64) string {
+	if us <= 0 {
+		return "–"
+	}
+	if us < 10000 {
+		return fmt.Sprintf("%.2f", us/1000)
+	}
+	return fmt.Sprintf("%.1f", us/1000)
+}
+
+// report renders the Markdown report.
+func report(c config, chosen []server, runs []runResult, idles []idleResult, notes map[string]string) string {
+	var b strings.Builder
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	cpuModel := ""
+	if ci, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(ci), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpuModel = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	fmt.Fprintf(&b, "## HTTP plaintext benchmark (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "Linux %s, %s, %d CPUs, %s. `GET /plaintext` → `Hello, World!`. Server pinned to CPU %d, "+
+		"wrk (%d thread, %d connections, `http/pipeline.lua`) to CPU %d; %d loop(s) per server. "+
+		"Warm-up %v (%v before the second workload), window %v; median of %d interleaved rounds. "+
+		"Server CPU (utime+stime of its process tree) over wrk's window.\n\n",
+		strings.TrimSpace(string(kernel)), cpuModel, runtime.NumCPU(), runtime.Version(), c.serverCPU,
+		c.threads, c.conns, c.clientCPU, c.loops, c.warmup, c.rewarm, c.window, c.rounds)
+	b.WriteString("Ranked by server CPU time per request (lower is better). With pipelining, wrk's latency is that of a whole batch.\n\n")
+
+	for _, depth := range []int{1, c.depth} {
+		sums := summarize(runs, depth)
+		ref := map[string]float64{}
+		for _, s := range sums {
+			ref[s.name] = s.cpuPerReq
+		}
+		if depth == 1 {
+			fmt.Fprintf(&b, "### %d connections, keep-alive, 1 request in flight per connection\n\n", c.conns)
+		} else {
+			fmt.Fprintf(&b, "### %d connections, %d requests pipelined per connection\n\n", c.conns, depth)
+		}
+		b.WriteString("| server | req/s | p50 ms | p99 ms | server CPU | CPU µs/req | vs nginx | vs fasthttp | vs C | errors | rounds |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, s := range sums {
+			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f%% | %.3f | %s | %s | %s | %d | %d |\n",
+				s.name, s.reqPerS, ms(s.p50), ms(s.p99), s.cpuPct, s.cpuPerReq,
+				ratio(s.cpuPerReq, ref["nginx"]), ratio(s.cpuPerReq, ref["fasthttp"]), ratio(s.cpuPerReq, ref["c"]),
+				s.errors, s.rounds)
+		}
+		b.WriteString("\n")
+	}
+
+	if c.idle > 0 {
+		fmt.Fprintf(&b, "### Idle keep-alive memory, %d connections (one request each, then idle; settle %v)\n\n", c.idle, c.settle)
+		b.WriteString("| server | RSS before MiB | RSS after MiB | bytes per idle conn | vs nginx | rounds |\n|---|---:|---:|---:|---:|---:|\n")
+		type row struct {
+			name               string
+			before, after, per float64
+			n                  int
+		}
+		var rows []row
+		for _, s := range chosen {
+			var bf, af, per []float64
+			for _, ir := range idles {
+				if ir.Server == s.name {
+					bf = append(bf, mib(ir.RSSBefore))
+					af = append(af, mib(ir.RSSAfter))
+					per = append(per, ir.BytesPerConn)
+				}
+			}
+			if len(per) > 0 {
+				rows = append(rows, row{s.name, median(bf), median(af), median(per), len(per)})
+			}
+		}
+		sort.Slice(rows, func(i, j int) bool { return rows[i].per < rows[j].per })
+		nginx := 0.0
+		for _, r := range rows {
+			if r.name == "nginx" {
+				nginx = r.per
+			}
+		}
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.0f | %s | %d |\n", r.name, r.before, r.after, r.per, ratio(r.per, nginx), r.n)
+		}
+		b.WriteString("\n")
+	}
+	if len(notes) > 0 {
+		b.WriteString("Left out:\n\n")
+		var names []string
+		for n := range notes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "- %s: %s\n", n, notes[n])
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
