@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -164,6 +165,8 @@ func (testHandler) ServeHTTP1(w *ResponseWriter, r *Request) {
 			_ = w.SetContentLength(n)
 		}
 		r.ReadBody(echoBody{})
+	case "/sink":
+		r.ReadBody(&sinkBody{})
 	default:
 		_ = w.SetStatus(404)
 		_, _ = w.WriteString("not found\n")
@@ -182,3 +185,13 @@ func (echoBody) OnBody(w *ResponseWriter, r *Request, chunk []byte, last bool) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// sinkBody counts the body and answers with the count at its end.
+type sinkBody struct{ n int }
+
+func (s *sinkBody) OnBody(w *ResponseWriter, r *Request, chunk []byte, last bool) {
+	s.n += len(chunk)
+	if last {
+		_, _ = fmt.Fprintf(w, "%d", s.n)
+	}
+}

@@ -631,8 +631,12 @@ func (cs *conn) reject(status int) {
 	if cs.closing {
 		return
 	}
-	if x := cs.x; x != nil && (x.w.committed || x.w.ended) {
-		_ = cs.c.Abort()
+	if x := cs.x; x != nil && x.w.ended {
+		cs.close() // the response is whole: let it reach the client
+		return
+	}
+	if x := cs.x; x != nil && x.w.committed {
+		_ = cs.c.Abort() // a response cut short must not look complete
 		cs.closing = true
 		return
 	}
