@@ -150,7 +150,12 @@ func (l *Loop) run() {
 		} else if when, ok := l.timers.Next(); ok {
 			timeout = max(time.Duration(when-l.clock()), 0)
 		}
-		n, err := l.p.Wait(l.events, timeout)
+		// Poll first without blocking (cheap, see the poller); block only
+		// when nothing is ready and no task arrived meanwhile.
+		n, err := l.p.Wait(l.events, 0)
+		if n == 0 && err == nil && timeout != 0 && l.mb.Empty() {
+			n, err = l.p.Wait(l.events, timeout)
+		}
 		l.now = l.clock()
 		if err != nil {
 			l.opts.Logger.Error("ioloop: poller wait failed", "loop", l.idx, "err", err)

@@ -396,9 +396,9 @@ func wrapErrno(call string, e unix.Errno) error {
 // (0, unix.EAGAIN) when nothing is buffered, and never a negative count.
 // One system call, no allocation. Any goroutine (the owning loop).
 func Read(fd int, p []byte) (int, error) {
-	n, err := unix.Read(fd, p)
-	if err != nil {
-		return 0, wrap("read", err)
+	n, e := sysRead(fd, p)
+	if e != 0 {
+		return 0, wrapErrno("read", e)
 	}
 	return n, nil
 }

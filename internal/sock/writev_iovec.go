@@ -2,11 +2,7 @@
 
 package sock
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // Writer gathers buffers into one writev(2). It holds a reusable array of
 // MaxIovecs iovecs (16 KiB, allocated on first use), so that Writev
@@ -44,10 +40,10 @@ func (w *Writer) Writev(fd int, bufs [][]byte) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	r, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+	r, e := sysWritev(fd, &iov[0], n)
 	clear(iov[:n])
 	if e != 0 {
 		return 0, wrapErrno("writev", e)
 	}
-	return int(r), nil
+	return r, nil
 }
