@@ -195,3 +195,7 @@ func (s *sinkBody) OnBody(w *ResponseWriter, r *Request, chunk []byte, last bool
 		_, _ = fmt.Fprintf(w, "%d", s.n)
 	}
 }
+
+func httpReadResponse(br *bufio.Reader) (*http.Response, error) {
+	return http.ReadResponse(br, &http.Request{Method: "POST"})
+}

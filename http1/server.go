@@ -48,7 +48,8 @@
 // Malformed requests get the parser's status (400, 413, 414, 431, 501, 505)
 // with "Connection: close", never reach a handler, and nothing after them on
 // that connection is read. A handler panic gives a 500 when nothing was sent
-// yet, else the connection is reset; other connections go on.
+// yet, else the connection is closed with the response cut short (a reset
+// when its body ends with the connection); other connections go on.
 //
 // Keep-alive follows RFC 9112 9.3: HTTP/1.1 unless "Connection: close",
 // HTTP/1.0 only with "Connection: keep-alive". A body the client was told to
@@ -137,7 +138,7 @@ type Server struct {
 	// RequestTimeout bounds the time from the end of a request head to the
 	// end of its response and body; past it the client gets 408 (body not
 	// read yet) or 503 (handler too slow) when nothing was sent yet, else
-	// the connection is reset. Default 0: none.
+	// the connection is closed with the response cut short. Default 0: none.
 	RequestTimeout time.Duration
 	// WriteTimeout bounds how long a connection's output may stay above its
 	// high-water mark (the client does not read what it asked for); past
@@ -607,9 +608,12 @@ func (cs *conn) onTimer() {
 		cs.reject(http.StatusRequestTimeout)
 	case phRequest:
 		x := cs.x
-		if x == nil || x.w.committed || x.w.ended {
-			_ = cs.c.Abort()
-			cs.closing = true
+		if x == nil {
+			cs.close()
+			return
+		}
+		if x.w.committed || x.w.ended {
+			cs.cut(x)
 			return
 		}
 		status := http.StatusServiceUnavailable
@@ -618,6 +622,19 @@ func (cs *conn) onTimer() {
 		}
 		cs.reject(status)
 	}
+}
+
+// cut ends a connection whose response x was sent in part: gracefully when
+// its framing shows the client the cut (a missing last chunk or bytes short
+// of the Content-Length), with a reset when the body ends with the connection
+// and a close would look complete.
+func (cs *conn) cut(x *exchange) {
+	if x.w.untilClose && !x.w.ended {
+		_ = cs.c.Abort()
+		cs.closing = true
+		return
+	}
+	cs.close()
 }
 
 func (cs *conn) close() {
@@ -636,8 +653,7 @@ func (cs *conn) reject(status int) {
 		return
 	}
 	if x := cs.x; x != nil && x.w.committed {
-		_ = cs.c.Abort() // a response cut short must not look complete
-		cs.closing = true
+		cs.cut(x)
 		return
 	}
 	ls := cs.ls
@@ -911,7 +927,7 @@ func (cs *conn) callBody(x *exchange, p []byte, last bool) {
 }
 
 // recoverHandler turns a handler panic into a 500 when nothing was sent, else
-// a reset; the connection ends either way and the loop goes on.
+// a cut (see cut); the connection ends either way and the loop goes on.
 func (cs *conn) recoverHandler(x *exchange) {
 	v := recover()
 	if v == nil {
@@ -932,8 +948,7 @@ func (cs *conn) recoverAbort(x *exchange) {
 		x.onAbort = nil
 	}
 	if x.w.committed || x.w.ended {
-		_ = cs.c.Abort()
-		cs.closing = true
+		cs.cut(x)
 		return
 	}
 	cs.reject(http.StatusInternalServerError)
