@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ioloop/ioloop"
 )
@@ -71,5 +73,53 @@ func checkBurst(t *testing.T, split int, got string) {
 	}
 	if rest, _ := io.ReadAll(br); len(rest) != 0 {
 		t.Fatalf("split %d: extra bytes %q", split, rest)
+	}
+}
+
+// TestPipelineOrderWithHeldAndAdapted checks that a response answered later
+// (Hold/End on the native side, the worker pool on the adapter's) still
+// leaves before the responses of the requests pipelined behind it.
+func TestPipelineOrderWithHeldAndAdapted(t *testing.T) {
+	checkLeaks(t)
+	native := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		if string(r.Path()) == "/slow" {
+			w.Hold()
+			r.Conn().Loop().AfterFunc(30*time.Millisecond, func() {
+				_, _ = w.WriteString("slow")
+				_ = w.End()
+			})
+			return
+		}
+		_, _ = w.Write(r.Path())
+	})
+	adapted := Adapt(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(30 * time.Millisecond)
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s%s", r.URL.Path, b)
+	}))
+	for name, h := range map[string]Handler{"native": native, "adapter": adapted} {
+		t.Run(name, func(t *testing.T) {
+			addr := serve(t, &Server{Handler: h}, ioloop.Options{})
+			c := dial(t, addr)
+			fmt.Fprint(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n"+
+				"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"+
+				"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nxy"+
+				"GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+			br := bufio.NewReader(strings.NewReader(readAll(t, c)))
+			want := []string{"slow", "/a", "/b", "/c"}
+			if name == "adapter" {
+				want = []string{"/slow", "/a", "/bxy", "/c"}
+			} else {
+				want[2] = "/b"
+			}
+			for i, w := range want {
+				resp, body := readResponse(t, br, "GET")
+				if resp.StatusCode != 200 || body != w {
+					t.Fatalf("response %d: %d %q, want %q", i, resp.StatusCode, body, w)
+				}
+			}
+		})
 	}
 }
