@@ -199,3 +199,14 @@ func mustEqual(t *testing.T, what string, got, want []byte) {
 		t.Fatalf("%s: got %d bytes, want %d; first difference at %d", what, len(got), len(want), i)
 	}
 }
+
+// collector hands every input to a channel.
+type collector struct {
+	ioloop.BaseHandler
+	got chan []byte
+}
+
+func (h *collector) OnData(c *ioloop.Conn) {
+	b, _ := c.Next(-1)
+	h.got <- append([]byte(nil), b...)
+}

@@ -98,16 +98,6 @@ func TestDialFutureAndWriteFuture(t *testing.T) {
 	}
 }
 
-type collector struct {
-	ioloop.BaseHandler
-	got chan []byte
-}
-
-func (h *collector) OnData(c *ioloop.Conn) {
-	b, _ := c.Next(-1)
-	h.got <- append([]byte(nil), b...)
-}
-
 // TestLoopContextExecutor: futures of the async package created with the
 // loop's context continue on the loop.
 func TestLoopContextExecutor(t *testing.T) {
