@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 )
 
 type plainEcho struct{ ioloop.BaseHandler }
@@ -81,5 +82,61 @@ func BenchmarkTimers(b *testing.B) {
 		b.StopTimer()
 		close(done)
 	})
+	<-done
+}
+
+// BenchmarkFutureContinuationOnLoop creates a promise on a loop, registers
+// one continuation and resolves it; the continuation runs on the loop. The
+// issue's target: at most one allocation, and at most 2× the cost of a
+// buffered-channel hand-off between goroutines (BenchmarkChannelHandoff).
+func BenchmarkFutureContinuationOnLoop(b *testing.B) {
+	g, err := ioloop.New(ioloop.Options{Loops: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	l := g.Loops()[0]
+	done := make(chan struct{})
+	ran := 0
+	cont := func(int, error) {
+		if ran++; ran == b.N {
+			close(done)
+		}
+	}
+	left := b.N
+	var step func()
+	step = func() {
+		for range min(left, 1024) {
+			p := async.NewPromise[int](l)
+			p.Future().OnComplete(cont)
+			p.Resolve(left)
+			left--
+		}
+		if left > 0 {
+			l.Post(step)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	l.Post(step)
+	<-done
+}
+
+// BenchmarkChannelHandoff is the baseline: one value through a buffered
+// channel from one goroutine to another.
+func BenchmarkChannelHandoff(b *testing.B) {
+	ch := make(chan int, 1024)
+	done := make(chan struct{})
+	go func() {
+		for range b.N {
+			<-ch
+		}
+		close(done)
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ch <- i
+	}
 	<-done
 }
