@@ -87,6 +87,7 @@ func (a *Adapter) ServeHTTP1(w *ResponseWriter, r *Request) {
 		rw.body = p
 		req.Body = p
 		if r.flags&parse.FlagExpectContinue == 0 {
+			p.started = true
 			r.ReadBody(p) // else on the handler's first Read, like net/http
 		}
 	} else {

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -153,4 +154,29 @@ func TestAdapterServeMux(t *testing.T) {
 		t.Fatal("request context not cancelled after the client left")
 	}
 	<-errc
+}
+
+// TestAdapterExpectContinue: "100 Continue" goes out when the handler first
+// reads the body, as with net/http.
+func TestAdapterExpectContinue(t *testing.T) {
+	checkLeaks(t)
+	h := Adapt(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "got %s", b)
+	}))
+	addr := serve(t, &Server{Handler: h}, ioloop.Options{})
+	c := dial(t, addr)
+	fmt.Fprint(c, "POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+	br := bufio.NewReader(c)
+	if line, err := br.ReadString('\n'); err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("%q %v", line, err)
+	}
+	if line, _ := br.ReadString('\n'); line != "\r\n" {
+		t.Fatalf("%q", line)
+	}
+	fmt.Fprint(c, "abc")
+	resp, body := readResponse(t, br, "POST")
+	if resp.StatusCode != 200 || body != "got abc" || resp.Close {
+		t.Fatalf("%d %q close=%v", resp.StatusCode, body, resp.Close)
+	}
 }
