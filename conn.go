@@ -67,38 +67,42 @@ const (
 // Peek and Next return are lent: they stay valid only until the callback
 // that got them returns.
 type Conn struct {
+	// Fields are ordered to pack the struct into 128 bytes: a connection's
+	// size is most of what an idle connection costs.
+
 	// Immutable after creation.
-	l     *Loop
-	h     Handler
-	fd    int32
-	slot  int32 // index in the loop's table
-	rip   [16]byte
-	rport uint16
-	rv4   bool // rip holds an IPv4 address
-	unix  bool
-	ln    *Listener // nil for dialed connections
+	l *Loop
+	h Handler
+
+	// Owned by the loop goroutine.
+	io         *connIO // buffered input and queued output; nil while both are empty
+	lastActive int64   // loop clock of the last read or write
+	tm         timer.Handle
+	ctx        any
+	ext        *connExtra
+
+	fd   int32 // immutable
+	slot int32 // index in the loop's table
+	gen  uint32
 
 	// req carries Close/CloseWrite/Abort requests from any goroutine.
 	req atomic.Uint32
 
-	// Owned by the loop goroutine.
-	gen          uint32
+	rip   [16]byte // immutable: the peer's address
+	rport uint16   // immutable
+	rv4   bool     // immutable: rip holds an IPv4 address
+	unix  bool     // immutable
+
 	state        ConnState
-	eof          bool    // peer sent FIN
-	rdhup        bool    // the poller reported the peer's FIN: read to the end
-	writeShut    bool    // we sent FIN
-	readReady    bool    // the socket may have input we did not read yet
-	writeBlocked bool    // the kernel's send buffer was full: wait for Writable
-	dirty        bool    // on the loop's flush list
-	bpPaused     bool    // reading paused by the output water marks
-	userPaused   bool    // reading paused by PauseRead
-	redeliver    bool    // offer buffered input again after a resume
-	io           *connIO // buffered input and queued output; nil while both are empty
-	lastActive   int64   // loop clock of the last read or write
-	tm           timer.Handle
-	timerFn      func()
-	ctx          any
-	ext          *connExtra
+	eof          bool // peer sent FIN
+	rdhup        bool // the poller reported the peer's FIN: read to the end
+	writeShut    bool // we sent FIN
+	readReady    bool // the socket may have input we did not read yet
+	writeBlocked bool // the kernel's send buffer was full: wait for Writable
+	dirty        bool // on the loop's flush list
+	bpPaused     bool // reading paused by the output water marks
+	userPaused   bool // reading paused by PauseRead
+	redeliver    bool // offer buffered input again after a resume
 }
 
 // connIO holds a connection's unconsumed input and queued output. Loops
@@ -111,6 +115,7 @@ type connIO struct {
 // connExtra holds what few connections use (deadlines, a dial's promise),
 // allocated on first use so that an idle connection stays small.
 type connExtra struct {
+	ln              *Listener     // a Unix connection's listener, for LocalAddr
 	closeErr        error         // the error OnClose will get
 	idle            time.Duration // SetIdleTimeout's value, if idleSet
 	idleSet         bool
@@ -121,9 +126,12 @@ type connExtra struct {
 }
 
 func newConn(l *Loop, fd int, remote netip.AddrPort, h Handler, ln *Listener, unix bool) *Conn {
-	c := &Conn{l: l, h: h, fd: int32(fd), ln: ln, unix: unix, rport: remote.Port()}
+	c := &Conn{l: l, h: h, fd: int32(fd), unix: unix, rport: remote.Port()}
 	if a := remote.Addr(); a.IsValid() {
 		c.rip, c.rv4 = a.As16(), a.Is4()
+	}
+	if unix && ln != nil {
+		c.extra().ln = ln
 	}
 	return c
 }
@@ -218,8 +226,8 @@ func (c *Conn) RemoteAddr() net.Addr {
 // (one getsockname) and allocates. Loop only.
 func (c *Conn) LocalAddr() net.Addr {
 	if c.unix {
-		if c.ln != nil {
-			return c.ln.Addr()
+		if c.ext != nil && c.ext.ln != nil {
+			return c.ext.ln.Addr()
 		}
 		return &net.UnixAddr{Net: "unix"}
 	}
@@ -795,7 +803,7 @@ func (c *Conn) beginClose(err error) {
 	c.state = stateClosing
 	c.setCloseErr(err)
 	c.l.timers.Cancel(c.tm)
-	c.tm = c.l.timers.Schedule(c.l.now+int64(c.l.opts.Linger), 0, c.timerFunc())
+	c.tm = c.l.timers.ScheduleTask(c.l.now+int64(c.l.opts.Linger), 0, (*connTimer)(c))
 	if c.io != nil && c.l.viewConn != c {
 		c.io.in.Release(c.l.pool) // else deliver releases it when OnData returns
 		c.releaseIO()
@@ -891,16 +899,15 @@ func (c *Conn) armTimer() {
 	c.l.timers.Cancel(c.tm)
 	c.tm = timer.Handle{}
 	if d := c.idle(); d > 0 {
-		c.tm = c.l.timers.Schedule(c.lastActive+int64(d), 0, c.timerFunc())
+		c.tm = c.l.timers.ScheduleTask(c.lastActive+int64(d), 0, (*connTimer)(c))
 	}
 }
 
-func (c *Conn) timerFunc() func() {
-	if c.timerFn == nil {
-		c.timerFn = c.onTimer
-	}
-	return c.timerFn
-}
+// connTimer is a Conn seen as the task of its timer: scheduling it binds no
+// closure, so a connection's timer allocates nothing.
+type connTimer Conn
+
+func (t *connTimer) Run() { (*Conn)(t).onTimer() }
 
 // onTimer is the connection's one timer: dial timeout, idle timeout or
 // linger, by state. The idle timer is lazy: activity only stamps lastActive,
@@ -916,7 +923,7 @@ func (c *Conn) onTimer() {
 			return
 		}
 		if due := c.lastActive + int64(d); due > c.l.now {
-			c.tm = c.l.timers.Schedule(due, 0, c.timerFunc())
+			c.tm = c.l.timers.ScheduleTask(due, 0, (*connTimer)(c))
 			return
 		}
 		c.beginClose(ErrIdleTimeout)
@@ -974,3 +981,5 @@ func (c *Conn) after() {
 		c.handleRequests()
 	}
 }
+
+func (c *Conn) generation() uint32 { return c.gen }

@@ -72,6 +72,6 @@ func (l *Loop) startDial(c *Conn, timeout time.Duration) {
 	}
 	c.slot, c.gen = slot, gen
 	if timeout > 0 {
-		c.tm = l.timers.Schedule(l.now+int64(timeout), 0, c.timerFunc())
+		c.tm = l.timers.ScheduleTask(l.now+int64(timeout), 0, (*connTimer)(c))
 	}
 }

@@ -256,3 +256,5 @@ func (l *Loop) setTCPOptions(fd int) {
 		_ = sock.SetKeepAlive(fd, l.opts.TCPKeepAlive)
 	}
 }
+
+func (s *lnSock) generation() uint32 { return s.gen }

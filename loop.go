@@ -21,13 +21,9 @@ type pollable interface {
 	// onEvent handles readiness reported by the poller, or a retry queued on
 	// the loop's ready list (flags = poller.Readable).
 	onEvent(f poller.Flags)
-}
-
-// fdSlot is one entry of a loop's descriptor table. gen tags the
-// registration so that events for a closed and reused descriptor are dropped.
-type fdSlot struct {
-	obj pollable
-	gen uint32
+	// generation returns the tag of the object's registration, so that
+	// events for a closed and reused slot are dropped.
+	generation() uint32
 }
 
 // Loop is one event loop: a goroutine that waits on a poller and runs the
@@ -58,7 +54,7 @@ type Loop struct {
 	scratch []byte
 	iov     [][]byte
 	w       sock.Writer
-	slots   []fdSlot // registered sockets; the poller tag is gen<<32 | slot
+	slots   []pollable // registered sockets; the poller tag is gen<<32 | slot
 	free    []int32  // unused slots
 	gen     uint32
 	ios     []*connIO // recycled connection buffers
@@ -163,8 +159,10 @@ func (l *Loop) run() {
 		}
 		for _, ev := range l.events[:n] {
 			slot, gen := int(uint32(ev.Tag)), uint32(ev.Tag>>32)
-			if slot < len(l.slots) && l.slots[slot].gen == gen {
-				l.slots[slot].obj.onEvent(ev.Flags)
+			if slot < len(l.slots) {
+				if o := l.slots[slot]; o != nil && o.generation() == gen {
+					o.onEvent(ev.Flags)
+				}
 			}
 		}
 		l.runReady()
@@ -192,7 +190,7 @@ func (l *Loop) exit() {
 // closeAll closes every socket the loop owns.
 func (l *Loop) closeAll(err error) {
 	for i := range l.slots {
-		switch o := l.slots[i].obj.(type) {
+		switch o := l.slots[i].(type) {
 		case *Conn:
 			o.destroy(err)
 		case *lnSock:
@@ -203,21 +201,23 @@ func (l *Loop) closeAll(err error) {
 	}
 }
 
-// register adds fd to the loop's table and poller. Generations start at 1,
-// so a zero gen means "not registered".
+// register adds fd to the loop's table and poller, tagged with the next
+// generation, which the caller must store before any event can arrive (it
+// stores it right after register returns: events arrive only in the loop's
+// next Wait). Generations start at 1, so a zero gen means "not registered".
 func (l *Loop) register(fd int, obj pollable) (slot int32, gen uint32, err error) {
 	if n := len(l.free); n > 0 {
 		slot = l.free[n-1]
 		l.free = l.free[:n-1]
 	} else {
 		slot = int32(len(l.slots))
-		l.slots = append(l.slots, fdSlot{})
+		l.slots = append(l.slots, nil)
 	}
 	if l.gen++; l.gen == 0 {
 		l.gen = 1
 	}
 	gen = l.gen
-	l.slots[slot] = fdSlot{obj: obj, gen: gen}
+	l.slots[slot] = obj
 	if err := l.p.Add(fd, uint64(gen)<<32|uint64(uint32(slot))); err != nil {
 		l.unregister(slot)
 		return 0, 0, err
@@ -229,7 +229,7 @@ func (l *Loop) register(fd int, obj pollable) (slot int32, gen uint32, err error
 // removes it from the poller; events already returned for it are dropped by
 // their generation.
 func (l *Loop) unregister(slot int32) {
-	l.slots[slot] = fdSlot{}
+	l.slots[slot] = nil
 	l.free = append(l.free, slot)
 }
 
@@ -272,9 +272,9 @@ func (l *Loop) runTask(t mailbox.Task) {
 	t.Run()
 }
 
-func (l *Loop) runFunc(f func()) {
+func (l *Loop) runTimer(t timer.Task) {
 	defer l.recoverTask("timer")
-	f()
+	t.Run()
 }
 
 func (l *Loop) recoverTask(what string) {
@@ -289,7 +289,7 @@ func (l *Loop) runTimers() {
 		if !ok {
 			return
 		}
-		l.runFunc(f)
+		l.runTimer(f)
 	}
 }
 

@@ -181,3 +181,5 @@ func (pc *PacketConn) callPacket(b []byte, from netip.AddrPort) {
 	defer pc.l.recoverTask("OnPacket")
 	pc.h.OnPacket(pc, b, from)
 }
+
+func (pc *PacketConn) generation() uint32 { return pc.gen }

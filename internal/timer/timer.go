@@ -49,7 +49,7 @@ const arity = 4
 
 // node is one timer. Its fields are owned by the Heap that allocated it.
 type node struct {
-	f      func()
+	f      Task
 	period int64  // > 0: repeating
 	gen    uint64 // bumped each time the timer stops being pending
 	index  int    // position in Heap.items while pending, -1 otherwise
@@ -107,6 +107,26 @@ func (h *Heap) Schedule(when, period int64, f func()) Handle {
 	if f == nil {
 		panic("timer: Schedule with nil callback")
 	}
+	return h.ScheduleTask(when, period, Func(f))
+}
+
+// Task is what a timer runs. Scheduling a pointer-shaped Task (a pointer
+// whose type has a Run method, or a Func) allocates nothing, so an owner
+// can give each of its objects a timer without binding a closure per object.
+type Task interface{ Run() }
+
+// Func adapts a function to a Task without allocating.
+type Func func()
+
+// Run calls f.
+func (f Func) Run() { f() }
+
+// ScheduleTask is Schedule for a Task; t must not be nil. Cost as Schedule.
+func (h *Heap) ScheduleTask(when, period int64, t Task) Handle {
+	if t == nil {
+		panic("timer: Schedule with nil callback")
+	}
+	f := t
 	n := h.free
 	if n != nil {
 		h.free = n.next
@@ -189,7 +209,7 @@ func (h *Heap) Len() int { return len(h.items) }
 // stale. When no timer has expired it returns nil, false: call it in a loop
 // until ok is false. Each call is O(log n) and allocates nothing. Loop
 // goroutine only.
-func (h *Heap) PopExpired(now int64) (f func(), ok bool) {
+func (h *Heap) PopExpired(now int64) (f Task, ok bool) {
 	if len(h.items) == 0 || h.items[0].when > now {
 		return nil, false
 	}

@@ -20,7 +20,7 @@ func drain(h *Heap, now int64) int {
 		if !ok {
 			return k
 		}
-		f()
+		f.Run()
 		k++
 	}
 }
@@ -163,7 +163,7 @@ func TestStaleHandleCannotTouchReusedNode(t *testing.T) {
 	if f, ok := h.PopExpired(1); !ok {
 		t.Fatal("timer did not expire")
 	} else {
-		f()
+		f.Run()
 	}
 	if h.Pending(old) {
 		t.Fatal("fired one-shot timer still pending")
@@ -536,7 +536,7 @@ func runModel(t testing.TB, ops int, next func(n uint64) uint64) {
 					break
 				}
 				fired = -1
-				f()
+				f.Run()
 				if fired != id {
 					t.Fatalf("op %d: fired timer %d, model %d", op, fired, id)
 				}
