@@ -55,7 +55,7 @@ type Loop struct {
 	iov     [][]byte
 	w       sock.Writer
 	slots   []pollable // registered sockets; the poller tag is gen<<32 | slot
-	free    []int32  // unused slots
+	free    []int32    // unused slots
 	gen     uint32
 	ios     []*connIO // recycled connection buffers
 	flow    buffer.Flow
