@@ -1,0 +1,434 @@
+package http1
+
+// # Client contract
+//
+// A Client keeps one pool per host ("host:port" of the URL). A pool owns the
+// client connections to that host; each connection belongs to one loop of
+// the Client's Group for its whole life, and every read, write, timer and
+// parser step of an clientExchange runs on that loop.
+//
+// The pool's bookkeeping (which connections are idle, partly used by
+// pipelined exchanges, or full; how many exist; which requests wait for a
+// connection) is guarded by the pool's mutex, because Do is called from any
+// goroutine. A request is given a connection under that mutex (its
+// in-flight count goes up at once) and then handed to the connection's loop
+// as a task (Loop.Execute with the clientExchange itself: no allocation). On the
+// loop, the connection keeps the FIFO of its exchanges: heads are written in
+// that order and responses are matched in that order. When a response ends
+// the connection goes back to the pool (under the mutex) before the
+// caller's callback runs, so a callback that sends the next request finds
+// it idle.
+//
+// A connection is never reused after anything went wrong on it: a parse
+// error, a timeout, a response cut short, a cancelled clientExchange, unsolicited
+// bytes while idle, or "Connection: close". It is closed and leaves the
+// pool, and every clientExchange still queued on it fails with the error that
+// ended it. An clientExchange whose request was never written because its
+// connection died first is handed to another connection once.
+//
+// An clientExchange (a pooled struct) carries one request from Do to its
+// response. Its seq number changes on every use, so a late cancellation or
+// timer of a finished clientExchange is recognised and ignored.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
+)
+
+// Defaults of the Client fields.
+const (
+	DefaultMaxConnsPerHost   = 64
+	DefaultMaxIdlePerHost    = 64
+	DefaultClientIdleTimeout = 90 * time.Second
+	DefaultDialTimeout       = 10 * time.Second
+	DefaultMaxResponseHeader = 32 << 10
+	DefaultMaxBufferedBody   = 10 << 20
+	// streamHighWater and streamLowWater bound the body bytes a streamed
+	// response queues for a slow reader: above high the connection stops
+	// reading, at low it reads again.
+	streamHighWater = 256 << 10
+	streamLowWater  = 64 << 10
+	// maxRedirects bounds redirects even when the policy accepts more.
+	maxRedirects = 20
+)
+
+// Client errors. Each says whether the connection is lost: all of them
+// close the connection the clientExchange used, except ErrBodyTooLarge with a
+// buffered body, which closes it too (the rest of the body is not read).
+var (
+	// ErrClientClosed is returned by requests made after Client.Close.
+	ErrClientClosed = errors.New("http1: client closed")
+	// ErrResponseHeaderTimeout: the response head did not arrive within
+	// Client.ResponseHeaderTimeout after the request was written.
+	ErrResponseHeaderTimeout = errors.New("http1: timeout awaiting response headers")
+	// ErrTimeout: the clientExchange did not end within Client.Timeout.
+	ErrTimeout = errors.New("http1: request timeout")
+	// ErrDialTimeout: the connection was not established within
+	// Client.DialTimeout.
+	ErrDialTimeout = errors.New("http1: dial timeout")
+	// ErrIdleConnTimeout: the connection was idle (no byte either way)
+	// for Client.IdleTimeout while the clientExchange waited.
+	ErrIdleConnTimeout = errors.New("http1: connection idle timeout")
+	// ErrBodyTooLarge: the response body passed the limit
+	// (Client.MaxBufferedBody when buffered, Client.MaxBodyBytes when
+	// streamed).
+	ErrBodyTooLarge = errors.New("http1: response body too large")
+	// ErrHeaderTooLarge: the response head passed
+	// Client.MaxResponseHeaderBytes (or had more than 100 fields).
+	ErrHeaderTooLarge = errors.New("http1: response header too large")
+	// ErrNoResponse: the server closed the connection before the
+	// response head was complete.
+	ErrNoResponse = errors.New("http1: server closed the connection before the response")
+	// ErrClosedMidBody: the server closed the connection in the middle of
+	// a Content-Length or chunked body.
+	ErrClosedMidBody = errors.New("http1: server closed the connection mid-body")
+	// ErrBadResponse is what every *ResponseError matches with errors.Is.
+	ErrBadResponse = errors.New("http1: malformed response")
+	// ErrUnsolicited: the server sent bytes on an idle connection.
+	ErrUnsolicited = errors.New("http1: unsolicited response on an idle connection")
+	// ErrBodyClosed: Read on a streamed body after Close.
+	ErrBodyClosed = errors.New("http1: read on a closed response body")
+)
+
+// ResponseError is a response that broke the protocol (a bad status line,
+// a malformed field, invalid chunk framing, ...). The connection is closed.
+type ResponseError struct {
+	// Reason says what was wrong, without the package prefix.
+	Reason string
+	// Offset is the byte of the response where it was found.
+	Offset int
+}
+
+// Error returns "http1: malformed response: " and the reason.
+func (e *ResponseError) Error() string {
+	return "http1: malformed response: " + e.Reason + " (at byte " + strconv.Itoa(e.Offset) + ")"
+}
+
+// Is makes errors.Is(err, ErrBadResponse) true.
+func (e *ResponseError) Is(target error) bool { return target == ErrBadResponse }
+
+// Client sends HTTP/1.1 requests from the loops of an ioloop Group and keeps
+// their connections in per-host pools. Set its fields before the first
+// request and do not change them afterwards; every method is safe from any
+// goroutine (DoContext blocks and must not be called from a loop callback).
+//
+// Only "http" URLs are served (no TLS). Host names are resolved when a
+// connection is dialed, on the goroutine that called Do, which may block:
+// from loop callbacks use URLs with IP addresses.
+type Client struct {
+	// Group runs the connections. Required.
+	Group *ioloop.Group
+
+	// MaxConnsPerHost bounds the connections to one host; requests past it
+	// wait for a connection. Default 64.
+	MaxConnsPerHost int
+	// MaxIdlePerHost bounds the idle connections kept per host; a
+	// connection that becomes idle beyond it is closed. Default 64.
+	MaxIdlePerHost int
+	// IdleTimeout closes a connection without a byte either way for that
+	// long. Default 90 s; negative: none.
+	IdleTimeout time.Duration
+	// DialTimeout bounds connecting. Default 10 s.
+	DialTimeout time.Duration
+	// ResponseHeaderTimeout bounds the time from writing a request to the
+	// end of its response head. Default 0: none.
+	ResponseHeaderTimeout time.Duration
+	// Timeout bounds a whole clientExchange, from Do to the end of the response
+	// body (redirects included). Default 0: none.
+	Timeout time.Duration
+	// Pipeline is the most requests in flight on one connection
+	// (pipelining, RFC 9112 9.3.2). A connection is pipelined only when
+	// every connection to the host is in use and no new one may be dialed.
+	// Default 1: no pipelining.
+	Pipeline int
+	// MaxResponseHeaderBytes bounds a response head (and a trailer
+	// section); past it: ErrHeaderTooLarge. Default 32 KiB.
+	MaxResponseHeaderBytes int
+	// MaxBufferedBody bounds a buffered response body; past it:
+	// ErrBodyTooLarge. Default 10 MiB.
+	MaxBufferedBody int
+	// MaxBodyBytes bounds a streamed response body (ClientRequest.Stream). Default
+	// 0: no limit, since a streamed body is held only while the reader
+	// lags (at most about 256 KiB per response).
+	MaxBodyBytes int64
+	// Redirect decides whether to follow a redirect (301, 302, 303, 307,
+	// 308 with a Location). n is the number of redirects followed so far.
+	// It runs on the connection's loop and must not block. Default nil: no
+	// redirect is followed; the 3xx response is returned.
+	Redirect func(resp *Response, n int) bool
+
+	once   sync.Once
+	mu     sync.Mutex
+	hosts  map[string]*hostPool
+	closed bool
+	xpool  sync.Pool
+	rpool  sync.Pool
+}
+
+func (cl *Client) init() {
+	cl.once.Do(func() {
+		cl.hosts = make(map[string]*hostPool)
+		cl.xpool.New = func() any {
+			x := &clientExchange{cl: cl}
+			x.headerTimeoutFn = x.onHeaderTimeout
+			x.totalTimeoutFn = x.onTotalTimeout
+			return x
+		}
+		cl.rpool.New = func() any { return &Response{cl: cl} }
+	})
+}
+
+func (cl *Client) maxConns() int { return positive(cl.MaxConnsPerHost, DefaultMaxConnsPerHost) }
+func (cl *Client) maxIdle() int  { return positive(cl.MaxIdlePerHost, DefaultMaxIdlePerHost) }
+func (cl *Client) pipeline() int { return positive(cl.Pipeline, 1) }
+func (cl *Client) maxHeader() int {
+	return positive(cl.MaxResponseHeaderBytes, DefaultMaxResponseHeader)
+}
+func (cl *Client) maxBuffered() int { return positive(cl.MaxBufferedBody, DefaultMaxBufferedBody) }
+func (cl *Client) dialTimeout() time.Duration {
+	return orDefault(cl.DialTimeout, DefaultDialTimeout)
+}
+func (cl *Client) idleTimeout() time.Duration {
+	return orDefault(cl.IdleTimeout, DefaultClientIdleTimeout)
+}
+
+func positive(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Field is one header field of a ClientRequest.
+type Field struct {
+	Name, Value string
+}
+
+// ClientRequest is one HTTP request. It is cheap to reuse: set its fields (or
+// call Reset) and send it again once the previous clientExchange ended. The
+// Client reads it until the response ends (Do's future completes, or
+// DoFunc's callback returns; for a streamed response until its body ends)
+// and never changes it.
+type ClientRequest struct {
+	// Method is the request method. Default "GET".
+	Method string
+	// URL is an absolute "http://host[:port]/path?query" URL.
+	URL string
+	// Header holds extra header fields, sent in order. Host,
+	// Content-Length and Transfer-Encoding are written by the client.
+	Header []Field
+	// Body is sent with a Content-Length. Kept by reference until the
+	// clientExchange ends.
+	Body []byte
+	// BodyReader, when not nil (and Body is empty), is read on a goroutine
+	// and sent as it is read, one piece in flight at a time, with
+	// ContentLength when it is 0 or more, else chunked. It cannot be
+	// replayed, so such a request is not retried nor redirected.
+	BodyReader io.Reader
+	// ContentLength is BodyReader's length, or -1 for unknown (chunked).
+	// Ignored without a BodyReader.
+	ContentLength int64
+	// Close asks the server to close the connection after the response
+	// ("Connection: close"); the connection is not reused.
+	Close bool
+	// Stream delivers the response once its head arrived; the body is
+	// then read from Response.Body as it streams in, and the connection
+	// stops reading while the reader lags.
+	Stream bool
+	// Context cancels the clientExchange: when it is done the connection is
+	// aborted and the clientExchange fails with Context.Err(). Default nil: no
+	// cancellation. Watching a cancellable context costs an allocation.
+	Context context.Context
+}
+
+// Reset clears r for reuse, keeping the Header slice's capacity. It costs
+// nothing; call it from the goroutine that owns r.
+func (r *ClientRequest) Reset() {
+	*r = ClientRequest{Header: r.Header[:0]}
+}
+
+// AddHeader appends a header field. No allocation once Header has room.
+func (r *ClientRequest) AddHeader(name, value string) {
+	r.Header = append(r.Header, Field{Name: name, Value: value})
+}
+
+// Do sends req and returns a future of its response; continuations run on
+// the loop of the connection that carried it. The Response belongs to the
+// caller (call Release to recycle it). Costs a few allocations (the future,
+// its executor); DoFunc is the allocation-free form. Safe from any
+// goroutine.
+func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
+	ex := &lateExecutor{}
+	p := async.NewPromise[*Response](ex)
+	cl.start(req, func(resp *Response, err error) {
+		if err != nil {
+			ex.set(nil)
+			p.Reject(err)
+			return
+		}
+		ex.set(resp.x.loop())
+		resp.detach()
+		p.Resolve(resp)
+	}, nil)
+	return p.Future()
+}
+
+// DoFunc sends req and calls fn once with the response or an error, on the
+// loop of the connection that carried it (or, when the request fails before
+// it reached a connection, on the calling goroutine or a timer's loop). The
+// Response is lent: it and every slice it returns stay valid only until fn
+// returns (for a streamed response, until its body ended or was closed).
+// fn must not block. Steady-state cost: no allocation. Safe from any
+// goroutine.
+func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error)) {
+	cl.start(req, fn, nil)
+}
+
+// DoContext sends req and waits for its response: the blocking form for
+// goroutines. ctx bounds the wait and cancels the clientExchange (as
+// ClientRequest.Context does). Never call it from a loop callback.
+func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response, error) {
+	if ctx != nil && req.Context == nil {
+		r2 := *req
+		r2.Context = ctx
+		req = &r2
+	}
+	return cl.Do(req).Await(context.Background())
+}
+
+// Get is Do for a GET of url with a buffered body.
+func (cl *Client) Get(url string) *async.Future[*Response] {
+	return cl.Do(&ClientRequest{Method: "GET", URL: url})
+}
+
+// Post is Do for a POST of body to url with the given Content-Type.
+func (cl *Client) Post(url, contentType string, body []byte) *async.Future[*Response] {
+	return cl.Do(&ClientRequest{Method: "POST", URL: url, Body: body, Header: []Field{{Name: "Content-Type", Value: contentType}}})
+}
+
+// Close closes every idle connection and makes later requests fail with
+// ErrClientClosed; exchanges in flight go on. Safe from any goroutine.
+func (cl *Client) Close() error {
+	cl.init()
+	cl.mu.Lock()
+	cl.closed = true
+	pools := make([]*hostPool, 0, len(cl.hosts))
+	for _, hp := range cl.hosts {
+		pools = append(pools, hp)
+	}
+	cl.mu.Unlock()
+	for _, hp := range pools {
+		hp.closeIdle()
+	}
+	return nil
+}
+
+// NumConns returns the open (or opening) connections to all hosts. Safe
+// from any goroutine.
+func (cl *Client) NumConns() int {
+	cl.init()
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	n := 0
+	for _, hp := range cl.hosts {
+		hp.mu.Lock()
+		n += hp.total
+		hp.mu.Unlock()
+	}
+	return n
+}
+
+// lateExecutor runs a future's continuations on the loop of the connection
+// that answered, which is known only when the response arrives.
+type lateExecutor struct {
+	mu sync.Mutex
+	l  *ioloop.Loop
+}
+
+func (e *lateExecutor) set(l *ioloop.Loop) {
+	e.mu.Lock()
+	e.l = l
+	e.mu.Unlock()
+}
+
+// Execute runs t on the answering loop, or on a new goroutine.
+func (e *lateExecutor) Execute(t async.Task) {
+	e.mu.Lock()
+	l := e.l
+	e.mu.Unlock()
+	if l == nil {
+		go t.Run()
+		return
+	}
+	l.Execute(t)
+}
+
+// splitURL splits an absolute http URL into its authority and its
+// request-target without allocating (except for a target that starts with
+// '?').
+func splitURL(u string) (host, target string, err error) {
+	const scheme = "http://"
+	if len(u) < len(scheme) || !equalFoldString(u[:len(scheme)], scheme) {
+		return "", "", errors.New("http1: unsupported URL (want http://host/...): " + strconv.Quote(u))
+	}
+	rest := u[len(scheme):]
+	if i := indexByte(rest, '#'); i >= 0 {
+		rest = rest[:i]
+	}
+	end := len(rest)
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == '/' || rest[i] == '?' {
+			end = i
+			break
+		}
+	}
+	host, target = rest[:end], rest[end:]
+	if host == "" || indexByte(host, '@') >= 0 {
+		return "", "", errors.New("http1: URL without a usable host: " + strconv.Quote(u))
+	}
+	for i := 0; i < len(target); i++ {
+		if c := target[i]; c <= ' ' || c == 0x7f {
+			return "", "", errors.New("http1: URL with a control character or space: " + strconv.Quote(u))
+		}
+	}
+	switch {
+	case target == "":
+		target = "/"
+	case target[0] == '?':
+		target = "/" + target
+	}
+	return host, target, nil
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// dialAddress adds the default port 80 to an authority without one.
+func dialAddress(host string) string {
+	if i := lastIndexByte(host, ':'); i >= 0 && lastIndexByte(host, ']') < i {
+		return host
+	}
+	return host + ":80"
+}
+
+func lastIndexByte(s string, c byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}

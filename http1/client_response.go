@@ -1,0 +1,255 @@
+package http1
+
+import (
+	"io"
+	"sync"
+
+	"github.com/ioloop/ioloop/http1/internal/parse"
+)
+
+// Response is a response received by a Client. Its head and buffered body
+// are copies the Response owns (reused from response to response, so
+// nothing is allocated in the steady state). Every []byte it returns points
+// into those copies: from DoFunc they are valid until the callback returns;
+// from Do, until Release. A Response is read by one goroutine at a time.
+type Response struct {
+	// StatusCode is the final status (1xx responses are skipped).
+	StatusCode int
+	// ProtoMinor is the HTTP minor version of the response: 0 or 1.
+	ProtoMinor int
+	// ContentLength is the Content-Length, or -1 when the body is chunked
+	// or delimited by the connection's close.
+	ContentLength int64
+
+	cl       *Client
+	x        *clientExchange
+	head     []byte
+	reason   span
+	hdrs     []hspan
+	trailer  []byte
+	trailers []hspan
+	body     []byte
+	pipe     *respPipe
+}
+
+// setHead copies a parsed head in. Loop only.
+func (r *Response) setHead(b []byte, m *parse.Message) {
+	r.head = append(r.head[:0], b...)
+	r.StatusCode, r.ProtoMinor, r.ContentLength = m.Status, m.Minor, m.ContentLength
+	r.reason = spanOf(b, m.Reason)
+	r.hdrs = r.hdrs[:0]
+	for _, h := range m.Headers {
+		r.hdrs = append(r.hdrs, hspan{spanOf(b, h.Name), spanOf(b, h.Value)})
+	}
+}
+
+// setTrailers copies the trailer fields in. Loop only.
+func (r *Response) setTrailers(ts []parse.Header) {
+	r.trailer, r.trailers = r.trailer[:0], r.trailers[:0]
+	for _, t := range ts {
+		ns := int32(len(r.trailer))
+		r.trailer = append(r.trailer, t.Name...)
+		vs := int32(len(r.trailer))
+		r.trailer = append(r.trailer, t.Value...)
+		r.trailers = append(r.trailers, hspan{span{ns, vs}, span{vs, int32(len(r.trailer))}})
+	}
+}
+
+func (r *Response) reset() {
+	r.StatusCode, r.ProtoMinor, r.ContentLength = 0, 0, 0
+	r.head, r.body, r.trailer = r.head[:0], r.body[:0], r.trailer[:0]
+	r.hdrs, r.trailers = r.hdrs[:0], r.trailers[:0]
+	r.pipe = nil
+}
+
+// detach hands r over to Do's caller.
+func (r *Response) detach() { r.x = nil }
+
+// Release recycles a Response obtained from Do; it and everything it
+// returned must not be used afterwards. Optional: an unreleased Response
+// is simply collected. Do not call it on a Response lent by DoFunc.
+func (r *Response) Release() {
+	if r.x != nil || r.pipe != nil {
+		return
+	}
+	r.reset()
+	if len(r.body) > 1<<20 {
+		r.body = nil
+	}
+	if r.cl != nil {
+		r.cl.rpool.Put(r)
+	}
+}
+
+// Reason returns the reason phrase. No allocation.
+func (r *Response) Reason() []byte { return r.at(r.head, r.reason) }
+
+func (r *Response) at(b []byte, s span) []byte { return b[s.off:s.end:s.end] }
+
+// Header returns the value of the first field named name (case-insensitive),
+// or nil. No allocation.
+func (r *Response) Header(name string) []byte {
+	for _, h := range r.hdrs {
+		if equalFold(r.at(r.head, h.name), name) {
+			return r.at(r.head, h.value)
+		}
+	}
+	return nil
+}
+
+// NumHeaders returns the number of header fields.
+func (r *Response) NumHeaders() int { return len(r.hdrs) }
+
+// HeaderAt returns the i-th header field as received.
+func (r *Response) HeaderAt(i int) (name, value []byte) {
+	h := r.hdrs[i]
+	return r.at(r.head, h.name), r.at(r.head, h.value)
+}
+
+// Trailer returns the value of the first trailer field named name, or nil.
+// Trailers are known once the body ended.
+func (r *Response) Trailer(name string) []byte {
+	for _, h := range r.trailers {
+		if equalFold(r.at(r.trailer, h.name), name) {
+			return r.at(r.trailer, h.value)
+		}
+	}
+	return nil
+}
+
+// NumTrailers returns the number of trailer fields.
+func (r *Response) NumTrailers() int { return len(r.trailers) }
+
+// TrailerAt returns the i-th trailer field.
+func (r *Response) TrailerAt(i int) (name, value []byte) {
+	h := r.trailers[i]
+	return r.at(r.trailer, h.name), r.at(r.trailer, h.value)
+}
+
+// Body returns the buffered body (nil for a streamed response). No
+// allocation.
+func (r *Response) Body() []byte { return r.body }
+
+// BodyReader returns the streamed body of a response to a request with
+// Stream set, or nil. Read it from any goroutine (not from a loop callback:
+// Read blocks); while it lags, the connection stops reading from the
+// server. Close it when done: closing before the end aborts the connection.
+func (r *Response) BodyReader() io.ReadCloser {
+	if r.pipe == nil {
+		return nil
+	}
+	return r.pipe
+}
+
+// respPipe carries a streamed body from the loop to the reader. Chunks are
+// copied (the loop's input is lent); while more than streamHighWater bytes
+// wait, the connection is paused.
+type respPipe struct {
+	cc   *clientConn
+	x    *clientExchange
+	seq  uint64
+	mu   sync.Mutex
+	cond sync.Cond
+
+	// guarded by mu
+	chunks [][]byte
+	n      int
+	err    error // io.EOF once the body ended
+	closed bool
+	paused bool
+	total  int64
+}
+
+// push queues a copy of p. Loop only.
+func (p *respPipe) push(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.chunks = append(p.chunks, append([]byte(nil), b...))
+	p.n += len(b)
+	p.total += int64(len(b))
+	if p.n > streamHighWater && !p.paused {
+		p.paused = true
+		p.cc.c.PauseRead()
+	}
+	p.cond.Broadcast()
+}
+
+// end finishes the body with err (nil: complete). Any goroutine.
+func (p *respPipe) end(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		if err == nil {
+			err = io.EOF
+		}
+		p.err = err
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// Read reads body bytes, blocking until some arrive or the body ends.
+func (p *respPipe) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.chunks) == 0 && p.err == nil && !p.closed {
+		p.cond.Wait()
+	}
+	if p.closed {
+		return 0, ErrBodyClosed
+	}
+	if len(p.chunks) == 0 {
+		return 0, p.err
+	}
+	n := 0
+	for n < len(b) && len(p.chunks) > 0 {
+		c := copy(b[n:], p.chunks[0])
+		n += c
+		if c == len(p.chunks[0]) {
+			p.chunks[0] = nil
+			p.chunks = p.chunks[1:]
+		} else {
+			p.chunks[0] = p.chunks[0][c:]
+		}
+	}
+	p.n -= n
+	if p.paused && p.n <= streamLowWater && p.err == nil {
+		p.paused = false
+		cc := p.cc
+		_ = cc.l.Post(func() {
+			if !cc.closed {
+				cc.c.ResumeRead()
+			}
+		})
+	}
+	return n, nil
+}
+
+// Close ends reading. Before the body's end it aborts the connection, which
+// is then not reused.
+func (p *respPipe) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.chunks = nil
+	ended := p.err != nil
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	if !ended {
+		cc, x, seq := p.cc, p.x, p.seq
+		_ = cc.l.Post(func() {
+			x.mu.Lock()
+			same := x.seq == seq && x.cc == cc
+			x.mu.Unlock()
+			if same && !x.finished.Load() {
+				cc.abort(x, ErrBodyClosed, ErrConnAborted, nil)
+			}
+		})
+	}
+	return nil
+}
