@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -103,5 +104,57 @@ func TestBadCommandLines(t *testing.T) {
 		if len(out) == 0 {
 			t.Errorf("%q failed without saying why", args)
 		}
+	}
+}
+
+// TestServeHTTPRoutes checks the routes of serve --http, natively and
+// through the net/http adapter.
+func TestServeHTTPRoutes(t *testing.T) {
+	for _, extra := range []string{"", " --adapter"} {
+		t.Run("args="+extra, func(t *testing.T) {
+			cmd := command("serve --http 127.0.0.1:0 --loops 1" + extra)
+			stdout, _ := cmd.StdoutPipe()
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait()
+			defer cmd.Process.Signal(syscall.SIGTERM)
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, "http listening on 127.0.0.1:") {
+				t.Fatalf("first line %q, %v", line, err)
+			}
+			base := "http://" + strings.TrimSpace(strings.TrimPrefix(line, "http listening on "))
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+			for _, c := range []struct {
+				method, path, body string
+				status             int
+				want, ctype        string
+			}{
+				{method: "GET", path: "/plaintext", status: 200, want: "Hello, World!", ctype: "text/plain"},
+				{method: "GET", path: "/json", status: 200, want: `{"message":"Hello, World!"}`, ctype: "application/json"},
+				{method: "POST", path: "/echo", body: "some body bytes", status: 200, want: "some body bytes"},
+				{method: "POST", path: "/nope", body: "ignored", status: 404},
+			} {
+				req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s: %v", c.method, c.path, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != c.status || c.want != "" && string(b) != c.want {
+					t.Fatalf("%s %s: %d %q, want %d %q", c.method, c.path, resp.StatusCode, b, c.status, c.want)
+				}
+				if c.ctype != "" && resp.Header.Get("Content-Type") != c.ctype {
+					t.Fatalf("%s: Content-Type %q", c.path, resp.Header.Get("Content-Type"))
+				}
+				if c.status == 200 && (resp.Header.Get("Date") == "" || resp.Header.Get("Server") == "") {
+					t.Fatalf("%s: missing Date or Server header: %v", c.path, resp.Header)
+				}
+			}
+		})
 	}
 }

@@ -35,6 +35,7 @@ func serve(args []string) error {
 	fs.Var(&echo, "echo", "serve TCP echo on `ADDR` (repeatable)")
 	var web listFlag
 	fs.Var(&web, "http", "serve HTTP/1.1 (/plaintext, /json, /echo) on `ADDR` (repeatable)")
+	adapter := fs.Bool("adapter", false, "serve --http with net/http handlers through the net/http adapter (same routes)")
 	loops := fs.Int("loops", 0, "number of event loops (default GOMAXPROCS)")
 	grace := fs.Duration("grace", 5*time.Second, "how long a graceful shutdown may take")
 	if err := fs.Parse(args); err != nil {
@@ -59,6 +60,9 @@ func serve(args []string) error {
 		fmt.Printf("echo listening on %s\n", ln.Addr())
 	}
 	hs := &http1.Server{Handler: httpHandler{}}
+	if *adapter {
+		hs.Handler = http1.Adapt(stdHandler())
+	}
 	for _, addr := range web {
 		ln, err := hs.Listen(g, "tcp", addr)
 		if err != nil {
