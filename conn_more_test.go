@@ -1,0 +1,176 @@
+package ioloop_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ioloop/ioloop"
+)
+
+// deadliner sets deadlines when a connection opens.
+type deadliner struct {
+	*echoHandler
+	read, write time.Duration
+	flood       []byte
+}
+
+func (h *deadliner) OnOpen(c *ioloop.Conn) {
+	h.echoHandler.OnOpen(c)
+	if h.read > 0 {
+		c.SetReadDeadline(c.Loop().Now().Add(h.read))
+	}
+	if h.write > 0 {
+		c.Write(h.flood)
+		c.SetWriteDeadline(c.Loop().Now().Add(h.write))
+	}
+}
+
+func TestReadDeadline(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	h := &deadliner{echoHandler: newEcho(), read: 50 * time.Millisecond}
+	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if err := h.waitCloses(t, 1)[0]; !errors.Is(err, ioloop.ErrReadDeadline) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("OnClose: %v, want ErrReadDeadline", err)
+	}
+	if el := time.Since(start); el < 40*time.Millisecond {
+		t.Fatalf("read deadline fired after %v", el)
+	}
+
+	// Input before the deadline clears it.
+	h2 := &deadliner{echoHandler: newEcho(), read: 100 * time.Millisecond}
+	ln2 := listen(t, g, "tcp", "127.0.0.1:0", h2)
+	c2, err := net.Dial("tcp", ln2.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	roundTrip(t, c2, []byte("in time"))
+	time.Sleep(200 * time.Millisecond)
+	roundTrip(t, c2, []byte("still open"))
+}
+
+func TestWriteDeadline(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1, HighWater: 32 << 20, LowWater: 1 << 20, MaxOutput: 64 << 20})
+	h := &deadliner{echoHandler: newEcho(), write: 100 * time.Millisecond, flood: make([]byte, 16<<20)}
+	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close() // never reads: 16 MiB cannot all reach the kernel
+	if err := h.waitCloses(t, 1)[0]; !errors.Is(err, ioloop.ErrWriteDeadline) {
+		t.Fatalf("OnClose: %v, want ErrWriteDeadline", err)
+	}
+}
+
+// aborter aborts each connection on its first input.
+type aborter struct{ *echoHandler }
+
+func (h *aborter) OnData(c *ioloop.Conn) { c.Abort() }
+
+func TestAbortResets(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	h := &aborter{newEcho()}
+	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("x"))
+	if err := h.waitCloses(t, 1)[0]; !errors.Is(err, ioloop.ErrAborted) {
+		t.Fatalf("OnClose: %v, want ErrAborted", err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("peer read after Abort: %v, want connection reset", err)
+	}
+}
+
+// addrRecorder reports the addresses a connection sees.
+type addrRecorder struct {
+	ioloop.BaseHandler
+	got chan [2]string
+}
+
+func (h *addrRecorder) OnOpen(c *ioloop.Conn) {
+	h.got <- [2]string{c.LocalAddr().String(), c.RemoteAddr().String()}
+	if c.RemoteAddrPort().String() != c.RemoteAddr().String() {
+		panic("RemoteAddrPort and RemoteAddr differ")
+	}
+}
+
+func TestAddresses(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		h := &addrRecorder{got: make(chan [2]string, 1)}
+		ln, err := g.Listen("tcp", addr, h)
+		if err != nil {
+			if addr[0] == '[' {
+				continue // no IPv6 loopback
+			}
+			t.Fatal(err)
+		}
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := <-h.got
+		if got[0] != c.RemoteAddr().String() || got[1] != c.LocalAddr().String() {
+			t.Fatalf("server saw local %s remote %s; client has local %s remote %s", got[0], got[1], c.LocalAddr(), c.RemoteAddr())
+		}
+		c.Close()
+		ln.Close()
+	}
+}
+
+// flusher writes and flushes inside the callback, then reports the output
+// still queued.
+type flusher struct {
+	ioloop.BaseHandler
+	left chan int
+}
+
+func (h *flusher) OnData(c *ioloop.Conn) {
+	b, _ := c.Next(-1)
+	c.Write(b)
+	if err := c.Flush(); err != nil {
+		panic(err)
+	}
+	h.left <- c.OutputLen()
+}
+
+func TestFlushInCallback(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	h := &flusher{left: make(chan int, 1)}
+	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("flush me"))
+	if n := <-h.left; n != 0 {
+		t.Fatalf("%d bytes still queued after Flush of a small write", n)
+	}
+	b := make([]byte, 8)
+	if _, err := io.ReadFull(c, b); err != nil || string(b) != "flush me" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+}
