@@ -26,12 +26,16 @@ func (w *Writer) Writev(fd int, bufs [][]byte) (int, error) {
 	}
 	iov := w.iov
 	n := 0
+	var one []byte
 	for _, b := range bufs {
 		if len(b) == 0 {
 			continue
 		}
 		if n == MaxIovecs {
 			break
+		}
+		if n == 0 {
+			one = b
 		}
 		iov[n].Base = &b[0]
 		iov[n].SetLen(len(b))
@@ -40,7 +44,14 @@ func (w *Writer) Writev(fd int, bufs [][]byte) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	r, e := sysWritev(fd, &iov[0], n)
+	var r int
+	var e unix.Errno
+	if n == 1 {
+		// One buffer: write(2) skips the kernel's iovec import.
+		r, e = sysWrite(fd, one)
+	} else {
+		r, e = sysWritev(fd, &iov[0], n)
+	}
 	clear(iov[:n])
 	if e != 0 {
 		return 0, wrapErrno("writev", e)
