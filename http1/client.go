@@ -273,10 +273,9 @@ func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
 			p.Reject(err)
 			return
 		}
-		ex.set(resp.x.loop())
-		resp.detach()
+		ex.set(resp.l)
 		p.Resolve(resp)
-	}, nil)
+	}, true)
 	return p.Future()
 }
 
@@ -288,7 +287,7 @@ func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
 // fn must not block. Steady-state cost: no allocation. Safe from any
 // goroutine.
 func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error)) {
-	cl.start(req, fn, nil)
+	cl.start(req, fn, false)
 }
 
 // DoContext sends req and waits for its response: the blocking form for

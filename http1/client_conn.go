@@ -56,6 +56,7 @@ type clientConn struct {
 	open      bool
 	closed    bool
 	uses      int // responses completed on it
+	sockGone  bool // OnClose ran
 }
 
 // pool returns the host's pool, creating it.
@@ -74,10 +75,11 @@ func (cl *Client) pool(host string) (*hostPool, error) {
 }
 
 // start begins an exchange for req; fn gets its end.
-func (cl *Client) start(req *ClientRequest, fn func(*Response, error), _ any) {
+func (cl *Client) start(req *ClientRequest, fn func(*Response, error), give bool) {
 	cl.init()
 	x := cl.xpool.Get().(*clientExchange)
 	x.begin(req, fn)
+	x.give = give
 	host, target, err := splitURL(req.URL)
 	if err != nil {
 		x.finish(err)
@@ -301,7 +303,6 @@ func (hp *hostPool) removeWaiter(x *clientExchange) bool {
 
 // OnOpen writes the requests queued while connecting.
 func (cc *clientConn) OnOpen(c *ioloop.Conn) {
-	cc.c = c
 	cc.open = true
 	cc.p.Init(parse.Response, parse.Limits{MaxHeaderBytes: cc.hp.cl.maxHeader(), MaxBodyBytes: cc.hp.cl.MaxBodyBytes})
 	if d := cc.hp.cl.idleTimeout(); d > 0 {
@@ -316,7 +317,7 @@ func (cc *clientConn) OnBackpressure(*ioloop.Conn, bool) {}
 // OnShutdown closes an idle connection and lets busy ones finish.
 func (cc *clientConn) OnShutdown(c *ioloop.Conn) {
 	if len(cc.queue) == 0 {
-		cc.quit()
+		cc.quit(c)
 	}
 }
 
@@ -327,7 +328,7 @@ func (cc *clientConn) OnEOF(c *ioloop.Conn) {
 		return
 	}
 	if len(cc.queue) == 0 {
-		cc.quit()
+		cc.quit(c)
 		return
 	}
 	x := cc.queue[0]
@@ -336,7 +337,7 @@ func (cc *clientConn) OnEOF(c *ioloop.Conn) {
 		if done && err == nil {
 			cc.complete(x, false)
 			if len(cc.queue) == 0 {
-				cc.quit()
+				cc.quit(c)
 				return
 			}
 		}
@@ -354,7 +355,7 @@ func (cc *clientConn) OnEOF(c *ioloop.Conn) {
 
 // OnClose fails whatever is still queued.
 func (cc *clientConn) OnClose(c *ioloop.Conn, err error) {
-	cc.c = c
+	cc.sockGone = true
 	if cc.closed {
 		return
 	}
@@ -372,12 +373,12 @@ func (cc *clientConn) OnClose(c *ioloop.Conn, err error) {
 }
 
 // quit closes an idle connection quietly.
-func (cc *clientConn) quit() {
+func (cc *clientConn) quit(c *ioloop.Conn) {
 	if cc.closed {
 		return
 	}
 	cc.closed = true
-	cc.c.Close()
+	c.Close()
 	cc.hp.leave(cc)
 }
 
@@ -401,7 +402,7 @@ func (cc *clientConn) abort(x *clientExchange, xerr, err error, retry retryPolic
 		return
 	}
 	cc.closed = true
-	if cc.c != nil {
+	if !cc.sockGone {
 		cc.c.Abort()
 	}
 	cc.hp.leave(cc)
@@ -536,6 +537,9 @@ func (cc *clientConn) complete(x *clientExchange, keep bool) {
 	}
 	cc.methodSet = false
 	cc.uses++
+	if x.delivered {
+		cc.c.ResumeRead() // a streamed body may have paused the connection
+	}
 	if !keep {
 		cc.closed = true
 		cc.c.Close()
@@ -602,6 +606,7 @@ type clientExchange struct {
 	headDone             bool
 	keepAlive            bool
 	delivered            bool // fn already got the (streamed) response
+	give                 bool // the Response is handed to the caller (Do)
 	finished             atomic.Bool
 
 	headerTimer, totalTimer         ioloop.Timer
@@ -848,6 +853,10 @@ func (x *clientExchange) startStream(cc *clientConn) {
 	x.resp.pipe = &respPipe{cc: cc, x: x, seq: x.seq}
 	x.resp.pipe.cond.L = &x.resp.pipe.mu
 	x.delivered = true
+	x.resp.l = cc.l
+	if x.give {
+		x.resp.x = nil
+	}
 	x.fn(x.resp, nil)
 }
 
@@ -868,22 +877,26 @@ func (x *clientExchange) finish(err error) {
 	}
 	if x.delivered {
 		resp.pipe.end(err)
-		resp.x = nil
 		x.resp = nil
 		x.recycle()
 		return
 	}
 	fn := x.fn
 	if err != nil {
+		if resp != nil {
+			resp.reset()
+		}
 		fn(nil, err)
 		x.recycle()
 		return
 	}
-	fn(resp, nil)
-	if resp.x == x {
-		resp.reset()
+	resp.l = x.loop()
+	if x.give {
+		x.resp, resp.x = nil, nil
+		fn(resp, nil)
 	} else {
-		x.resp = nil // Do kept it
+		fn(resp, nil)
+		resp.reset()
 	}
 	x.recycle()
 }

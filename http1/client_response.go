@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/http1/internal/parse"
 )
 
@@ -22,6 +23,7 @@ type Response struct {
 	ContentLength int64
 
 	cl       *Client
+	l        *ioloop.Loop // the loop that received it
 	x        *clientExchange
 	head     []byte
 	reason   span
@@ -61,9 +63,6 @@ func (r *Response) reset() {
 	r.hdrs, r.trailers = r.hdrs[:0], r.trailers[:0]
 	r.pipe = nil
 }
-
-// detach hands r over to Do's caller.
-func (r *Response) detach() { r.x = nil }
 
 // Release recycles a Response obtained from Do; it and everything it
 // returned must not be used afterwards. Optional: an unreleased Response
@@ -128,7 +127,12 @@ func (r *Response) TrailerAt(i int) (name, value []byte) {
 
 // Body returns the buffered body (nil for a streamed response). No
 // allocation.
-func (r *Response) Body() []byte { return r.body }
+func (r *Response) Body() []byte {
+	if r.pipe != nil {
+		return nil
+	}
+	return r.body
+}
 
 // BodyReader returns the streamed body of a response to a request with
 // Stream set, or nil. Read it from any goroutine (not from a loop callback:
@@ -217,9 +221,12 @@ func (p *respPipe) Read(b []byte) (int, error) {
 	p.n -= n
 	if p.paused && p.n <= streamLowWater && p.err == nil {
 		p.paused = false
-		cc := p.cc
+		cc, x, seq := p.cc, p.x, p.seq
 		_ = cc.l.Post(func() {
-			if !cc.closed {
+			x.mu.Lock()
+			same := x.seq == seq && x.cc == cc
+			x.mu.Unlock()
+			if same && !cc.closed {
 				cc.c.ResumeRead()
 			}
 		})
