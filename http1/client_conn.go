@@ -55,7 +55,7 @@ type clientConn struct {
 	methodSet bool              // SetRequestMethod called for queue[0]
 	open      bool
 	closed    bool
-	uses      int // responses completed on it
+	uses      int  // responses completed on it
 	sockGone  bool // OnClose ran
 }
 
