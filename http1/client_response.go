@@ -80,6 +80,10 @@ func (r *Response) Release() {
 	}
 }
 
+// Loop returns the loop whose connection received the response (the loop
+// DoFunc's callback runs on). No allocation.
+func (r *Response) Loop() *ioloop.Loop { return r.l }
+
 // Reason returns the reason phrase. No allocation.
 func (r *Response) Reason() []byte { return r.at(r.head, r.reason) }
 

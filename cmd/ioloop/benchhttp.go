@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/http1"
+)
+
+type httpConfig struct {
+	target   string // URL; empty: an embedded server's /plaintext
+	conns    int
+	pipeline int
+	duration time.Duration
+	loops    int
+	markers  bool
+}
+
+func benchHTTP(args []string) error {
+	fs := flag.NewFlagSet("bench http", flag.ContinueOnError)
+	var c httpConfig
+	fs.StringVar(&c.target, "target", "", "`URL` to GET (default: start an ioloop HTTP server on 127.0.0.1 and GET /plaintext)")
+	fs.IntVar(&c.conns, "conns", 256, "connections")
+	fs.IntVar(&c.pipeline, "pipeline", 1, "requests in flight per connection (HTTP pipelining)")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time")
+	fs.IntVar(&c.loops, "loops", 0, "client event loops (default GOMAXPROCS)")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object (and window-start/window-end lines on stderr)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench http: unexpected argument %q", fs.Arg(0))
+	}
+	c.markers = *asJSON
+	r, err := runHTTP(c)
+	if err != nil {
+		return err
+	}
+	return report([]result{r}, *asJSON)
+}
+
+// httpRun is one `bench http` run: conns × pipeline workers, each keeping
+// one request in flight with Client.DoFunc and sending the next from the
+// response callback, on the connection's loop (no goroutine per request or
+// connection).
+type httpRun struct {
+	cfg     httpConfig
+	cl      *http1.Client
+	start   time.Time
+	measure atomic.Bool
+	stop    atomic.Bool
+	wg      sync.WaitGroup // one per worker, done when it stops
+	stats   []loopStats
+	size    atomic.Int64 // body bytes of one response
+	failed  atomic.Int64 // errors outside the window (loop unknown)
+	lastErr atomic.Pointer[error]
+}
+
+// httpWorker is one request slot; its request and callback are reused.
+type httpWorker struct {
+	run  *httpRun
+	req  http1.ClientRequest
+	sent int64
+	fn   func(*http1.Response, error)
+}
+
+func (w *httpWorker) send() {
+	w.sent = int64(time.Since(w.run.start))
+	w.run.cl.DoFunc(&w.req, w.fn)
+}
+
+func (w *httpWorker) done(resp *http1.Response, err error) {
+	run := w.run
+	if err != nil || resp.StatusCode != 200 {
+		if err == nil {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		run.lastErr.Store(&err)
+		if resp == nil {
+			// The exchange failed (its connection is gone): count it and
+			// back off a little instead of redialing at full speed.
+			run.failed.Add(1)
+			time.AfterFunc(10*time.Millisecond, w.next)
+			return
+		}
+		run.stats[resp.Loop().Index()].errors.Add(1)
+		w.next()
+		return
+	}
+	if run.measure.Load() {
+		st := &run.stats[resp.Loop().Index()]
+		st.ops.Add(1)
+		st.hist.record(int64(time.Since(run.start)) - w.sent)
+	}
+	run.size.Store(int64(len(resp.Body())))
+	w.next()
+}
+
+func (w *httpWorker) next() {
+	if w.run.stop.Load() {
+		w.run.wg.Done()
+		return
+	}
+	w.send()
+}
+
+func runHTTP(cfg httpConfig) (result, error) {
+	if cfg.conns <= 0 || cfg.pipeline <= 0 || cfg.duration <= 0 {
+		return result{}, errors.New("bench http: --conns, --pipeline and --duration must be positive")
+	}
+	target := cfg.target
+	if target == "" {
+		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+		if err != nil {
+			return result{}, err
+		}
+		defer srv.Close()
+		s := &http1.Server{Handler: httpHandler{}}
+		ln, err := s.Listen(srv, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return result{}, err
+		}
+		defer s.Close()
+		target = "http://" + ln.Addr().String() + "/plaintext"
+	} else if !strings.HasPrefix(target, "http://") {
+		return result{}, fmt.Errorf("bench http: --target %q: want an http:// URL", target)
+	}
+	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+	if err != nil {
+		return result{}, err
+	}
+	defer g.Close()
+	cl := &http1.Client{Group: g, MaxConnsPerHost: cfg.conns, MaxIdlePerHost: cfg.conns, Pipeline: cfg.pipeline, DialTimeout: 5 * time.Second}
+	stats := make([]loopStats, len(g.Loops()))
+	run := &httpRun{cfg: cfg, cl: cl, start: time.Now(), stats: stats}
+
+	// One request first: a wrong target fails fast with its error.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	probe, err := cl.Do(&http1.ClientRequest{URL: target}).Await(ctx)
+	cancel()
+	if err != nil {
+		return result{}, fmt.Errorf("bench http: %s: %w", target, err)
+	}
+	if probe.StatusCode != 200 {
+		return result{}, fmt.Errorf("bench http: %s: status %d", target, probe.StatusCode)
+	}
+	workers := make([]httpWorker, cfg.conns*cfg.pipeline)
+	for i := range workers {
+		w := &workers[i]
+		w.run, w.req.URL = run, target
+		w.fn = w.done
+		run.wg.Add(1)
+		w.send()
+	}
+	progress := newProgress(os.Stderr)
+	deadline := time.Now().Add(10 * time.Second)
+	for cl.NumConns() < cfg.conns && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	opened := cl.NumConns()
+	time.Sleep(300 * time.Millisecond)
+	run.measure.Store(true)
+	begin := time.Now()
+	if cfg.markers {
+		fmt.Fprintln(os.Stderr, "window-start")
+	}
+	tick := time.NewTicker(500 * time.Millisecond)
+	for elapsed := time.Duration(0); elapsed < cfg.duration; elapsed = time.Since(begin) {
+		<-tick.C
+		var ops, errs int64
+		for i := range stats {
+			ops += stats[i].ops.Load()
+			errs += stats[i].errors.Load()
+		}
+		progress.update(fmt.Sprintf("http %d conns, %d in flight each: %s/%s  %d requests  %.0f/s  errors %d",
+			cfg.conns, cfg.pipeline, time.Since(begin).Truncate(time.Second), cfg.duration, ops,
+			float64(ops)/time.Since(begin).Seconds(), errs+run.failed.Load()))
+	}
+	tick.Stop()
+	run.measure.Store(false)
+	window := time.Since(begin)
+	if cfg.markers {
+		fmt.Fprintln(os.Stderr, "window-end")
+	}
+	run.stop.Store(true)
+	progress.done()
+	waitTimeout(&run.wg, 5*time.Second)
+	_ = cl.Close()
+
+	r := result{Workload: "http", Target: target, Conns: cfg.conns, Size: int(run.size.Load()), Pipeline: cfg.pipeline, DurationS: window.Seconds()}
+	for i := range stats {
+		r.Ops += stats[i].ops.Load()
+		r.Errors += stats[i].errors.Load()
+	}
+	r.Errors += run.failed.Load()
+	g.Close() // the loops are stopped: their histograms can be read
+	var h histogram
+	for i := range stats {
+		h.merge(&stats[i].hist)
+	}
+	r.OpsPerS = float64(r.Ops) / window.Seconds()
+	r.MBPerS = r.OpsPerS * float64(r.Size) / 1e6
+	r.P50us, r.P90us, r.P99us, r.P999us = h.quantile(0.5), h.quantile(0.9), h.quantile(0.99), h.quantile(0.999)
+	if missing := cfg.conns - opened; missing > 0 {
+		r.Errors += int64(missing)
+	}
+	if r.Errors > 0 {
+		if e := run.lastErr.Load(); e != nil {
+			fmt.Fprintf(os.Stderr, "bench http: %d errors, last: %v\n", r.Errors, *e)
+		}
+	}
+	return r, nil
+}
