@@ -36,6 +36,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ioloop/ioloop"
@@ -168,8 +169,10 @@ type Client struct {
 	mu     sync.Mutex
 	hosts  map[string]*hostPool
 	closed bool
-	xpool  sync.Pool
-	rpool  sync.Pool
+	// closedFlag mirrors closed for the loops, which must not take mu.
+	closedFlag atomic.Bool
+	xpool      sync.Pool
+	rpool      sync.Pool
 }
 
 func (cl *Client) init() {
@@ -221,8 +224,10 @@ type ClientRequest struct {
 	Method string
 	// URL is an absolute "http://host[:port]/path?query" URL.
 	URL string
-	// Header holds extra header fields, sent in order. Host,
-	// Content-Length and Transfer-Encoding are written by the client.
+	// Header holds extra header fields, sent in order. Host, Connection,
+	// Content-Length and Transfer-Encoding are written by the client and
+	// refused here, as are names that are not tokens and values with CR,
+	// LF or NUL (the exchange fails before anything is sent).
 	Header []Field
 	// Body is sent with a Content-Length. Kept by reference until the
 	// clientExchange ends.
@@ -313,11 +318,13 @@ func (cl *Client) Post(url, contentType string, body []byte) *async.Future[*Resp
 }
 
 // Close closes every idle connection and makes later requests fail with
-// ErrClientClosed; exchanges in flight go on. Safe from any goroutine.
+// ErrClientClosed; exchanges in flight go on, and their connections close
+// when they end. Safe from any goroutine.
 func (cl *Client) Close() error {
 	cl.init()
 	cl.mu.Lock()
 	cl.closed = true
+	cl.closedFlag.Store(true)
 	pools := make([]*hostPool, 0, len(cl.hosts))
 	for _, hp := range cl.hosts {
 		pools = append(pools, hp)

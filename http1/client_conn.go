@@ -86,6 +86,10 @@ func (cl *Client) start(req *ClientRequest, fn func(*Response, error), give bool
 		return
 	}
 	x.host, x.target = host, target
+	if err := checkRequest(x.method, req.Header); err != nil {
+		x.finish(err)
+		return
+	}
 	if cl.Timeout > 0 {
 		x.deadline = time.Now().Add(cl.Timeout)
 	}
@@ -136,6 +140,12 @@ func (hp *hostPool) assign(x *clientExchange) {
 		cc = hp.partial[len(hp.partial)-1]
 	default:
 		hp.waiters = append(hp.waiters, x)
+		if !x.deadline.IsZero() {
+			// The total timeout runs on a loop once x has a connection;
+			// while it waits for one, a runtime timer watches it.
+			seq := x.seq
+			time.AfterFunc(time.Until(x.deadline), func() { x.waitTimeout(hp, seq) })
+		}
 		hp.mu.Unlock()
 		return
 	}
@@ -245,7 +255,7 @@ func (hp *hostPool) release(cc *clientConn, keep bool) {
 		cc.l.Execute(x)
 		return
 	}
-	if cc.inflight == 0 && len(hp.idle) >= hp.cl.maxIdle() {
+	if cc.inflight == 0 && (len(hp.idle) >= hp.cl.maxIdle() || hp.cl.closedFlag.Load()) {
 		hp.leaveLocked(cc)
 		cc.closed = true
 		cc.c.Close()
@@ -739,6 +749,34 @@ func (x *clientExchange) cancel(seq uint64, err error) {
 			cc.abort(x, err, ErrConnAborted, nil)
 		}
 	})
+}
+
+// waitTimeout fails x with ErrTimeout if it still waits for a connection.
+func (x *clientExchange) waitTimeout(hp *hostPool, seq uint64) {
+	hp.mu.Lock()
+	x.mu.Lock()
+	found := x.seq == seq && hp.removeWaiter(x)
+	x.mu.Unlock()
+	hp.mu.Unlock()
+	if found {
+		x.finish(ErrTimeout)
+	}
+}
+
+// checkRequest rejects a method that is not a token and header fields that
+// are not valid or that the client writes itself.
+func checkRequest(method string, hdr []Field) error {
+	for i := range len(method) {
+		if !isToken(method[i]) {
+			return errors.New("http1: invalid request method " + strconv.Quote(method))
+		}
+	}
+	for _, f := range hdr {
+		if !validField(f.Name, f.Value) || equalFoldString(f.Name, "Host") {
+			return errors.New("http1: invalid or reserved request header field " + strconv.Quote(f.Name))
+		}
+	}
+	return nil
 }
 
 // writeHead queues the request head and a []byte body. Loop only.

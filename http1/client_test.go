@@ -505,3 +505,65 @@ func TestSplitURL(t *testing.T) {
 		}
 	}
 }
+
+func TestClientRejectsBadRequests(t *testing.T) {
+	checkLeaks(t)
+	srv := keepAliveServer(t, "HTTP/1.1 200 OK\nContent-Length: 0\n\n")
+	cl := newClient(t, nil)
+	for _, req := range []*ClientRequest{
+		{Method: "GE T", URL: srv.url("/")},
+		{URL: srv.url("/"), Header: []Field{{Name: "X-A", Value: "a\r\nInjected: 1"}}},
+		{URL: srv.url("/"), Header: []Field{{Name: "Bad Name", Value: "v"}}},
+		{URL: srv.url("/"), Header: []Field{{Name: "Content-Length", Value: "5"}}},
+		{URL: srv.url("/"), Header: []Field{{Name: "host", Value: "other"}}},
+	} {
+		_, err := cl.DoContext(context.Background(), req)
+		if err == nil || !strings.HasPrefix(err.Error(), "http1: invalid") {
+			t.Errorf("%q %v: got %v, want an invalid-request error", req.Method, req.Header, err)
+		}
+	}
+	if n := srv.accepted(); n != 0 {
+		t.Fatalf("%d connections for invalid requests, want 0", n)
+	}
+}
+
+func TestClientWaitTimeout(t *testing.T) {
+	checkLeaks(t)
+	got := make(chan struct{}, 1)
+	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
+		readRequest(r)
+		got <- struct{}{}
+		r.ReadByte() // never answers
+	})
+	cl := newClient(t, &Client{MaxConnsPerHost: 1, Timeout: 200 * time.Millisecond})
+	first := cl.Get(srv.url("/1"))
+	<-got
+	second := cl.Get(srv.url("/2")) // waits for the only connection
+	if _, err := second.Await(context.Background()); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("waiting request: %v, want ErrTimeout", err)
+	}
+	if _, err := first.Await(context.Background()); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("first request: %v, want ErrTimeout", err)
+	}
+}
+
+func TestClientCloseClosesConnections(t *testing.T) {
+	checkLeaks(t)
+	srv := keepAliveServer(t, "HTTP/1.1 200 OK\nContent-Length: 0\n\n")
+	cl := newClient(t, nil)
+	do(t, cl, &ClientRequest{URL: srv.url("/")})
+	if n := cl.NumConns(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+	cl.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for cl.NumConns() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := cl.NumConns(); n != 0 {
+		t.Fatalf("%d connections after Close", n)
+	}
+	if _, err := cl.DoContext(context.Background(), &ClientRequest{URL: srv.url("/")}); !errors.Is(err, ErrClientClosed) {
+		t.Fatalf("after Close: %v, want ErrClientClosed", err)
+	}
+}
