@@ -12,6 +12,7 @@
 package httpclient
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,11 +112,8 @@ func BenchmarkIoloopConcurrent(b *testing.B) {
 	for i := range reqs {
 		reqs[i].URL = url
 		fns[i] = func(r *http1.Response, err error) {
-			if err != nil {
-				failed.CompareAndSwap(nil, &err)
-			} else if len(r.Body()) != 13 {
-				e := error(errBody)
-				failed.CompareAndSwap(nil, &e)
+			if err != nil || len(r.Body()) != 13 {
+				fail(&failed, err)
 			}
 			if err == nil && left.Add(-1) >= 0 {
 				cl.DoFunc(&reqs[i], fns[i])
@@ -148,20 +146,15 @@ func BenchmarkFasthttpConcurrent(b *testing.B) {
 	hc := &fasthttp.HostClient{Addr: addr, MaxConns: inflight}
 	url := "http://" + addr + "/plaintext"
 	var failed atomic.Pointer[error]
-	b.SetParallelism((inflight + 1) / 2) // 64 goroutines on 2 cores... scaled by GOMAXPROCS
+	b.SetParallelism(max(inflight/runtime.GOMAXPROCS(0), 1)) // inflight goroutines
 	b.ReportAllocs()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		req.SetRequestURI(url)
 		for pb.Next() {
-			if err := hc.Do(req, resp); err != nil {
-				failed.CompareAndSwap(nil, &err)
-				return
-			}
-			if len(resp.Body()) != 13 {
-				e := error(errBody)
-				failed.CompareAndSwap(nil, &e)
+			if err := hc.Do(req, resp); err != nil || len(resp.Body()) != 13 {
+				fail(&failed, err)
 				return
 			}
 		}
@@ -177,3 +170,12 @@ type bodyError struct{}
 func (bodyError) Error() string { return "httpclient: wrong response body" }
 
 var errBody = bodyError{}
+
+// fail records the first failure (a wrong body when err is nil). It is
+// apart so that the error escapes to the heap only on failure.
+func fail(first *atomic.Pointer[error], err error) {
+	if err == nil {
+		err = errBody
+	}
+	first.CompareAndSwap(nil, &err)
+}
