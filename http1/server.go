@@ -477,6 +477,8 @@ type conn struct {
 	shutdown   bool
 	closing    bool
 	closed     bool
+	up         ioloop.Handler // the protocol the connection was upgraded to; see Upgrade
+	upNext     ioloop.Handler // set by Upgrade during the handler, installed after it
 }
 
 // connHandler is the ioloop.Handler of the server's connections.
@@ -501,11 +503,22 @@ func (h connHandler) OnOpen(c *ioloop.Conn) {
 	cs.setDeadline(s.idleTimeout())
 }
 
-func (h connHandler) OnData(c *ioloop.Conn) { c.Context().(*conn).process() }
+func (h connHandler) OnData(c *ioloop.Conn) {
+	cs := c.Context().(*conn)
+	if cs.up != nil {
+		cs.up.OnData(c)
+		return
+	}
+	cs.process()
+}
 
 func (h connHandler) OnEOF(c *ioloop.Conn) {
 	cs := c.Context().(*conn)
 	cs.eof = true
+	if cs.up != nil {
+		cs.up.OnEOF(c)
+		return
+	}
 	if x := cs.x; x != nil && x.onPeerEOF != nil && x.bodyDone && c.Buffered() == 0 {
 		// Like net/http: a client that stops sending is taken as gone.
 		x.onPeerEOF()
@@ -515,6 +528,10 @@ func (h connHandler) OnEOF(c *ioloop.Conn) {
 
 func (h connHandler) OnBackpressure(c *ioloop.Conn, paused bool) {
 	cs := c.Context().(*conn)
+	if cs.up != nil {
+		cs.up.OnBackpressure(c, paused)
+		return
+	}
 	if x := cs.x; x != nil && !paused && x.onDrain != nil {
 		f, n := x.onDrain, x.drainWait
 		x.onDrain, x.drainWait = nil, 0
@@ -538,6 +555,12 @@ func (h connHandler) OnClose(c *ioloop.Conn, err error) {
 	}
 	cs.closing, cs.closed = true, true
 	cs.timer.Stop()
+	if cs.up != nil {
+		defer cs.s.connDone()
+		defer cs.unlink()
+		cs.up.OnClose(c, err)
+		return
+	}
 	if x := cs.x; x != nil {
 		cs.x = nil
 		if err == nil {
@@ -552,6 +575,12 @@ func (h connHandler) OnClose(c *ioloop.Conn, err error) {
 		cs.ls.putParser(cs.p)
 		cs.p = nil
 	}
+	cs.unlink()
+	cs.s.connDone()
+}
+
+// unlink removes cs from its loop's list of connections.
+func (cs *conn) unlink() {
 	ls := cs.ls
 	if cs.prev != nil {
 		cs.prev.next = cs.next
@@ -562,11 +591,14 @@ func (h connHandler) OnClose(c *ioloop.Conn, err error) {
 		cs.next.prev = cs.prev
 	}
 	cs.prev, cs.next = nil, nil
-	cs.s.connDone()
 }
 
 func (cs *conn) beginShutdown() {
-	if cs.closing {
+	if cs.closing || cs.closed {
+		return
+	}
+	if cs.up != nil {
+		cs.up.OnShutdown(cs.c)
 		return
 	}
 	cs.shutdown = true
@@ -592,7 +624,7 @@ func (cs *conn) setDeadline(d time.Duration) {
 }
 
 func (cs *conn) onTimer() {
-	if cs.closing || cs.deadline == 0 {
+	if cs.closing || cs.deadline == 0 || cs.up != nil {
 		return
 	}
 	now := cs.now()
@@ -731,7 +763,7 @@ func (cs *conn) posted1() {
 // process reads requests from the connection's input and drives the current
 // exchange as far as the input allows.
 func (cs *conn) process() {
-	if cs.processing || cs.closed {
+	if cs.processing || cs.closed || cs.up != nil {
 		return
 	}
 	cs.processing = true
@@ -834,6 +866,13 @@ func (cs *conn) readHead() bool {
 	}
 	x.bodyDone = x.req.framing == parse.BodyNone
 	cs.callHandler(x)
+	if cs.upNext != nil {
+		if !cs.closing && cs.x == x {
+			cs.switchProtocols(x)
+		}
+		cs.upNext = nil
+		return false
+	}
 	if cs.closing || cs.x != x {
 		return false
 	}

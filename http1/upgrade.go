@@ -1,0 +1,100 @@
+package http1
+
+import (
+	"errors"
+
+	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/http1/internal/parse"
+)
+
+// Errors of Upgrade. The response is left untouched when Upgrade fails, so
+// the handler can still answer with an error status.
+var (
+	// ErrUpgradeBody: the request has a body; a connection that switches
+	// protocols must not have request bytes of HTTP left in it.
+	ErrUpgradeBody = errors.New("http1: upgrade request has a body")
+	// ErrUpgradeState: Upgrade was called after the response started, from
+	// a held response, twice, or on an HTTP/1.0 request.
+	ErrUpgradeState = errors.New("http1: upgrade not possible in this state of the response")
+)
+
+// Upgrade answers the request with "101 Switching Protocols" and hands the
+// connection to h, the handler of the new protocol (RFC 9110 7.8). The head
+// sent is the status line, the Server line, the fields added with AddHeader
+// (the caller adds "Upgrade" and the new protocol's fields) and
+// "Connection: Upgrade". Upgrade must be called from ServeHTTP1 itself,
+// before anything of the response was sent, on an HTTP/1.1 request without a
+// body; otherwise it fails with ErrUpgradeBody or ErrUpgradeState and does
+// nothing.
+//
+// When ServeHTTP1 returns, the server lets go of the request (the Request and
+// ResponseWriter must not be used after the handler returns, as usual), stops
+// its timeouts for the connection, and calls h.OnOpen on the connection,
+// then h.OnData if bytes that followed the request head are already buffered
+// (a client may send its first frames right behind the request) and h.OnEOF
+// if the client already finished sending. From then on every event of the
+// connection goes to h: OnData, OnEOF, OnBackpressure, OnShutdown (when the
+// Server or the Group shuts down) and, once, OnClose. The server still counts
+// the connection for NumConns and waits for it in Shutdown, and Close resets
+// it.
+//
+// h is the handler of this one connection: the server keeps its own state in
+// the connection's Context, so h must not call SetContext; keep per-connection
+// state in h itself. Loop only; it queues the head on the connection (no
+// system call) and allocates nothing once the loop's scratch buffer has grown.
+func (w *ResponseWriter) Upgrade(h ioloop.Handler) error {
+	x := w.x
+	if x == nil || x.dead || h == nil {
+		return ErrUpgradeState
+	}
+	cs := x.cs
+	if cs.x != x || !cs.processing || cs.closing || cs.upNext != nil ||
+		w.committed || w.ended || w.held || x.req.minor == 0 {
+		return ErrUpgradeState
+	}
+	if x.req.framing != parse.BodyNone {
+		return ErrUpgradeBody
+	}
+	ls := cs.ls
+	b := append(ls.scratch[:0], "HTTP/1.1 101 Switching Protocols\r\n"...)
+	if !w.ownServer {
+		b = append(b, cs.s.serverLine...)
+	}
+	b = append(b, w.hdr...)
+	b = append(b, "Connection: Upgrade\r\n\r\n"...)
+	if _, err := cs.c.Write(b); err != nil {
+		ls.keepScratch(b)
+		return err
+	}
+	ls.keepScratch(b)
+	w.status = 101
+	w.committed, w.ended = true, true
+	cs.upNext = h
+	return nil
+}
+
+// switchProtocols releases the exchange of the upgrade request x and gives
+// the connection to the handler Upgrade installed.
+func (cs *conn) switchProtocols(x *exchange) {
+	h := cs.upNext
+	cs.x = nil
+	cs.ls.putExchange(x)
+	if cs.p != nil {
+		cs.ls.putParser(cs.p)
+		cs.p = nil
+	}
+	cs.deadline = 0
+	cs.timer.Stop()
+	cs.up = h
+	c := cs.c
+	h.OnOpen(c)
+	if cs.closed || c.State() != ioloop.StateOpen {
+		return
+	}
+	if c.Buffered() > 0 {
+		h.OnData(c)
+	}
+	if cs.eof && !cs.closed && c.State() == ioloop.StateOpen {
+		h.OnEOF(c)
+	}
+}
