@@ -43,6 +43,9 @@ func bench(args []string) error {
 	if len(args) > 0 && args[0] == "http" {
 		return benchHTTP(args[1:])
 	}
+	if len(args) > 0 && args[0] == "ws" {
+		return benchWS(args[1:])
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	duration := fs.Duration("duration", 5*time.Second, "measured time of each workload")
 	asJSON := fs.Bool("json", false, "print one JSON object per workload instead of a table")
@@ -51,7 +54,7 @@ func bench(args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unknown workload %q (want echo or http)", fs.Arg(0))
+		return fmt.Errorf("bench: unknown workload %q (want echo, http or ws)", fs.Arg(0))
 	}
 	var results []result
 	for _, w := range []echoConfig{
@@ -67,6 +70,11 @@ func bench(args []string) error {
 		results = append(results, r)
 	}
 	r, err := runHTTP(httpConfig{conns: 256, pipeline: 1, duration: *duration, loops: *loops})
+	if err != nil {
+		return err
+	}
+	results = append(results, r)
+	r, err = runWS(wsConfig{conns: 1000, size: 64, duration: *duration, loops: *loops})
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func serve(args []string) error {
 	var echo listFlag
 	fs.Var(&echo, "echo", "serve TCP echo on `ADDR` (repeatable)")
 	var web listFlag
-	fs.Var(&web, "http", "serve HTTP/1.1 (/plaintext, /json, /echo) on `ADDR` (repeatable)")
+	fs.Var(&web, "http", "serve HTTP/1.1 (/plaintext, /json, /echo, and /ws: WebSocket echo) on `ADDR` (repeatable)")
 	adapter := fs.Bool("adapter", false, "serve --http with net/http handlers through the net/http adapter (same routes)")
 	loops := fs.Int("loops", 0, "number of event loops (default GOMAXPROCS)")
 	grace := fs.Duration("grace", 5*time.Second, "how long a graceful shutdown may take")
@@ -59,9 +59,9 @@ func serve(args []string) error {
 		}
 		fmt.Printf("echo listening on %s\n", ln.Addr())
 	}
-	hs := &http1.Server{Handler: httpHandler{}}
+	hs := &http1.Server{Handler: newWSRoute(httpHandler{})}
 	if *adapter {
-		hs.Handler = http1.Adapt(stdHandler())
+		hs.Handler = newWSRoute(http1.Adapt(stdHandler())) // /ws is upgraded natively
 	}
 	for _, addr := range web {
 		ln, err := hs.Listen(g, "tcp", addr)

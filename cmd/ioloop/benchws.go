@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/http1"
+	"github.com/ioloop/ioloop/websocket"
+)
+
+// wsRoute serves GET /ws as a WebSocket echo (text and binary, compression
+// offered) and hands every other request to next.
+type wsRoute struct {
+	next http1.Handler
+	up   *websocket.Upgrader
+}
+
+func newWSRoute(next http1.Handler) wsRoute {
+	return wsRoute{next: next, up: &websocket.Upgrader{
+		Config:      websocket.Config{Compression: true, NoContextTakeover: true},
+		CheckOrigin: func(*http1.Request, string) bool { return true },
+	}}
+}
+
+func (h wsRoute) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
+	if string(r.Path()) == "/ws" {
+		_, _ = h.up.Upgrade(w, r, wsEcho{})
+		return
+	}
+	h.next.ServeHTTP1(w, r)
+}
+
+// wsEcho sends every message back as it came.
+type wsEcho struct{}
+
+func (wsEcho) OnOpen(*websocket.Conn) {}
+func (wsEcho) OnMessage(c *websocket.Conn, mt websocket.MessageType, data []byte) {
+	_ = c.Send(mt, data)
+}
+func (wsEcho) OnClose(*websocket.Conn, error) {}
+
+type wsConfig struct {
+	target   string
+	conns    int
+	duration time.Duration
+	size     int
+	loops    int
+	markers  bool
+}
+
+func benchWS(args []string) error {
+	fs := flag.NewFlagSet("bench ws", flag.ContinueOnError)
+	var c wsConfig
+	fs.StringVar(&c.target, "target", "", "WebSocket echo `URL` (default: start `ioloop serve --http`'s /ws on 127.0.0.1)")
+	fs.IntVar(&c.conns, "conns", 1000, "connections")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time")
+	fs.IntVar(&c.size, "size", 64, "message size in bytes (binary messages)")
+	fs.IntVar(&c.loops, "loops", 0, "client event loops (default GOMAXPROCS)")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object (and window-start/window-end lines on stderr)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench ws: unexpected argument %q", fs.Arg(0))
+	}
+	c.markers = *asJSON
+	r, err := runWS(c)
+	if err != nil {
+		return err
+	}
+	return report([]result{r}, *asJSON)
+}
+
+// wsClient is one load connection: one message in flight, every echoed
+// byte checked, each round trip's latency recorded.
+type wsClient struct {
+	run     *echoRun
+	stats   *loopStats
+	sent    int64
+	stopped bool
+}
+
+func (e *wsClient) send(c *websocket.Conn) {
+	e.sent = int64(time.Since(e.run.start))
+	if err := c.Send(websocket.BinaryMessage, e.run.payload); err != nil {
+		e.stats.errors.Add(1)
+	}
+}
+
+func (e *wsClient) OnOpen(c *websocket.Conn) {
+	e.run.opened.Add(1)
+	e.stats = &e.run.stats[c.Loop().Index()]
+	e.send(c)
+}
+
+func (e *wsClient) OnMessage(c *websocket.Conn, mt websocket.MessageType, data []byte) {
+	if mt != websocket.BinaryMessage || !bytes.Equal(data, e.run.payload) {
+		e.stats.errors.Add(1)
+		_ = c.CloseNow(websocket.CloseProtocolError, "wrong echo")
+		return
+	}
+	if e.run.measure.Load() {
+		e.stats.ops.Add(1)
+		e.stats.hist.record(int64(time.Since(e.run.start)) - e.sent)
+	}
+	if e.run.stop.Load() {
+		if !e.stopped {
+			e.stopped = true
+			_ = c.CloseNow(websocket.CloseNormal, "")
+		}
+		return
+	}
+	e.send(c)
+}
+
+func (e *wsClient) OnClose(c *websocket.Conn, err error) {
+	if ce, ok := err.(*websocket.CloseError); !e.run.stop.Load() || !ok || (ce.Code != websocket.CloseNormal && ce.Code != websocket.CloseGoingAway) {
+		e.run.stats[c.Loop().Index()].errors.Add(1)
+	}
+	e.run.wg.Done()
+}
+
+func runWS(cfg wsConfig) (result, error) {
+	if cfg.conns <= 0 || cfg.size <= 0 || cfg.duration <= 0 {
+		return result{}, errors.New("bench ws: --conns, --size and --duration must be positive")
+	}
+	target := cfg.target
+	if target == "" {
+		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+		if err != nil {
+			return result{}, err
+		}
+		defer srv.Close()
+		hs := &http1.Server{Handler: newWSRoute(httpHandler{})}
+		ln, err := hs.Listen(srv, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return result{}, err
+		}
+		target = "ws://" + ln.Addr().String() + "/ws"
+	}
+	if _, err := url.Parse(target); err != nil {
+		return result{}, fmt.Errorf("bench ws: --target: %w", err)
+	}
+	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+	if err != nil {
+		return result{}, err
+	}
+	defer g.Close()
+	stats := make([]loopStats, len(g.Loops()))
+	run := &echoRun{payload: make([]byte, cfg.size), start: time.Now(), stats: stats}
+	rng := rand.New(rand.NewPCG(2, uint64(cfg.size)))
+	for i := range run.payload {
+		run.payload[i] = byte(rng.Uint32())
+	}
+	d := &websocket.Dialer{Timeout: 10 * time.Second}
+	dialErrs := make(chan error, cfg.conns)
+	for range cfg.conns {
+		run.wg.Add(1)
+		f := d.Dial(g, target, &wsClient{run: run})
+		go func() {
+			<-f.Done()
+			if _, err, _ := f.Result(); err != nil {
+				run.wg.Done() // OnOpen and OnClose never run for a failed handshake
+				dialErrs <- err
+			}
+		}()
+	}
+	progress := newProgress(os.Stderr)
+	deadline := time.Now().Add(15 * time.Second)
+	for run.opened.Load()+int64(len(dialErrs)) < int64(cfg.conns) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(dialErrs) > 0 {
+		err := <-dialErrs
+		run.stop.Store(true)
+		return result{}, fmt.Errorf("bench ws: %d of %d handshakes failed, first: %w", len(dialErrs)+1, cfg.conns, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	run.measure.Store(true)
+	begin := time.Now()
+	if cfg.markers {
+		fmt.Fprintln(os.Stderr, "window-start")
+	}
+	tick := time.NewTicker(500 * time.Millisecond)
+	for elapsed := time.Duration(0); elapsed < cfg.duration; elapsed = time.Since(begin) {
+		<-tick.C
+		var ops, errs int64
+		for i := range stats {
+			ops += stats[i].ops.Load()
+			errs += stats[i].errors.Load()
+		}
+		progress.update(fmt.Sprintf("ws %d conns × %d B: %s/%s  %d round trips  %.0f/s  errors %d",
+			cfg.conns, cfg.size, time.Since(begin).Truncate(time.Second), cfg.duration, ops,
+			float64(ops)/time.Since(begin).Seconds(), errs))
+	}
+	tick.Stop()
+	run.measure.Store(false)
+	window := time.Since(begin)
+	if cfg.markers {
+		fmt.Fprintln(os.Stderr, "window-end")
+	}
+	run.stop.Store(true)
+	progress.done()
+	waitTimeout(&run.wg, 5*time.Second)
+
+	r := result{Workload: "ws", Target: target, Conns: cfg.conns, Size: cfg.size, Pipeline: 1, DurationS: window.Seconds()}
+	for i := range stats {
+		r.Ops += stats[i].ops.Load()
+		r.Errors += stats[i].errors.Load()
+	}
+	g.Close() // the loops are stopped: their histograms can be read
+	var h histogram
+	for i := range stats {
+		h.merge(&stats[i].hist)
+	}
+	r.OpsPerS = float64(r.Ops) / window.Seconds()
+	r.MBPerS = r.OpsPerS * float64(2*cfg.size) / 1e6
+	r.P50us, r.P90us, r.P99us, r.P999us = h.quantile(0.5), h.quantile(0.9), h.quantile(0.99), h.quantile(0.999)
+	if missing := int64(cfg.conns) - run.opened.Load(); missing > 0 {
+		r.Errors += missing
+	}
+	return r, nil
+}
