@@ -211,7 +211,10 @@ func positive(v, def int) int {
 
 // Field is one header field of a ClientRequest.
 type Field struct {
-	Name, Value string
+	// Name is the field name, a token (checked before sending).
+	Name string
+	// Value is the field value, without CR, LF or NUL.
+	Value string
 }
 
 // ClientRequest is one HTTP request. It is cheap to reuse: set its fields (or

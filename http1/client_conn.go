@@ -357,7 +357,7 @@ func (cc *clientConn) OnEOF(c *ioloop.Conn) {
 	if b, _ := c.Peek(-1); len(b) == 0 && !cc.p.Started() && cc.uses > 0 {
 		// A reused connection the server had already closed: requests not
 		// answered may go to another connection once.
-		cc.fail(ErrNoResponse, retryAll)
+		cc.fail(ErrNoResponse, retryIdempotent)
 		return
 	}
 	cc.fail(ErrNoResponse, nil)
@@ -395,8 +395,9 @@ func (cc *clientConn) quit(c *ioloop.Conn) {
 // retryPolicy decides which failed exchanges go to another connection.
 type retryPolicy func(x *clientExchange, i int) bool
 
-// retryAll retries every exchange that may be replayed.
-func retryAll(x *clientExchange, _ int) bool { return true }
+// retryIdempotent retries the exchanges whose method is idempotent (RFC
+// 9110 9.2.2): the server may have processed them before closing.
+func retryIdempotent(x *clientExchange, _ int) bool { return x.idempotent() }
 
 // fail closes cc for good: exchanges not yet written (or all replayable
 // ones, when retry says so) are handed to another connection once; the
@@ -554,11 +555,15 @@ func (cc *clientConn) complete(x *clientExchange, keep bool) {
 		cc.closed = true
 		cc.c.Close()
 		cc.hp.release(cc, false)
-		rest := cc.queue
+		rest, written := cc.queue, cc.written
 		cc.queue, cc.written = nil, 0
 		x.finish(nil)
-		for _, y := range rest {
-			if !y.retried && y.replayable() {
+		for i, y := range rest {
+			// Not written yet: safe to send elsewhere. Written behind a
+			// response that closed the connection: not processed (RFC
+			// 9112 9.6), but only idempotent ones are sent again, in case
+			// the server did.
+			if !y.retried && y.replayable() && (i >= written || y.idempotent()) {
 				y.retried = true
 				y.detachConn()
 				cc.hp.cl.dispatch(y)
@@ -644,6 +649,14 @@ func (x *clientExchange) begin(req *ClientRequest, fn func(*Response, error)) {
 	x.headDone, x.keepAlive, x.delivered = false, false, false
 	x.deadline = time.Time{}
 	x.finished.Store(false)
+}
+
+func (x *clientExchange) idempotent() bool {
+	switch x.method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
 }
 
 func (x *clientExchange) replayable() bool { return x.reader == nil && !x.delivered }

@@ -567,3 +567,49 @@ func TestClientCloseClosesConnections(t *testing.T) {
 		t.Fatalf("after Close: %v, want ErrClientClosed", err)
 	}
 }
+
+// TestClientStaleKeepAlive: a reused connection that the server closes
+// without answering is retried once on a new connection for an idempotent
+// request, and fails with ErrNoResponse for a POST.
+func TestClientStaleKeepAlive(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		want   error
+	}{{method: "GET"}, {method: "POST", want: ErrNoResponse}} {
+		t.Run(tc.method, func(t *testing.T) {
+			checkLeaks(t)
+			var mu sync.Mutex
+			conns := 0
+			srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
+				mu.Lock()
+				conns++
+				first := conns == 1
+				mu.Unlock()
+				for n := 0; ; n++ {
+					if line, _ := readRequest(r); line == "" {
+						return
+					}
+					if first && n == 1 {
+						return // drop the second request unanswered
+					}
+					writeCRLF(c, "HTTP/1.1 200 OK\nContent-Length: 2\n\nok")
+				}
+			})
+			cl := newClient(t, nil)
+			do(t, cl, &ClientRequest{URL: srv.url("/")})
+			resp, err := cl.DoContext(context.Background(), &ClientRequest{Method: tc.method, URL: srv.url("/")})
+			if tc.want != nil {
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+				return
+			}
+			if err != nil || string(resp.Body()) != "ok" {
+				t.Fatalf("retried request: %v", err)
+			}
+			if n := srv.accepted(); n != 2 {
+				t.Fatalf("%d connections, want 2", n)
+			}
+		})
+	}
+}
