@@ -64,6 +64,8 @@ const (
 // close the connection the clientExchange used, except ErrBodyTooLarge with a
 // buffered body, which closes it too (the rest of the body is not read).
 var (
+	// ErrNoGroup: the Client has no Group to run on.
+	ErrNoGroup = errors.New("http1: Client.Group is nil")
 	// ErrClientClosed is returned by requests made after Client.Close.
 	ErrClientClosed = errors.New("http1: client closed")
 	// ErrResponseHeaderTimeout: the response head did not arrive within
@@ -268,7 +270,8 @@ func (r *ClientRequest) AddHeader(name, value string) {
 }
 
 // Do sends req and returns a future of its response; continuations run on
-// the loop of the connection that carried it. The Response belongs to the
+// the loop of the connection that carried it (on a new goroutine when the
+// request failed before it had one). The Response belongs to the
 // caller (call Release to recycle it). Costs a few allocations (the future,
 // its executor); DoFunc is the allocation-free form. Safe from any
 // goroutine.

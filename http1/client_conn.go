@@ -80,6 +80,10 @@ func (cl *Client) start(req *ClientRequest, fn func(*Response, error), give bool
 	x := cl.xpool.Get().(*clientExchange)
 	x.begin(req, fn)
 	x.give = give
+	if cl.Group == nil {
+		x.finish(ErrNoGroup)
+		return
+	}
 	host, target, err := splitURL(req.URL)
 	if err != nil {
 		x.finish(err)

@@ -656,3 +656,10 @@ func TestClientRedirects(t *testing.T) {
 		}
 	}
 }
+
+func TestClientNoGroup(t *testing.T) {
+	_, err := (&Client{}).DoContext(context.Background(), &ClientRequest{URL: "http://127.0.0.1:1/"})
+	if !errors.Is(err, ErrNoGroup) {
+		t.Fatalf("got %v, want ErrNoGroup", err)
+	}
+}
