@@ -1,0 +1,12 @@
+module github.com/ioloop/ioloop/bench/wsinterop
+
+go 1.26.0
+
+replace github.com/ioloop/ioloop => ../../
+
+require (
+	github.com/gorilla/websocket v1.5.3
+	github.com/ioloop/ioloop v0.0.0-00010101000000-000000000000
+)
+
+require golang.org/x/sys v0.50.0 // indirect
