@@ -64,6 +64,28 @@
 // Backpressure: the ioloop connection pauses reading while its output is
 // above the high-water mark; Config.SlowConsumer chooses what happens to data
 // messages sent meanwhile (queue them, drop them, or close the connection).
+// Both ends of a connection between two ioloop programs pause that way: when
+// each queues more than ioloop.Options.HighWater for the other at the same
+// time (an echo of messages larger than the mark, sent without waiting), each
+// waits for the other to read. Keep the mark above the largest message in
+// flight, or do not send a large message before the previous one was
+// answered.
+//
+// # The net/http adapter
+//
+// Upgrade works with native http1 handlers only. A request served by
+// http1.Adapt runs on a worker goroutine whose writer cannot hand the
+// connection over (its Hijack fails), so WebSocket routes go in a native
+// handler in front of the adapter:
+//
+//	adapted := http1.Adapt(mux)
+//	srv.Handler = http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
+//		if string(r.Path()) == "/ws" {
+//			_, _ = up.Upgrade(w, r, h)
+//			return
+//		}
+//		adapted.ServeHTTP1(w, r)
+//	})
 package websocket
 
 import (
@@ -274,9 +296,9 @@ func (cfg *Config) deflate() frame.DeflateConfig {
 	}
 }
 
-// Errors of this package. A *CloseError reports how a connection ended;
-// a *frame-level protocol violation of the peer arrives as a *CloseError with
-// its code and Remote false.
+// Errors of this package. A *CloseError reports how a connection ended; a
+// protocol violation of the peer arrives as a *CloseError with the code that
+// was sent for it (1002, 1007, 1009) and Remote false.
 var (
 	// ErrClosed: the connection is closing or closed; nothing more can be
 	// sent.
@@ -344,9 +366,10 @@ const (
 
 // Conn is one WebSocket connection, owned by the loop of its ioloop
 // connection. Methods say which goroutine may call them: "loop only" ones
-// must be called from a callback on that loop. Its size is about 400 bytes
-// beside the ioloop connection; buffers exist only while a message is
-// being reassembled, compressed or masked.
+// must be called from a callback on that loop. It is 464 bytes beside the
+// ioloop connection; buffers exist only while a message is being
+// reassembled or compressed, and for a client's masked copy of what it
+// sends (kept up to 64 KiB).
 type Conn struct {
 	c     *ioloop.Conn
 	h     Handler
