@@ -47,6 +47,10 @@ func serve(args []string) error {
 	if len(echo) == 0 && len(web) == 0 {
 		return errors.New("serve: nothing to serve: give --echo ADDR or --http ADDR")
 	}
+	// Catch the signals before announcing anything: whoever reads the
+	// "listening" lines may signal at once.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	g, err := ioloop.New(ioloop.Options{Loops: *loops})
 	if err != nil {
 		return err
@@ -71,8 +75,6 @@ func serve(args []string) error {
 		}
 		fmt.Printf("http listening on %s\n", ln.Addr())
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	signal.Stop(sig)
 	ctx, cancel := context.WithTimeout(context.Background(), *grace)
