@@ -63,8 +63,8 @@ func dialAll(b *testing.B, url string, n int, h ws.Handler, opened chan *ws.Conn
 }
 
 // BenchmarkEcho1000 runs the same load (1,000 connections, one message in
-// flight each, 64 B and 4 KiB) against the ioloop server and gorilla's
-// server; one op is one round trip.
+// flight each, 64 B and 4 KiB) against the ioloop server, gorilla's server
+// and nbio's; one op is one round trip.
 func BenchmarkEcho1000(b *testing.B) {
 	servers := []struct {
 		name string
@@ -72,6 +72,7 @@ func BenchmarkEcho1000(b *testing.B) {
 	}{
 		{name: "ioloop", url: func(b *testing.B) string { _, u := ioloopServer(b, ws.Config{}, echo{}); return u }},
 		{name: "gorilla", url: func(b *testing.B) string { return gorillaServer(b, false) }},
+		{name: "nbio", url: func(b *testing.B) string { return nbioServer(b) }},
 	}
 	for _, size := range []int{64, 4096} {
 		for _, srv := range servers {
@@ -98,17 +99,20 @@ func BenchmarkEcho1000(b *testing.B) {
 // the client side is the same for both and is included in both. Measured
 // once, whatever b.N.
 func BenchmarkIdle2000(b *testing.B) {
-	for _, name := range []string{"ioloop", "gorilla"} {
+	for _, name := range []string{"ioloop", "gorilla", "nbio"} {
 		b.Run("server="+name, func(b *testing.B) {
 			const n = 2000
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			var url string
-			if name == "ioloop" {
+			switch name {
+			case "ioloop":
 				_, url = ioloopServer(b, ws.Config{}, echo{})
-			} else {
+			case "gorilla":
 				url = gorillaServer(b, false)
+			default:
+				url = nbioServer(b)
 			}
 			l := &load{done: make(chan struct{}), opened: make(chan *ws.Conn, n)}
 			conns := dialAll(b, url, n, l, l.opened)
