@@ -2,6 +2,7 @@ package http1
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/http1/internal/parse"
@@ -55,21 +56,99 @@ func (w *ResponseWriter) Upgrade(h ioloop.Handler) error {
 	if x.req.framing != parse.BodyNone {
 		return ErrUpgradeBody
 	}
+	if err := cs.writeSwitch(w, w.hdr); err != nil {
+		return err
+	}
+	cs.upNext = h
+	return nil
+}
+
+// writeSwitch queues the 101 head with the given header lines and ends w.
+func (cs *conn) writeSwitch(w *ResponseWriter, fields []byte) error {
 	ls := cs.ls
 	b := append(ls.scratch[:0], "HTTP/1.1 101 Switching Protocols\r\n"...)
 	if !w.ownServer {
 		b = append(b, cs.s.serverLine...)
 	}
-	b = append(b, w.hdr...)
+	b = append(b, fields...)
 	b = append(b, "Connection: Upgrade\r\n\r\n"...)
-	if _, err := cs.c.Write(b); err != nil {
-		ls.keepScratch(b)
+	_, err := cs.c.Write(b)
+	ls.keepScratch(b)
+	if err != nil {
 		return err
 	}
-	ls.keepScratch(b)
 	w.status = 101
 	w.committed, w.ended = true, true
+	return nil
+}
+
+// ErrNotAdapted is returned by UpgradeAdapted for a writer that does not
+// come from Adapt.
+var ErrNotAdapted = errors.New("http1: UpgradeAdapted: the ResponseWriter is not the adapter's")
+
+// UpgradeAdapted is Upgrade for a net/http handler run by Adapt: w must be
+// the http.ResponseWriter the adapter passed to the handler, with nothing
+// written yet, and the request must have no body. The head sent is
+// "101 Switching Protocols", the Server line, the fields set in w.Header()
+// (Content-Length, Transfer-Encoding and Connection left out) and
+// "Connection: Upgrade". It blocks the handler's goroutine until the loop
+// has switched the connection to h (see Upgrade for what h then gets) or
+// refused; on success the handler must return without using w again (what
+// it would write is dropped). It fails with ErrNotAdapted, ErrUpgradeState,
+// ErrUpgradeBody, or the error of a connection that is gone. Call it from
+// the handler's goroutine, never from a loop.
+func UpgradeAdapted(w http.ResponseWriter, h ioloop.Handler) error {
+	rw, ok := w.(*adapterWriter)
+	if !ok {
+		return ErrNotAdapted
+	}
+	if h == nil || rw.wroteHeader || rw.headSent || rw.done || len(rw.buf) > 0 {
+		return ErrUpgradeState
+	}
+	if rw.body != nil {
+		return ErrUpgradeBody
+	}
+	fields := rw.renderHead(0, false)
+	res := make(chan error, 1)
+	cs := rw.cs
+	if err := cs.c.Loop().Post(func() {
+		if !rw.valid() {
+			res <- ErrUpgradeState
+			return
+		}
+		res <- cs.upgradeHeld(rw.x, fields, h)
+	}); err != nil {
+		return err
+	}
+	err := <-res
+	if err == nil {
+		rw.done = true // finish and later writes do nothing
+	}
+	return err
+}
+
+// upgradeHeld switches the connection of x, a response held by the
+// adapter, to h. Loop only.
+func (cs *conn) upgradeHeld(x *exchange, fields []byte, h ioloop.Handler) error {
+	w := &x.w
+	if cs.x != x || cs.closing || cs.closed || cs.up != nil || cs.upNext != nil ||
+		w.committed || w.ended || x.req.minor == 0 {
+		return ErrUpgradeState
+	}
+	if x.req.framing != parse.BodyNone {
+		return ErrUpgradeBody
+	}
+	if err := cs.writeSwitch(w, fields); err != nil {
+		return err
+	}
+	x.onAbort, x.onPeerEOF, x.onDrain = nil, nil, nil
+	if x.bodyPaused {
+		x.bodyPaused = false
+		cs.c.ResumeRead()
+	}
 	cs.upNext = h
+	cs.switchProtocols(x)
+	cs.upNext = nil
 	return nil
 }
 

@@ -73,19 +73,13 @@
 //
 // # The net/http adapter
 //
-// Upgrade works with native http1 handlers only. A request served by
-// http1.Adapt runs on a worker goroutine whose writer cannot hand the
-// connection over (its Hijack fails), so WebSocket routes go in a native
-// handler in front of the adapter:
-//
-//	adapted := http1.Adapt(mux)
-//	srv.Handler = http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
-//		if string(r.Path()) == "/ws" {
-//			_, _ = up.Upgrade(w, r, h)
-//			return
-//		}
-//		adapted.ServeHTTP1(w, r)
-//	})
+// A net/http handler that http1.Adapt runs upgrades with
+// Upgrader.UpgradeAdapted: the handshake is checked from the *http.Request,
+// the 101 goes out through the adapter, and the connection leaves HTTP on its
+// loop exactly as with a native handler (http1.UpgradeAdapted). The handler's
+// goroutine waits for the switch, then must return. A native handler in front
+// of the adapter, as in `ioloop serve`, saves the trip through the worker
+// pool.
 package websocket
 
 import (

@@ -56,7 +56,8 @@ type Upgrader struct {
 	// Sec-WebSocket-Protocol in the response.
 	Subprotocols []string
 	// CheckOrigin decides whether a request's Origin (a browser's page)
-	// may connect; origin is "" when the request has none. Nil allows
+	// may connect; origin is "" when the request has none, and r is nil
+	// for UpgradeAdapted. Nil allows
 	// requests without an Origin and those whose Origin's host equals the
 	// Host header (same origin); refused requests get 403.
 	CheckOrigin func(r *http1.Request, origin string) bool
@@ -80,7 +81,12 @@ func (u *Upgrader) Upgrade(w *http1.ResponseWriter, r *http1.Request, h Handler)
 	if h == nil {
 		return nil, errors.New("websocket: Upgrade: nil Handler")
 	}
-	if err := u.check(r); err != nil {
+	var origin func(string) bool
+	if u.CheckOrigin != nil {
+		origin = func(o string) bool { return u.CheckOrigin(r, o) }
+	}
+	req := nativeRequest(r)
+	if err := u.check(req, origin); err != nil {
 		var he *HandshakeError
 		if errors.As(err, &he) {
 			_ = w.SetStatus(he.Status)
@@ -92,65 +98,134 @@ func (u *Upgrader) Upgrade(w *http1.ResponseWriter, r *http1.Request, h Handler)
 		}
 		return nil, err
 	}
-	c := newConn(h, &u.Config, frame.Server)
-	_ = w.AddHeader("Upgrade", "websocket")
-	_ = w.AddHeader("Sec-WebSocket-Accept", AcceptKey(string(r.Header("Sec-WebSocket-Key"))))
-	if len(u.Subprotocols) > 0 {
-		offered := headerValues(r, "Sec-WebSocket-Protocol")
-	pick:
-		for _, want := range u.Subprotocols {
-			for _, p := range tokens(offered) {
-				if p == want {
-					c.subprotocol = want
-					_ = w.AddHeader("Sec-WebSocket-Protocol", want)
-					break pick
-				}
-			}
-		}
-	}
-	if u.Config.Compression {
-		if offer := headerValues(r, "Sec-WebSocket-Extensions"); offer != "" {
-			if resp, params, ok := frame.NegotiateDeflate(offer, u.Config.deflate()); ok {
-				_ = w.AddHeader("Sec-WebSocket-Extensions", resp)
-				c.setDeflate(params)
-			}
-		}
-	}
+	c := u.negotiate(req, h, func(name, value string) { _ = w.AddHeader(name, value) })
 	if err := w.Upgrade((*loopHandler)(c)); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// check validates the handshake request.
-func (u *Upgrader) check(r *http1.Request) error {
+// request is what the handshake check needs of a request, from either
+// server form.
+type request struct {
+	method  string
+	minor   int
+	hasBody bool
+	host    string
+	values  func(name string) string // every line of a field, joined with ", "
+	count   func(name string) int
+}
+
+func nativeRequest(r *http1.Request) request {
+	return request{
+		method: string(r.Method()), minor: r.ProtoMinor(), hasBody: r.HasBody(), host: string(r.Host()),
+		values: func(name string) string { return headerValues(r, name) },
+		count:  func(name string) int { return countHeader(r, name) },
+	}
+}
+
+func stdRequest(r *http.Request) request {
+	return request{
+		method: r.Method, minor: r.ProtoMinor, hasBody: r.ContentLength != 0 || len(r.TransferEncoding) > 0, host: r.Host,
+		values: func(name string) string { return strings.Join(r.Header.Values(name), ", ") },
+		count:  func(name string) int { return len(r.Header.Values(name)) },
+	}
+}
+
+// check validates the handshake request; origin decides the Origin.
+func (u *Upgrader) check(r request, origin func(string) bool) error {
 	switch {
-	case string(r.Method()) != http.MethodGet:
+	case r.method != http.MethodGet:
 		return &HandshakeError{http.StatusMethodNotAllowed, "method is not GET"}
-	case r.ProtoMinor() < 1:
+	case r.minor < 1:
 		return &HandshakeError{http.StatusBadRequest, "HTTP/1.1 required"}
-	case r.HasBody():
+	case r.hasBody:
 		return &HandshakeError{http.StatusBadRequest, "request has a body"}
-	case !hasToken(headerValues(r, "Connection"), "upgrade"):
+	case !hasToken(r.values("Connection"), "upgrade"):
 		return &HandshakeError{http.StatusBadRequest, "Connection header lacks upgrade"}
-	case !hasToken(headerValues(r, "Upgrade"), "websocket"):
+	case !hasToken(r.values("Upgrade"), "websocket"):
 		return &HandshakeError{http.StatusBadRequest, "Upgrade header lacks websocket"}
-	case string(r.Header("Sec-WebSocket-Version")) != "13":
+	case r.values("Sec-WebSocket-Version") != "13":
 		return &HandshakeError{http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version (13 is spoken)"}
-	case !validKey(r.Header("Sec-WebSocket-Key")) || countHeader(r, "Sec-WebSocket-Key") != 1:
+	case r.count("Sec-WebSocket-Key") != 1 || !validKey([]byte(r.values("Sec-WebSocket-Key"))):
 		return &HandshakeError{http.StatusBadRequest, "invalid Sec-WebSocket-Key"}
 	}
-	origin := string(r.Header("Origin"))
+	o := r.values("Origin")
 	ok := false
-	if u.CheckOrigin != nil {
-		ok = u.CheckOrigin(r, origin)
+	if origin != nil {
+		ok = origin(o)
 	} else {
-		ok = sameOrigin(origin, string(r.Host()))
+		ok = sameOrigin(o, r.host)
 	}
 	if !ok {
 		return &HandshakeError{http.StatusForbidden, "origin not allowed"}
 	}
 	return nil
+}
+
+// negotiate builds the connection and the response fields of a valid
+// handshake, handing each field to add.
+func (u *Upgrader) negotiate(r request, h Handler, add func(name, value string)) *Conn {
+	c := newConn(h, &u.Config, frame.Server)
+	add("Upgrade", "websocket")
+	add("Sec-WebSocket-Accept", AcceptKey(r.values("Sec-WebSocket-Key")))
+	if len(u.Subprotocols) > 0 {
+		offered := tokens(r.values("Sec-WebSocket-Protocol"))
+	pick:
+		for _, want := range u.Subprotocols {
+			for _, p := range offered {
+				if p == want {
+					c.subprotocol = want
+					add("Sec-WebSocket-Protocol", want)
+					break pick
+				}
+			}
+		}
+	}
+	if u.Config.Compression {
+		if offer := r.values("Sec-WebSocket-Extensions"); offer != "" {
+			if resp, params, ok := frame.NegotiateDeflate(offer, u.Config.deflate()); ok {
+				add("Sec-WebSocket-Extensions", resp)
+				c.setDeflate(params)
+			}
+		}
+	}
+	return c
+}
+
+// UpgradeAdapted is Upgrade for a net/http handler that http1.Adapt runs:
+// w and r are what the adapter passed to it. It checks and negotiates like
+// Upgrade (CheckOrigin is then called with a nil *http1.Request), answers a
+// bad request with the same statuses through w, and on success switches the
+// connection with http1.UpgradeAdapted: the handler must then return without
+// using w. It blocks the handler's goroutine until the loop has switched;
+// call it only there. A writer that is not the adapter's gives
+// http1.ErrNotAdapted and nothing is written.
+func (u *Upgrader) UpgradeAdapted(w http.ResponseWriter, r *http.Request, h Handler) (*Conn, error) {
+	if h == nil {
+		return nil, errors.New("websocket: UpgradeAdapted: nil Handler")
+	}
+	var origin func(string) bool
+	if u.CheckOrigin != nil {
+		origin = func(o string) bool { return u.CheckOrigin(nil, o) }
+	}
+	req := stdRequest(r)
+	if err := u.check(req, origin); err != nil {
+		var he *HandshakeError
+		if errors.As(err, &he) {
+			if he.Status == http.StatusUpgradeRequired {
+				w.Header().Set("Sec-WebSocket-Version", "13")
+			}
+			http.Error(w, he.Reason, he.Status)
+		}
+		return nil, err
+	}
+	hdr := w.Header()
+	c := u.negotiate(req, h, func(name, value string) { hdr.Set(name, value) })
+	if err := http1.UpgradeAdapted(w, (*loopHandler)(c)); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // sameOrigin allows no Origin, or one whose host equals host.
