@@ -62,7 +62,7 @@ func TestClientHandshakeFailures(t *testing.T) {
 	}
 	defer g.Close()
 	cases := []struct {
-		name  string
+		name string
 		resp func(key string) string
 		want string
 	}{
