@@ -329,6 +329,19 @@ func (c *Conn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// WriteShared queues b by reference instead of copying it: b must not change
+// until it has been written, which suits an immutable buffer sent to many
+// connections (a prepared broadcast frame). Otherwise it is Write. Loop
+// only; no copy, no allocation once the loop has recycled buffers.
+func (c *Conn) WriteShared(b []byte) (int, error) {
+	if err := c.writable(len(b)); err != nil {
+		return 0, err
+	}
+	c.getIO().out.WriteRef(b, nil)
+	c.queued()
+	return len(b), nil
+}
+
 // Writev queues the buffers in order, like one Write of their concatenation.
 // Loop only.
 func (c *Conn) Writev(bufs [][]byte) (int, error) {

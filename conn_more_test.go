@@ -174,3 +174,39 @@ func TestFlushInCallback(t *testing.T) {
 		t.Fatalf("read %q, %v", b, err)
 	}
 }
+
+// sharer queues one shared buffer on every connection it opens.
+type sharer struct {
+	ioloop.BaseHandler
+	buf []byte
+}
+
+func (h *sharer) OnOpen(c *ioloop.Conn) {
+	if _, err := c.WriteShared(h.buf); err != nil {
+		panic(err)
+	}
+}
+
+func TestWriteSharedToManyConnections(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 2})
+	h := &sharer{buf: pattern(1<<20, 11)}
+	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
+	var cs []net.Conn
+	for range 8 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		cs = append(cs, c)
+	}
+	for i, c := range cs {
+		got := make([]byte, len(h.buf))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		mustEqual(t, "shared buffer", got, h.buf)
+	}
+}

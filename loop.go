@@ -233,8 +233,10 @@ func (l *Loop) unregister(slot int32) {
 	l.free = append(l.free, slot)
 }
 
-// maxPooledIO bounds the connection buffers a loop keeps for reuse.
-const maxPooledIO = 1024
+// maxPooledIO bounds the connection buffers a loop keeps for reuse (each
+// is about 80 bytes plus its segment ring): enough for a broadcast to a few
+// thousand connections without allocating.
+const maxPooledIO = 4096
 
 func (l *Loop) getIO() *connIO {
 	if n := len(l.ios); n > 0 {

@@ -52,9 +52,9 @@ func (pm *PreparedMessage) compressed(level int) []byte {
 	return pm.z
 }
 
-// SendPrepared queues pm on c like Send(pm's type, pm's data), but copies
-// the frame encoded once instead of encoding it again. It applies
-// Config.SlowConsumer. Loop only; no allocation.
+// SendPrepared queues pm on c like Send(pm's type, pm's data), but queues
+// the frame encoded once by reference instead of encoding or copying it
+// again. It applies Config.SlowConsumer. Loop only; no allocation.
 func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 	if c.fragType != 0 {
 		return ErrFragment
@@ -71,7 +71,7 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 			b = z
 		}
 	}
-	_, err := c.c.Write(b)
+	_, err := c.c.WriteShared(b)
 	return err
 }
 
