@@ -25,12 +25,13 @@ var layers = []struct {
 	{dir: "internal/buffer"},
 	{dir: "internal/timer"},
 	{dir: "internal/mailbox"},
+	{dir: "internal/leaktest"}, // test support: the tests of the layers above may use it
 	{dir: "async"},
-	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "async"}},
+	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/leaktest", "async"}},
 	{dir: "http1/internal/parse"},
-	{dir: "http1", mayUse: []string{".", "async", "http1/internal/parse"}},
+	{dir: "http1", mayUse: []string{".", "async", "http1/internal/parse", "internal/leaktest"}},
 	{dir: "websocket/internal/frame"},
-	{dir: "websocket", mayUse: []string{".", "async", "http1", "websocket/internal/frame"}},
+	{dir: "websocket", mayUse: []string{".", "async", "http1", "websocket/internal/frame", "internal/leaktest"}},
 	{dir: "cmd", mayUse: []string{".", "async", "http1", "websocket"}},
 	{dir: "examples", mayUse: []string{".", "async", "http1", "websocket"}},
 }

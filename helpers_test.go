@@ -4,69 +4,18 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/internal/leaktest"
 )
 
-// checkLeaks records the goroutines and descriptors open now and fails the
-// test if more remain once it has ended (after a grace period for goroutines
-// that are finishing).
-func checkLeaks(t *testing.T) {
-	t.Helper()
-	fds := countFDs(t)
-	gs := countGoroutines()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			nfd, ng := countFDs(t), countGoroutines()
-			if nfd <= fds && ng <= gs {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("leak: %d descriptors (had %d), %d goroutines (had %d)\n%s", nfd, fds, ng, gs, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
-
-// countGoroutines counts goroutines, leaving out the workers of the async
-// package's shared default pool, which live as long as the process.
-func countGoroutines() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.TrimSpace(g) != "" && !strings.Contains(g, "async.(*Pool).work") {
-			count++
-		}
-	}
-	return count
-}
-
-func countFDs(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd: leak checks need Linux")
-	}
-	return len(ents)
-}
+// checkLeaks fails the test if goroutines or descriptors it opened are
+// still there once it ended.
+func checkLeaks(t *testing.T) { leaktest.Check(t) }
 
 // newGroup starts a group closed at the end of the test.
 func newGroup(t *testing.T, o ioloop.Options) *ioloop.Group {

@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/async"
+	"github.com/ioloop/ioloop/internal/leaktest"
 )
 
 func TestMain(m *testing.M) {
@@ -23,37 +23,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func countFDs(t testing.TB) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	return len(ents)
-}
-
 // checkLeaks records the goroutines and descriptors now and, when the test
 // ends (after the cleanups registered later), fails if they did not come back.
 func checkLeaks(t testing.TB) {
 	t.Helper()
-	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	g0, fd0 := runtime.NumGoroutine(), countFDs(t)
-	t.Cleanup(func() {
-		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			g, fd := runtime.NumGoroutine(), countFDs(t)
-			if g <= g0 && fd <= fd0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("leak: goroutines %d -> %d, fds %d -> %d\n%s", g0, g, fd0, fd, buf[:n])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
+	leaktest.Check(t, http.DefaultTransport.(*http.Transport).CloseIdleConnections)
 }
 
 // serve starts s on a new group listening on 127.0.0.1:0 and stops both at

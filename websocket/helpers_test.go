@@ -9,68 +9,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/http1"
+	"github.com/ioloop/ioloop/internal/leaktest"
 	"github.com/ioloop/ioloop/websocket"
 	"github.com/ioloop/ioloop/websocket/internal/frame"
 )
 
 // checkLeaks fails the test if descriptors or goroutines opened during it
 // are still there once it ended (after a grace period).
-func checkLeaks(t testing.TB) {
-	t.Helper()
-	fds := countFDs(t)
-	gs := countGoroutines()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			nfd, ng := countFDs(t), countGoroutines()
-			if nfd <= fds && ng <= gs {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("leak: %d descriptors (had %d), %d goroutines (had %d)\n%s", nfd, fds, ng, gs, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
-
-func countGoroutines() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.TrimSpace(g) != "" && !strings.Contains(g, "async.(*Pool).work") {
-			count++
-		}
-	}
-	return count
-}
-
-func countFDs(t testing.TB) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd: leak checks need Linux")
-	}
-	return len(ents)
-}
+func checkLeaks(t testing.TB) { leaktest.Check(t) }
 
 // server is a group serving WebSocket on /ws with an Upgrader and handler
 // chosen by the test, and HTTP 404 elsewhere.
