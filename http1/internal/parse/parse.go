@@ -231,9 +231,11 @@ const (
 	sEndLF                   // CR of the final empty line seen
 )
 
-// span locates one field line in the input by offsets.
-type span struct {
-	ns, ne, vs, ve int32
+// Span locates one field line by offsets into the bytes of its head (or of
+// its trailer section): the name is [NameStart, NameEnd), the value, without
+// surrounding whitespace, [ValueStart, ValueEnd).
+type Span struct {
+	NameStart, NameEnd, ValueStart, ValueEnd int32
 }
 
 // Parser reads HTTP/1.1 messages incrementally; see the package contract.
@@ -261,7 +263,7 @@ type Parser struct {
 	reason    [2]int32
 	host      [2]int32
 	status    int
-	spans     []span
+	spans     []Span
 
 	// header facts
 	hostCount  int
@@ -270,6 +272,8 @@ type Parser struct {
 	teUnknown  bool // a coding other than the known ones
 	reqHead    bool // response mode: the request was HEAD
 	reqConnect bool // response mode: the request was CONNECT
+
+	offsetsOnly bool // Message.Headers is left empty: see SetOffsetsOnly
 
 	// body
 	body     bodyState
@@ -285,6 +289,7 @@ type Parser struct {
 func (p *Parser) Init(mode Mode, lim Limits) {
 	p.mode = mode
 	p.lim = lim.withDefaults()
+	p.offsetsOnly = false
 	p.init = true
 	p.Reset()
 }
@@ -314,6 +319,19 @@ func (p *Parser) resetHead() {
 	p.body = bodyState{}
 	p.msg = Message{Headers: p.hdrs[:0], Trailers: p.trailers[:0], ContentLength: -1}
 }
+
+// SetOffsetsOnly(true) makes Parse leave Message.Headers empty: the caller
+// reads the field lines of a completed head as offsets with Fields instead,
+// which saves building the slices. Trailers are reported in
+// Message.Trailers either way. The setting stays across Reset; Init clears
+// it. It costs nothing.
+func (p *Parser) SetOffsetsOnly(on bool) { p.offsetsOnly = on }
+
+// Fields returns the field lines of the head that Parse just completed, as
+// offsets into its bytes (buf[:n]), in order, duplicates kept. The slice is
+// the parser's: read it before the next call to Parse, Body or Reset, and do
+// not modify it. It allocates nothing.
+func (p *Parser) Fields() []Span { return p.spans }
 
 // SetRequestMethod tells a Response parser which request the next response
 // answers: after HEAD it has no body, and a 2xx answer to CONNECT starts a
@@ -430,6 +448,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			p.mark = i
 			state = sTarget
 		case sTarget:
+			for i+8 <= len(data) && targetWord(le64(data[i:])) {
+				i += 8
+			}
 			for i < len(data) && isTarget[data[i]] {
 				i++
 			}
@@ -459,6 +480,16 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			state = sVersion
 		case sVersion:
 			k := i - p.mark
+			if k == 0 && p.mode == Request && i+10 <= len(data) && i+10-p.lineStart <= p.lim.MaxRequestLine {
+				// Fast path for a whole "HTTP/1.x\r\n"; anything else takes
+				// the byte-by-byte path below, which says what is wrong.
+				if v := le64(data[i:]); (v == http10 || v == http11) && data[i+8] == '\r' && data[i+9] == '\n' {
+					p.msg.Minor = int(data[i+7] - '0')
+					i += 10
+					state = sFieldStart
+					continue
+				}
+			}
 			switch {
 			case k < 5:
 				if c != "HTTP/"[k] {
@@ -590,6 +621,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			p.valStart = i
 			state = sValue
 		case sValue:
+			for i+8 <= len(data) && valueWord(le64(data[i:])) {
+				i += 8
+			}
 			for i < len(data) && isValue[data[i]] {
 				i++
 			}
@@ -615,7 +649,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			if len(p.spans) >= p.lim.MaxHeaders {
 				return 0, errorf(HeaderTooLarge, i, "too many fields")
 			}
-			p.spans = append(p.spans, span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
+			p.spans = append(p.spans, Span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
 			if !p.trailer {
 				if err := p.field(data); err != nil {
 					return 0, err

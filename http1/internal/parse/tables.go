@@ -1,5 +1,7 @@
 package parse
 
+import "encoding/binary"
+
 // Byte classes of RFC 9110 and RFC 9112, as lookup tables so that the inner
 // loops cost one load and one branch per byte.
 var (
@@ -76,4 +78,36 @@ func trimOWS(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// Word-at-a-time classification: the scanner checks 8 bytes with a few
+// arithmetic operations and falls back to the tables at the first word that
+// holds anything unusual. The tests compare both against the tables.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+
+	http10 = 0x302e312f50545448 // "HTTP/1.0" little-endian
+	http11 = 0x312e312f50545448 // "HTTP/1.1" little-endian
+)
+
+// le64 loads 8 bytes little-endian; b must hold at least 8.
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
+// valueWord reports whether the 8 bytes of x are all field-value bytes other
+// than HTAB: 0x20-0x7E or 0x80-0xFF. A false answer only means "look closer"
+// (an HTAB is valid but reported false).
+func valueWord(x uint64) bool {
+	below := (x - 0x20*lsb) &^ x // high bit set in some byte when a byte < 0x20
+	y := x ^ 0x7f*lsb
+	del := (y - lsb) &^ y // high bit set in some byte when a byte == 0x7F
+	return (below|del)&msb == 0
+}
+
+// targetWord reports whether the 8 bytes of x are all request-target bytes
+// (VCHAR: 0x21-0x7E).
+func targetWord(x uint64) bool {
+	below := (x - 0x21*lsb) &^ x // a byte < 0x21
+	above := (x + lsb) | x       // a byte >= 0x7F
+	return (below|above)&msb == 0
 }
