@@ -432,7 +432,7 @@ func (rw *adapterWriter) serve(h http.Handler) {
 			return
 		}
 		if v != http.ErrAbortHandler {
-			rw.cs.s.logger().Error("http1: panic in net/http handler recovered; closing the connection",
+			rw.cs.ls.s.logger().Error("http1: panic in net/http handler recovered; closing the connection",
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		}
 		rw.done = true

@@ -214,7 +214,7 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	}
 	if !w.committed {
 		w.body = append(w.body, p...)
-		if len(w.body) > w.x.cs.s.responseBuffer() {
+		if len(w.body) > w.x.cs.ls.s.responseBuffer() {
 			w.commit(false)
 		}
 		return n, err
@@ -335,13 +335,16 @@ func (w *ResponseWriter) commit(final bool) {
 	keep := cs.keepAliveAfter(x)
 
 	ls := cs.ls
+	if !cs.processing {
+		ls.refresh() // outside process (End from a timer, say)
+	}
 	b := ls.scratch[:0]
 	b = appendStatusLine(b, w.status)
 	if !w.ownServer {
-		b = append(b, cs.s.serverLine...)
+		b = append(b, ls.s.serverLine...)
 	}
 	if !w.ownDate {
-		b = append(b, ls.dateLine(cs.c.Loop().Now())...)
+		b = append(b, ls.dateLine()...)
 	}
 	b = append(b, w.hdr...)
 	if bodyLen >= 0 && (w.status >= 200 && w.status != 204) {

@@ -156,7 +156,6 @@ type Server struct {
 	lim        parse.Limits
 	serverLine []byte
 	base       time.Time
-	tick       time.Duration
 
 	mu        sync.Mutex
 	loops     map[*ioloop.Loop]*loopState
@@ -185,12 +184,6 @@ func (s *Server) init() {
 		s.base = time.Now()
 		s.loops = make(map[*ioloop.Loop]*loopState)
 		s.drained = make(chan struct{}, 1)
-		s.tick = time.Hour
-		for _, d := range []time.Duration{s.readHeaderTimeout(), s.idleTimeout(), s.RequestTimeout} {
-			if d > 0 && d < s.tick {
-				s.tick = d
-			}
-		}
 	})
 }
 
@@ -301,10 +294,15 @@ func (s *Server) eachConn(f func(*conn)) {
 	defer s.mu.Unlock()
 	for l, ls := range s.loops {
 		_ = l.Post(func() {
-			for cs := ls.first; cs != nil; {
-				next := cs.next
+			// f may move connections between the lists: take them first.
+			var all []*conn
+			for i := range ls.lists {
+				for cs := ls.lists[i].first; cs != nil; cs = cs.next {
+					all = append(all, cs)
+				}
+			}
+			for _, cs := range all {
 				f(cs)
-				cs = next
 			}
 		})
 	}
@@ -336,7 +334,22 @@ func (s *Server) loopState(l *ioloop.Loop) *loopState {
 	defer s.mu.Unlock()
 	ls := s.loops[l]
 	if ls == nil {
-		ls = &loopState{s: s}
+		ls = &loopState{s: s, l: l}
+		for i := range ls.lists {
+			dl := &ls.lists[i]
+			switch i {
+			case dlIdle:
+				dl.d = s.idleTimeout()
+			case dlHead:
+				dl.d = s.readHeaderTimeout()
+			case dlRequest:
+				dl.d = s.RequestTimeout
+			}
+			if dl.d > 0 {
+				dl.fn = func() { ls.expire(dl) }
+			}
+		}
+		ls.postFn = ls.runPosted
 		s.loops[l] = ls
 	}
 	return ls
@@ -345,12 +358,74 @@ func (s *Server) loopState(l *ioloop.Loop) *loopState {
 // loopState is the server's state on one loop, used by that loop only.
 type loopState struct {
 	s         *Server
+	l         *ioloop.Loop
 	parsers   []*parse.Parser
 	exchanges []*exchange
 	scratch   []byte
 	date      []byte // "Date: ...\r\n"
 	dateSec   int64
-	first     *conn // the loop's connections, for Shutdown
+	now       time.Duration // the loop's time since Server.base, see refresh
+	nowT      time.Time
+	lists     [numLists]deadlineList // every connection is on exactly one
+	posted    []*conn                // connections waiting for runPosted
+	postFn    func()                 // runPosted, bound once per loop
+}
+
+// Deadline lists. A connection is on the list of its phase while that
+// phase has a timeout, else (and once its deadline passed) on dlNone.
+// Within a list every connection got the same timeout, and the loop's clock
+// only moves forward, so appending at the tail keeps a list sorted by
+// deadline: one loop timer per list, armed for its first connection, serves
+// them all, and moving a connection costs two pointer updates and no timer
+// operation.
+const (
+	dlIdle = iota
+	dlHead
+	dlRequest
+	dlNone
+	numLists
+	notListed = numLists // before OnOpen's first move and after OnClose
+)
+
+// deadlineList is a list of connections sorted by deadline.
+type deadlineList struct {
+	first, last *conn
+	d           time.Duration // the timeout of the list's connections; 0: none
+	timer       ioloop.Timer  // pending, when the list is not empty, no later than first.deadline
+	fn          func()        // expire(this list), bound once per loop
+}
+
+// refresh reads the loop's clock into ls.now and ls.nowT. Callbacks that
+// set deadlines or format the Date line call it first: the loop's clock is
+// cached per iteration, so once per callback is enough.
+func (ls *loopState) refresh() {
+	ls.nowT = ls.l.Now()
+	ls.now = ls.nowT.Sub(ls.s.base)
+}
+
+// expire handles the connections of dl whose deadline passed and re-arms
+// dl's timer for the next one.
+func (ls *loopState) expire(dl *deadlineList) {
+	ls.refresh()
+	for cs := dl.first; cs != nil && cs.deadline <= ls.now; cs = dl.first {
+		cs.move(dlNone, cs.phase)
+		cs.onTimeout()
+	}
+	if cs := dl.first; cs != nil {
+		dl.timer = ls.l.AfterFunc(cs.deadline-ls.now, dl.fn)
+	}
+}
+
+// runPosted processes the connections that asked for it with post.
+func (ls *loopState) runPosted() {
+	ls.refresh()
+	for i := 0; i < len(ls.posted); i++ { // process may post more
+		cs := ls.posted[i]
+		ls.posted[i] = nil
+		cs.posted = false
+		cs.process()
+	}
+	ls.posted = ls.posted[:0]
 }
 
 const (
@@ -367,6 +442,7 @@ func (ls *loopState) getParser() *parse.Parser {
 	}
 	p := new(parse.Parser)
 	p.Init(parse.Request, ls.s.lim)
+	p.SetOffsetsOnly(true)
 	return p
 }
 
@@ -421,12 +497,13 @@ func (ls *loopState) keepScratch(b []byte) {
 	}
 }
 
-// dateLine returns the Date header line for now, formatted once per second.
-func (ls *loopState) dateLine(now time.Time) []byte {
-	if sec := now.Unix(); sec != ls.dateSec || ls.date == nil {
+// dateLine returns the Date header line for ls.nowT (refreshed by the
+// running callback), formatted once per second.
+func (ls *loopState) dateLine() []byte {
+	if sec := ls.nowT.Unix(); sec != ls.dateSec || ls.date == nil {
 		ls.dateSec = sec
 		b := append(ls.date[:0], "Date: "...)
-		b = now.UTC().AppendFormat(b, http.TimeFormat)
+		b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
 		ls.date = append(b, crlf...)
 	}
 	return ls.date
@@ -458,18 +535,19 @@ const (
 	phRequest
 )
 
-// conn is the server's state of one connection; loop only.
+// conn is the server's state of one connection; loop only. It is what an
+// idle keep-alive connection costs here (64 bytes): the parser and the
+// exchange come from the loop's pools only while a request is in progress,
+// and the timeouts are kept by the loop's deadline lists, not by a timer
+// per connection.
 type conn struct {
-	s          *Server
 	ls         *loopState
 	c          *ioloop.Conn
 	p          *parse.Parser
 	x          *exchange
-	prev, next *conn
-	timer      ioloop.Timer
-	timerFn    func()
-	processFn  func()
-	deadline   time.Duration // since Server.base; 0: none
+	prev, next *conn         // on ls.lists[list]
+	deadline   time.Duration // since Server.base, when list has a timeout
+	list       uint8
 	phase      uint8
 	processing bool
 	posted     bool
@@ -486,19 +564,13 @@ func (h connHandler) OnOpen(c *ioloop.Conn) {
 	s := h.s
 	s.active.Add(1)
 	ls := s.loopState(c.Loop())
-	cs := &conn{s: s, ls: ls, c: c}
-	cs.timerFn = cs.onTimer
-	cs.processFn = cs.posted1
-	cs.next = ls.first
-	if ls.first != nil {
-		ls.first.prev = cs
-	}
-	ls.first = cs
+	cs := &conn{ls: ls, c: c, list: notListed}
 	c.SetContext(cs)
 	s.mu.Lock()
 	cs.shutdown = s.stopping
 	s.mu.Unlock()
-	cs.setDeadline(s.idleTimeout())
+	ls.refresh()
+	cs.move(dlIdle, 0)
 }
 
 func (h connHandler) OnData(c *ioloop.Conn) { c.Context().(*conn).process() }
@@ -520,7 +592,7 @@ func (h connHandler) OnBackpressure(c *ioloop.Conn, paused bool) {
 		x.onDrain, x.drainWait = nil, 0
 		f(n)
 	}
-	if d := cs.s.writeTimeout(); d > 0 {
+	if d := cs.ls.s.writeTimeout(); d > 0 {
 		if paused {
 			c.SetWriteDeadline(c.Loop().Now().Add(d))
 		} else {
@@ -537,7 +609,7 @@ func (h connHandler) OnClose(c *ioloop.Conn, err error) {
 		return
 	}
 	cs.closing, cs.closed = true, true
-	cs.timer.Stop()
+	cs.unlink()
 	if x := cs.x; x != nil {
 		cs.x = nil
 		if err == nil {
@@ -552,17 +624,7 @@ func (h connHandler) OnClose(c *ioloop.Conn, err error) {
 		cs.ls.putParser(cs.p)
 		cs.p = nil
 	}
-	ls := cs.ls
-	if cs.prev != nil {
-		cs.prev.next = cs.next
-	} else if ls.first == cs {
-		ls.first = cs.next
-	}
-	if cs.next != nil {
-		cs.next.prev = cs.prev
-	}
-	cs.prev, cs.next = nil, nil
-	cs.s.connDone()
+	cs.ls.s.connDone()
 }
 
 func (cs *conn) beginShutdown() {
@@ -575,32 +637,57 @@ func (cs *conn) beginShutdown() {
 	}
 }
 
-func (cs *conn) now() time.Duration { return cs.c.Loop().Now().Sub(cs.s.base) }
-
-// setDeadline starts the current phase's timeout (d <= 0: none). The timer
-// is lazy: it is armed at most one Server.tick ahead, never later than any
-// deadline set since, so moving the deadline costs no timer operation.
-func (cs *conn) setDeadline(d time.Duration) {
-	if d <= 0 {
-		cs.deadline = 0
+// unlink takes cs off its deadline list.
+func (cs *conn) unlink() {
+	if cs.list == notListed {
 		return
 	}
-	cs.deadline = cs.now() + d
-	if !cs.timer.Pending() {
-		cs.timer = cs.c.Loop().AfterFunc(min(d, cs.s.tick), cs.timerFn)
+	dl := &cs.ls.lists[cs.list]
+	if cs.prev != nil {
+		cs.prev.next = cs.next
+	} else {
+		dl.first = cs.next
+	}
+	if cs.next != nil {
+		cs.next.prev = cs.prev
+	} else {
+		dl.last = cs.prev
+	}
+	cs.prev, cs.next = nil, nil
+	cs.list = notListed
+}
+
+// move puts cs at the tail of list li and enters phase ph: the phase's
+// timeout starts now (ls.now, refreshed by the running callback).
+func (cs *conn) move(li int, ph uint8) {
+	cs.phase = ph
+	ls := cs.ls
+	if ls.lists[li].d <= 0 {
+		li = dlNone
+	}
+	cs.unlink()
+	dl := &ls.lists[li]
+	cs.list = uint8(li)
+	cs.prev = dl.last
+	if dl.last != nil {
+		dl.last.next = cs
+	} else {
+		dl.first = cs
+	}
+	dl.last = cs
+	if dl.d > 0 {
+		cs.deadline = ls.now + dl.d
+		if !dl.timer.Pending() {
+			dl.timer = ls.l.AfterFunc(dl.d, dl.fn)
+		}
 	}
 }
 
-func (cs *conn) onTimer() {
-	if cs.closing || cs.deadline == 0 {
+// onTimeout handles the end of the current phase's timeout.
+func (cs *conn) onTimeout() {
+	if cs.closing {
 		return
 	}
-	now := cs.now()
-	if cs.deadline > now {
-		cs.timer = cs.c.Loop().AfterFunc(min(cs.deadline-now, cs.s.tick), cs.timerFn)
-		return
-	}
-	cs.deadline = 0
 	switch cs.phase {
 	case phIdle:
 		cs.close()
@@ -657,9 +744,12 @@ func (cs *conn) reject(status int) {
 		return
 	}
 	ls := cs.ls
+	if !cs.processing {
+		ls.refresh()
+	}
 	b := appendStatusLine(ls.scratch[:0], status)
-	b = append(b, cs.s.serverLine...)
-	b = append(b, ls.dateLine(cs.c.Loop().Now())...)
+	b = append(b, ls.s.serverLine...)
+	b = append(b, ls.dateLine()...)
 	b = append(b, "Content-Length: 0\r\nConnection: close\r\n\r\n"...)
 	_, _ = cs.c.Write(b)
 	ls.keepScratch(b)
@@ -712,20 +802,17 @@ func (cs *conn) responseEnded(x *exchange) {
 	cs.post()
 }
 
+// post makes the loop call process soon, in a callback of its own.
 func (cs *conn) post() {
 	if cs.posted {
 		return
 	}
 	cs.posted = true
-	if cs.c.Loop().Post(cs.processFn) != nil {
-		cs.posted = false
-		cs.process()
+	ls := cs.ls
+	ls.posted = append(ls.posted, cs)
+	if len(ls.posted) == 1 && ls.l.Post(ls.postFn) != nil {
+		ls.runPosted() // the group is closing: process at once
 	}
-}
-
-func (cs *conn) posted1() {
-	cs.posted = false
-	cs.process()
 }
 
 // process reads requests from the connection's input and drives the current
@@ -734,6 +821,7 @@ func (cs *conn) process() {
 	if cs.processing || cs.closed {
 		return
 	}
+	cs.ls.refresh()
 	cs.processing = true
 	cs.run()
 	cs.processing = false
@@ -785,8 +873,7 @@ func (cs *conn) run() {
 			cs.close()
 			return
 		}
-		cs.phase = phIdle
-		cs.setDeadline(cs.s.idleTimeout())
+		cs.move(dlIdle, phIdle)
 		if cs.c.Buffered() == 0 && cs.p != nil {
 			cs.ls.putParser(cs.p)
 			cs.p = nil
@@ -808,8 +895,7 @@ func (cs *conn) readHead() bool {
 		cs.p = cs.ls.getParser()
 	}
 	if cs.phase == phIdle {
-		cs.phase = phHead
-		cs.setDeadline(cs.s.readHeaderTimeout())
+		cs.move(dlHead, phHead)
 	}
 	n, err := cs.p.Parse(buf)
 	if err != nil {
@@ -824,10 +910,9 @@ func (cs *conn) readHead() bool {
 	}
 	x := cs.ls.getExchange(cs)
 	cs.x = x
-	x.req.init(buf[:n], cs.p.Message())
+	x.req.init(buf[:n], cs.p)
 	cs.c.Discard(n)
-	cs.phase = phRequest
-	cs.setDeadline(cs.s.RequestTimeout)
+	cs.move(dlRequest, phRequest)
 	if x.req.flags&parse.FlagExpectOther != 0 {
 		cs.reject(http.StatusExpectationFailed)
 		return false
@@ -918,7 +1003,7 @@ func statusOf(err error) int {
 
 func (cs *conn) callHandler(x *exchange) {
 	defer cs.recoverHandler(x)
-	cs.s.Handler.ServeHTTP1(&x.w, &x.req)
+	cs.ls.s.Handler.ServeHTTP1(&x.w, &x.req)
 }
 
 func (cs *conn) callBody(x *exchange, p []byte, last bool) {
@@ -933,7 +1018,7 @@ func (cs *conn) recoverHandler(x *exchange) {
 	if v == nil {
 		return
 	}
-	cs.s.logger().Error("http1: panic in handler recovered; closing the connection",
+	cs.ls.s.logger().Error("http1: panic in handler recovered; closing the connection",
 		"remote", cs.c.RemoteAddrPort(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	if cs.closing || cs.x != x {
 		return

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ioloop/ioloop"
 )
@@ -121,5 +122,13 @@ func TestPipelineOrderWithHeldAndAdapted(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConnSize keeps the per-connection state of an idle keep-alive
+// connection in one 64-byte size class (it holds no closure and no timer).
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(conn{}); n > 64 {
+		t.Fatalf("conn is %d bytes, want at most 64", n)
 	}
 }
