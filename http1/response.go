@@ -112,11 +112,11 @@ func (w *ResponseWriter) AddHeader(name, value string) error {
 	if !validField(name, value) {
 		return ErrHeaderField
 	}
-	switch {
-	case equalFoldString(name, "Date"):
-		w.ownDate = true
-	case equalFoldString(name, "Server"):
-		w.ownServer = true
+	switch len(name) {
+	case 4:
+		w.ownDate = w.ownDate || equalFoldString(name, "Date")
+	case 6:
+		w.ownServer = w.ownServer || equalFoldString(name, "Server")
 	}
 	w.hdr = appendField(w.hdr, name, value)
 	return nil
@@ -390,6 +390,9 @@ var crlf = []byte("\r\n")
 
 // appendStatusLine appends "HTTP/1.1 code reason\r\n".
 func appendStatusLine(b []byte, code int) []byte {
+	if code == 200 {
+		return append(b, "HTTP/1.1 200 OK\r\n"...)
+	}
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
@@ -410,21 +413,39 @@ func validField(name, value string) bool {
 		return false
 	}
 	for i := range len(name) {
-		if !isToken(name[i]) {
+		if !tokenTable[name[i]] {
 			return false
 		}
 	}
-	if equalFoldString(name, "Content-Length") || equalFoldString(name, "Transfer-Encoding") ||
-		equalFoldString(name, "Connection") {
-		return false
+	switch len(name) {
+	case 14:
+		if equalFoldString(name, "Content-Length") {
+			return false
+		}
+	case 17:
+		if equalFoldString(name, "Transfer-Encoding") {
+			return false
+		}
+	case 10:
+		if equalFoldString(name, "Connection") {
+			return false
+		}
 	}
 	for i := range len(value) {
-		if c := value[i]; c == '\r' || c == '\n' || c == 0 {
+		if c := value[i]; c <= '\r' && (c == '\r' || c == '\n' || c == 0) {
 			return false
 		}
 	}
 	return true
 }
+
+// tokenTable holds the token characters (RFC 9110 5.6.2).
+var tokenTable = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isToken(byte(c))
+	}
+	return t
+}()
 
 func equalFoldString(a, b string) bool { return equalFold(unsafeBytes(a), b) }
 

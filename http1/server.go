@@ -391,7 +391,7 @@ const (
 type deadlineList struct {
 	first, last *conn
 	d           time.Duration // the timeout of the list's connections; 0: none
-	timer       ioloop.Timer  // pending, when the list is not empty, no later than first.deadline
+	armed       bool          // a loop timer for fn is pending, due no later than first.deadline
 	fn          func()        // expire(this list), bound once per loop
 }
 
@@ -406,13 +406,17 @@ func (ls *loopState) refresh() {
 // expire handles the connections of dl whose deadline passed and re-arms
 // dl's timer for the next one.
 func (ls *loopState) expire(dl *deadlineList) {
+	dl.armed = false
+	defer func() { // even when a timeout's handling panicked
+		if cs := dl.first; cs != nil && !dl.armed {
+			ls.l.AfterFunc(cs.deadline-ls.now, dl.fn)
+			dl.armed = true
+		}
+	}()
 	ls.refresh()
 	for cs := dl.first; cs != nil && cs.deadline <= ls.now; cs = dl.first {
 		cs.move(dlNone, cs.phase)
 		cs.onTimeout()
-	}
-	if cs := dl.first; cs != nil {
-		dl.timer = ls.l.AfterFunc(cs.deadline-ls.now, dl.fn)
 	}
 }
 
@@ -677,8 +681,9 @@ func (cs *conn) move(li int, ph uint8) {
 	dl.last = cs
 	if dl.d > 0 {
 		cs.deadline = ls.now + dl.d
-		if !dl.timer.Pending() {
-			dl.timer = ls.l.AfterFunc(dl.d, dl.fn)
+		if !dl.armed {
+			ls.l.AfterFunc(dl.d, dl.fn)
+			dl.armed = true
 		}
 	}
 }
@@ -894,15 +899,17 @@ func (cs *conn) readHead() bool {
 	if cs.p == nil {
 		cs.p = cs.ls.getParser()
 	}
-	if cs.phase == phIdle {
-		cs.move(dlHead, phHead)
-	}
 	n, err := cs.p.Parse(buf)
 	if err != nil {
 		cs.reject(statusOf(err))
 		return false
 	}
 	if n == 0 {
+		if cs.phase == phIdle {
+			// ReadHeaderTimeout starts with the first byte of the head; a
+			// head that arrives whole never needs it.
+			cs.move(dlHead, phHead)
+		}
 		if cs.eof {
 			cs.close() // the client stopped in the middle of a head
 		}
