@@ -587,6 +587,37 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			case isToken[c]:
 				p.mark = i
 				state = sName
+				// Fast path: a whole field line is here. Anything unusual
+				// (or the end of the input) leaves it to the states, which
+				// start again at p.mark.
+				j := i + 1
+				for j < len(data) && isToken[data[j]] {
+					j++
+				}
+				if j+1 >= len(data) || data[j] != ':' {
+					break
+				}
+				nameEnd := j
+				j++
+				for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
+					j++
+				}
+				valStart := j
+				for j+8 <= len(data) && valueWord(le64(data[j:])) {
+					j += 8
+				}
+				for j < len(data) && isValue[data[j]] {
+					j++
+				}
+				if j+1 >= len(data) || data[j] != '\r' || data[j+1] != '\n' {
+					break
+				}
+				p.nameEnd, p.valStart = nameEnd, valStart
+				if err := p.endField(data, j+1); err != nil {
+					return 0, err
+				}
+				state = sFieldStart
+				i = j + 2
 			case c == ' ' || c == '\t':
 				if len(p.spans) == 0 && !p.trailer {
 					return 0, errorf(BadRequest, i, "whitespace after start line")
@@ -642,18 +673,8 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			if c != '\n' {
 				return 0, errorf(BadRequest, i, "expected LF after CR")
 			}
-			ve := i - 1
-			for ve > p.valStart && (data[ve-1] == ' ' || data[ve-1] == '\t') {
-				ve--
-			}
-			if len(p.spans) >= p.lim.MaxHeaders {
-				return 0, errorf(HeaderTooLarge, i, "too many fields")
-			}
-			p.spans = append(p.spans, Span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
-			if !p.trailer {
-				if err := p.field(data); err != nil {
-					return 0, err
-				}
+			if err := p.endField(data, i); err != nil {
+				return 0, err
 			}
 			state = sFieldStart
 			i++
@@ -675,6 +696,23 @@ func (p *Parser) scan(buf []byte) (int, error) {
 		return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 	}
 	return -1, nil
+}
+
+// endField records the field line whose LF is data[lf] and checks what it
+// says (header fields only; trailers are only recorded).
+func (p *Parser) endField(data []byte, lf int) error {
+	ve := lf - 1
+	for ve > p.valStart && (data[ve-1] == ' ' || data[ve-1] == '\t') {
+		ve--
+	}
+	if len(p.spans) >= p.lim.MaxHeaders {
+		return errorf(HeaderTooLarge, lf, "too many fields")
+	}
+	p.spans = append(p.spans, Span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
+	if !p.trailer {
+		return p.field(data)
+	}
+	return nil
 }
 
 // checkTarget checks the form of a request-target (RFC 9112 3.2): origin
