@@ -206,6 +206,7 @@ func (rw *adapterWriter) WriteHeader(code int) {
 		head := rw.renderHead(code, true)
 		rw.post(0, func(w *ResponseWriter) {
 			if !w.committed {
+				rw.cs.flushOutput()
 				_, _ = rw.cs.c.Write(head)
 			}
 		})

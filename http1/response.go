@@ -232,6 +232,7 @@ func (w *ResponseWriter) WriteString(s string) (int, error) {
 
 // send queues body bytes after the head was sent.
 func (w *ResponseWriter) send(p []byte) error {
+	w.x.cs.flushOutput()
 	c := w.x.cs.c
 	if !w.chunked {
 		_, err := c.Write(p)
@@ -285,12 +286,11 @@ func (w *ResponseWriter) finish() {
 	} else {
 		switch {
 		case w.chunked:
-			ls := w.x.cs.ls
-			b := append(ls.scratch[:0], "0\r\n"...)
+			cs := w.x.cs
+			b := append(cs.outBuf(), "0\r\n"...)
 			b = append(b, w.trl...)
 			b = append(b, crlf...)
-			_, _ = w.x.cs.c.Write(b)
-			ls.keepScratch(b)
+			cs.emit(b)
 		case w.untilClose:
 			w.closeAfter = true
 		case w.clen >= 0 && w.written < w.clen && !w.isHead():
@@ -338,7 +338,7 @@ func (w *ResponseWriter) commit(final bool) {
 	if !cs.processing {
 		ls.refresh() // outside process (End from a timer, say)
 	}
-	b := ls.scratch[:0]
+	b := cs.outBuf()
 	b = appendStatusLine(b, w.status)
 	if !w.ownServer {
 		b = append(b, ls.s.serverLine...)
@@ -382,8 +382,7 @@ func (w *ResponseWriter) commit(final bool) {
 		b = append(b, w.trl...)
 		b = append(b, crlf...)
 	}
-	_, _ = cs.c.Write(b)
-	ls.keepScratch(b)
+	cs.emit(b)
 }
 
 var crlf = []byte("\r\n")

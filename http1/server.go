@@ -362,6 +362,8 @@ type loopState struct {
 	parsers   []*parse.Parser
 	exchanges []*exchange
 	scratch   []byte
+	pend      []byte // output gathered for pendConn, see outBuf
+	pendConn  *conn
 	date      []byte // "Date: ...\r\n"
 	dateSec   int64
 	now       time.Duration // the loop's time since Server.base, see refresh
@@ -433,7 +435,8 @@ func (ls *loopState) runPosted() {
 }
 
 const (
-	maxPooled      = 256     // parsers and exchanges kept per loop
+	maxPooled      = 256 // parsers and exchanges kept per loop
+	maxPend        = 32 << 10
 	maxScratch     = 1 << 20 // scratch capacity kept per loop
 	maxKeptBuffers = 64 << 10
 )
@@ -498,6 +501,65 @@ func (ls *loopState) putExchange(x *exchange) {
 func (ls *loopState) keepScratch(b []byte) {
 	if cap(b) <= maxScratch {
 		ls.scratch = b[:0]
+	}
+}
+
+// Output gathering. While a connection is processed, the heads (and bodies
+// buffered with them) of the responses it finishes are appended to the
+// loop's pend buffer and reach the connection in one Write when process
+// ends, so a burst of pipelined responses costs one copy into the
+// connection's queue. Every other write to the connection (streamed body
+// pieces, 100 Continue, a close or a reset) first calls flushPend, so bytes
+// leave in the order they were produced.
+
+// outBuf returns the buffer to append cs's next output to: the loop's pend
+// buffer while cs is processed, else the scratch buffer. Pass the result to
+// emit.
+func (cs *conn) outBuf() []byte {
+	ls := cs.ls
+	if !cs.processing {
+		return ls.scratch[:0]
+	}
+	if ls.pendConn != cs {
+		ls.flushPend()
+		ls.pendConn = cs
+	}
+	return ls.pend
+}
+
+// emit queues b, obtained from outBuf and appended to, on the connection.
+func (cs *conn) emit(b []byte) {
+	ls := cs.ls
+	if cs.processing && ls.pendConn == cs {
+		ls.pend = b
+		if len(b) >= maxPend {
+			ls.flushPend()
+		}
+		return
+	}
+	_, _ = cs.c.Write(b)
+	ls.keepScratch(b)
+}
+
+// flushPend writes the gathered output to its connection.
+func (ls *loopState) flushPend() {
+	if cs := ls.pendConn; cs != nil {
+		ls.pendConn = nil
+		if len(ls.pend) > 0 {
+			_, _ = cs.c.Write(ls.pend)
+		}
+		if cap(ls.pend) > maxScratch {
+			ls.pend = nil
+		}
+		ls.pend = ls.pend[:0]
+	}
+}
+
+// flushOutput writes what cs gathered, before a write that bypasses
+// gathering or a close.
+func (cs *conn) flushOutput() {
+	if cs.ls.pendConn == cs {
+		cs.ls.flushPend()
 	}
 }
 
@@ -721,6 +783,7 @@ func (cs *conn) onTimeout() {
 // of the Content-Length), with a reset when the body ends with the connection
 // and a close would look complete.
 func (cs *conn) cut(x *exchange) {
+	cs.flushOutput()
 	if x.w.untilClose && !x.w.ended {
 		_ = cs.c.Abort()
 		cs.closing = true
@@ -730,6 +793,7 @@ func (cs *conn) cut(x *exchange) {
 }
 
 func (cs *conn) close() {
+	cs.flushOutput()
 	cs.closing = true
 	_ = cs.c.Close()
 }
@@ -752,12 +816,11 @@ func (cs *conn) reject(status int) {
 	if !cs.processing {
 		ls.refresh()
 	}
-	b := appendStatusLine(ls.scratch[:0], status)
+	b := appendStatusLine(cs.outBuf(), status)
 	b = append(b, ls.s.serverLine...)
 	b = append(b, ls.dateLine()...)
 	b = append(b, "Content-Length: 0\r\nConnection: close\r\n\r\n"...)
-	_, _ = cs.c.Write(b)
-	ls.keepScratch(b)
+	cs.emit(b)
 	if x := cs.x; x != nil {
 		x.w.ended = true
 	}
@@ -777,6 +840,7 @@ func (cs *conn) sendContinue() {
 		return
 	}
 	x.continueSent = true
+	cs.flushOutput()
 	_, _ = cs.c.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 	if !cs.processing {
 		cs.post() // the body may be waiting in the input
@@ -829,6 +893,7 @@ func (cs *conn) process() {
 	cs.ls.refresh()
 	cs.processing = true
 	cs.run()
+	cs.flushOutput()
 	cs.processing = false
 	if x := cs.x; x != nil && !cs.closing {
 		if !x.w.ended && !x.w.committed && len(x.w.body) > 0 {
