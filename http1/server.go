@@ -435,9 +435,9 @@ func (ls *loopState) runPosted() {
 }
 
 const (
-	maxPooled      = 256 // parsers and exchanges kept per loop
-	maxPend        = 32 << 10
-	maxScratch     = 1 << 20 // scratch capacity kept per loop
+	maxPooled      = 256      // parsers and exchanges kept per loop
+	maxPend        = 32 << 10 // gathered output written at once past this
+	maxScratch     = 1 << 20  // scratch capacity kept per loop
 	maxKeptBuffers = 64 << 10
 )
 
@@ -892,7 +892,7 @@ func (cs *conn) process() {
 	}
 	cs.ls.refresh()
 	cs.processing = true
-	cs.run()
+	cs.runGuarded()
 	cs.flushOutput()
 	cs.processing = false
 	if x := cs.x; x != nil && !cs.closing {
@@ -1073,29 +1073,39 @@ func statusOf(err error) int {
 	return http.StatusBadRequest
 }
 
+// callHandler and callBody run inside runGuarded, which recovers a panic
+// once per callback rather than once per request.
 func (cs *conn) callHandler(x *exchange) {
-	defer cs.recoverHandler(x)
 	cs.ls.s.Handler.ServeHTTP1(&x.w, &x.req)
 }
 
 func (cs *conn) callBody(x *exchange, p []byte, last bool) {
-	defer cs.recoverHandler(x)
 	x.bodyH.OnBody(&x.w, &x.req, p, last)
+}
+
+// runGuarded is run with handler panics recovered (see recoverHandler).
+func (cs *conn) runGuarded() {
+	defer cs.recoverHandler()
+	cs.run()
 }
 
 // recoverHandler turns a handler panic into a 500 when nothing was sent, else
 // a cut (see cut); the connection ends either way and the loop goes on.
-func (cs *conn) recoverHandler(x *exchange) {
+// Handlers run only while the exchange they answer is cs.x.
+func (cs *conn) recoverHandler() {
 	v := recover()
 	if v == nil {
 		return
 	}
 	cs.ls.s.logger().Error("http1: panic in handler recovered; closing the connection",
 		"remote", cs.c.RemoteAddrPort(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-	if cs.closing || cs.x != x {
-		return
+	switch {
+	case cs.closing:
+	case cs.x == nil:
+		cs.close()
+	default:
+		cs.recoverAbort(cs.x)
 	}
-	cs.recoverAbort(x)
 }
 
 // recoverAbort ends x after its handler panicked.

@@ -317,7 +317,13 @@ func (p *Parser) resetHead() {
 	p.status = 0
 	p.method, p.target, p.reason, p.host = [2]int32{}, [2]int32{}, [2]int32{}, [2]int32{}
 	p.body = bodyState{}
-	p.msg = Message{Headers: p.hdrs[:0], Trailers: p.trailers[:0], ContentLength: -1}
+	// Field by field: a composite literal would build a temporary first.
+	m := &p.msg
+	m.Method, m.Target, m.Reason, m.Host = nil, nil, nil, nil
+	m.Status, m.Minor = 0, 0
+	m.Headers, m.Trailers = p.hdrs[:0], p.trailers[:0]
+	m.ContentLength = -1
+	m.Framing, m.Flags = BodyNone, 0
 }
 
 // SetOffsetsOnly(true) makes Parse leave Message.Headers empty: the caller
