@@ -454,12 +454,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			p.mark = i
 			state = sTarget
 		case sTarget:
-			for i+8 <= len(data) && targetWord(le64(data[i:])) {
-				i += 8
-			}
-			for i < len(data) && isTarget[data[i]] {
-				i++
-			}
+			i = skipTarget(data, i)
 			if i-p.lineStart >= p.lim.MaxRequestLine {
 				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 			}
@@ -609,12 +604,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 					j++
 				}
 				valStart := j
-				for j+8 <= len(data) && valueWord(le64(data[j:])) {
-					j += 8
-				}
-				for j < len(data) && isValue[data[j]] {
-					j++
-				}
+				j = skipValue(data, j)
 				if j+1 >= len(data) || data[j] != '\r' || data[j+1] != '\n' {
 					break
 				}
@@ -658,12 +648,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			p.valStart = i
 			state = sValue
 		case sValue:
-			for i+8 <= len(data) && valueWord(le64(data[i:])) {
-				i += 8
-			}
-			for i < len(data) && isValue[data[i]] {
-				i++
-			}
+			i = skipValue(data, i)
 			if i == len(data) {
 				continue
 			}
