@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"unsafe"
 
 	"github.com/ioloop/ioloop/http1/internal/parse"
 )
@@ -103,13 +104,28 @@ func (w *ResponseWriter) Status() int { return w.status }
 // replaces the server's own. Fails with ErrCommitted once
 // the head was sent. Loop only; no allocation once the buffer has grown.
 func (w *ResponseWriter) AddHeader(name, value string) error {
+	return w.addHeader(name, value, true)
+}
+
+// addHeader is AddHeader; memo says that name and value are real strings
+// (immutable), so that a pair checked before on this loop need not be
+// checked again.
+func (w *ResponseWriter) addHeader(name, value string, memo bool) error {
 	if w.ended {
 		return ErrEnded
 	}
 	if w.committed {
 		return ErrCommitted
 	}
-	if !validField(name, value) {
+	if memo {
+		ls := w.x.cs.ls
+		if !ls.fields.known(name, value) {
+			if !validField(name, value) {
+				return ErrHeaderField
+			}
+			ls.fields.add(name, value)
+		}
+	} else if !validField(name, value) {
 		return ErrHeaderField
 	}
 	switch len(name) {
@@ -125,7 +141,7 @@ func (w *ResponseWriter) AddHeader(name, value string) error {
 // AddHeaderBytes is AddHeader for byte slices; it does not keep them.
 // Loop only.
 func (w *ResponseWriter) AddHeaderBytes(name, value []byte) error {
-	return w.AddHeader(unsafeString(name), unsafeString(value))
+	return w.addHeader(unsafeString(name), unsafeString(value), false)
 }
 
 // AddTrailerBytes is AddTrailer for byte slices; it does not keep them.
@@ -404,6 +420,39 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, ": "...)
 	b = append(b, value...)
 	return append(b, crlf...)
+}
+
+// fieldMemo remembers the last few header fields that passed validField on
+// a loop, by the identity of their strings: a handler adding the same
+// constant fields to every response has them checked once. Strings are
+// immutable and the memo keeps them alive, so the same data pointer and
+// length mean the same bytes.
+type fieldMemo struct {
+	name, value [4]string
+	next        uint8
+}
+
+func (m *fieldMemo) known(name, value string) bool {
+	if name == "" {
+		return false // never valid; the memo's empty slots must not match it
+	}
+	for i := range m.name {
+		if sameString(m.name[i], name) && sameString(m.value[i], value) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *fieldMemo) add(name, value string) {
+	i := m.next % uint8(len(m.name))
+	m.name[i], m.value[i] = name, value
+	m.next++
+}
+
+// sameString reports whether a and b are the same string in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // validField checks a header name (token, not reserved) and value.

@@ -364,7 +364,8 @@ type loopState struct {
 	scratch   []byte
 	pend      []byte // output gathered for pendConn, see outBuf
 	pendConn  *conn
-	date      []byte // "Date: ...\r\n"
+	fields    fieldMemo // header fields that passed validField
+	date      []byte    // "Date: ...\r\n"
 	dateSec   int64
 	now       time.Duration // the loop's time since Server.base, see refresh
 	nowT      time.Time
