@@ -364,9 +364,9 @@ type loopState struct {
 	scratch   []byte
 	pend      []byte // output gathered for pendConn, see outBuf
 	pendConn  *conn
-	fields    fieldMemo // header fields that passed validField
-	date      []byte    // "Date: ...\r\n"
-	dateSec   int64
+	fields    fieldMemo     // header fields that passed validField
+	date      []byte        // "Date: ...\r\n"
+	dateUntil time.Duration // when date must be formatted again (like now)
 	now       time.Duration // the loop's time since Server.base, see refresh
 	nowT      time.Time
 	lists     [numLists]deadlineList // every connection is on exactly one
@@ -565,10 +565,11 @@ func (cs *conn) flushOutput() {
 }
 
 // dateLine returns the Date header line for ls.nowT (refreshed by the
-// running callback), formatted once per second.
+// running callback), formatted once per second: until the loop's clock
+// passes the next whole second, it is one comparison.
 func (ls *loopState) dateLine() []byte {
-	if sec := ls.nowT.Unix(); sec != ls.dateSec || ls.date == nil {
-		ls.dateSec = sec
+	if ls.now >= ls.dateUntil || ls.date == nil {
+		ls.dateUntil = ls.now + time.Second - time.Duration(ls.nowT.Nanosecond())
 		b := append(ls.date[:0], "Date: "...)
 		b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
 		ls.date = append(b, crlf...)
