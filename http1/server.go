@@ -36,14 +36,26 @@
 //
 // Requests are parsed from the connection's unconsumed input as it arrives;
 // a complete request is handled at once, and the next one only after its
-// response ended, so responses leave strictly in order. Output is queued on
-// the connection, and the loop writes a burst of pipelined responses with one
-// writev. A request whose response is still open at the end of a callback
-// keeps a copy of its head (pooled per loop), because the input it was parsed
-// from is lent only for that callback. Parsers and per-request state come
-// from per-loop pools when a request starts and go back when the connection
-// is idle again, so an idle keep-alive connection holds only its small state
-// struct and no buffer.
+// response ended, so responses leave strictly in order. The responses
+// finished during one callback are gathered in a per-loop buffer and queued
+// on the connection with one Write when the callback's processing ends; any
+// other write to the connection (streamed body pieces, 100 Continue, a
+// close or reset) first calls conn.flushOutput, so bytes leave in the order
+// they were produced. The loop then writes a burst of pipelined responses
+// with one writev. A request whose response is still open at the end of a
+// callback keeps a copy of its head (pooled per loop), because the input it
+// was parsed from is lent only for that callback. Parsers and per-request
+// state come from per-loop pools when a request starts and go back when the
+// connection is idle again, so an idle keep-alive connection holds only its
+// 64-byte state struct and no buffer.
+//
+// Timeouts are kept per loop, not per connection: each phase's connections
+// are on a list in the order their deadlines were set, which is the order
+// of the deadlines (the phase's timeout is the same for all of them), and one
+// loop timer per list wakes up for its first connection. Entering a phase
+// moves the connection to the tail of that phase's list: two pointer
+// updates, no timer operation. A head that arrives whole in one callback
+// never enters the head phase.
 //
 // Malformed requests get the parser's status (400, 413, 414, 431, 501, 505)
 // with "Connection: close", never reach a handler, and nothing after them on
