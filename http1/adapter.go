@@ -206,6 +206,7 @@ func (rw *adapterWriter) WriteHeader(code int) {
 		head := rw.renderHead(code, true)
 		rw.post(0, func(w *ResponseWriter) {
 			if !w.committed {
+				rw.cs.flushOutput()
 				_, _ = rw.cs.c.Write(head)
 			}
 		})
@@ -432,7 +433,7 @@ func (rw *adapterWriter) serve(h http.Handler) {
 			return
 		}
 		if v != http.ErrAbortHandler {
-			rw.cs.s.logger().Error("http1: panic in net/http handler recovered; closing the connection",
+			rw.cs.ls.s.logger().Error("http1: panic in net/http handler recovered; closing the connection",
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		}
 		rw.done = true

@@ -222,7 +222,10 @@ func (hp *hostPool) dial(cc *clientConn, x *clientExchange) {
 		}
 		return
 	}
-	cc.c, cc.l = c, c.Loop()
+	if cc.c == nil { // OnOpen may have run already (it sets cc.c under hp.mu)
+		cc.c = c
+	}
+	cc.l = c.Loop()
 	hp.place(cc, hp.cl.pipeline())
 	hp.mu.Unlock()
 	cc.l.Execute(x)
@@ -317,6 +320,9 @@ func (hp *hostPool) removeWaiter(x *clientExchange) bool {
 
 // OnOpen writes the requests queued while connecting.
 func (cc *clientConn) OnOpen(c *ioloop.Conn) {
+	cc.hp.mu.Lock() // dial sets cc.c too, from the dialing goroutine
+	cc.c = c
+	cc.hp.mu.Unlock()
 	cc.open = true
 	cc.p.Init(parse.Response, parse.Limits{MaxHeaderBytes: cc.hp.cl.maxHeader(), MaxBodyBytes: cc.hp.cl.MaxBodyBytes})
 	if d := cc.hp.cl.idleTimeout(); d > 0 {

@@ -31,7 +31,7 @@ func FuzzRequestView(f *testing.F) {
 		}
 		m := p.Message()
 		var r Request
-		r.init(in[:n], m)
+		r.init(in[:n], &p)
 		if !bytes.Equal(r.Method(), m.Method) || !bytes.Equal(r.Target(), m.Target) || !bytes.Equal(r.Host(), m.Host) {
 			t.Fatalf("view differs from the message: %q %q %q", r.Method(), r.Target(), r.Host())
 		}

@@ -293,3 +293,31 @@ func readHeadOnly(br *bufio.Reader) (string, error) {
 		}
 	}
 }
+
+// TestIdleDeadlineMoves: a keep-alive connection that keeps asking stays
+// open well past IdleTimeout (its deadline moves to the tail of the loop's
+// idle list with each request), while one that goes quiet beside it is
+// closed; the busy one closes once it goes quiet too.
+func TestIdleDeadlineMoves(t *testing.T) {
+	checkLeaks(t)
+	const d = 200 * time.Millisecond
+	addr := serve(t, &Server{Handler: testHandler{}, IdleTimeout: d}, ioloop.Options{Loops: 1})
+	busy, quiet := dial(t, addr), dial(t, addr)
+	bb, bq := bufio.NewReader(busy), bufio.NewReader(quiet)
+	get := func(c net.Conn, br *bufio.Reader) {
+		t.Helper()
+		fmt.Fprint(c, "GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n")
+		if resp, _ := readResponse(t, br, "GET"); resp.StatusCode != 200 {
+			t.Fatal(resp.StatusCode)
+		}
+	}
+	get(quiet, bq)
+	start := time.Now()
+	for time.Since(start) < 3*d {
+		get(busy, bb)
+		time.Sleep(d / 4)
+	}
+	expectClosed(t, bq) // quiet for 3d: closed by its idle timeout
+	get(busy, bb)       // still open after 3d
+	expectClosed(t, bb)
+}

@@ -56,7 +56,7 @@ type Request struct {
 	method   span
 	target   span
 	host     span
-	hdrs     []hspan
+	hdrs     []parse.Span
 	trailers []hspan
 	trRaw    []byte // the input the trailers point into, during the last OnBody
 	minor    int
@@ -65,16 +65,15 @@ type Request struct {
 	flags    parse.Flags
 }
 
-// init fills the view from the parser's message and the head bytes.
-func (r *Request) init(head []byte, m *parse.Message) {
+// init fills the view from the head bytes and the parser that just parsed
+// them (with offsets only: see parse.Parser.SetOffsetsOnly).
+func (r *Request) init(head []byte, p *parse.Parser) {
+	m := p.Message()
 	r.raw, r.copied = head, false
 	r.method = spanOf(head, m.Method)
 	r.target = spanOf(head, m.Target)
 	r.host = spanOf(head, m.Host)
-	r.hdrs = r.hdrs[:0]
-	for _, h := range m.Headers {
-		r.hdrs = append(r.hdrs, hspan{spanOf(head, h.Name), spanOf(head, h.Value)})
-	}
+	r.hdrs = append(r.hdrs[:0], p.Fields()...)
 	r.trailers = r.trailers[:0]
 	r.trRaw = nil
 	r.minor = m.Minor
@@ -162,8 +161,8 @@ func (r *Request) HasBody() bool { return r.framing != parse.BodyNone }
 // fields, no allocation. Loop only.
 func (r *Request) Header(name string) []byte {
 	for _, h := range r.hdrs {
-		if equalFold(r.at(h.name), name) {
-			return r.at(h.value)
+		if int(h.NameEnd-h.NameStart) == len(name) && equalFold(r.raw[h.NameStart:h.NameEnd], name) {
+			return r.at(span{h.ValueStart, h.ValueEnd})
 		}
 	}
 	return nil
@@ -177,7 +176,7 @@ func (r *Request) NumHeaders() int { return len(r.hdrs) }
 // name in its original case, value without surrounding whitespace. Loop only.
 func (r *Request) HeaderAt(i int) (name, value []byte) {
 	h := r.hdrs[i]
-	return r.at(h.name), r.at(h.value)
+	return r.at(span{h.NameStart, h.NameEnd}), r.at(span{h.ValueStart, h.ValueEnd})
 }
 
 // Trailer returns the value of the first trailer field named name, or nil.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"unsafe"
 
 	"github.com/ioloop/ioloop/http1/internal/parse"
 )
@@ -103,20 +104,35 @@ func (w *ResponseWriter) Status() int { return w.status }
 // replaces the server's own. Fails with ErrCommitted once
 // the head was sent. Loop only; no allocation once the buffer has grown.
 func (w *ResponseWriter) AddHeader(name, value string) error {
+	return w.addHeader(name, value, true)
+}
+
+// addHeader is AddHeader; memo says that name and value are real strings
+// (immutable), so that a pair checked before on this loop need not be
+// checked again.
+func (w *ResponseWriter) addHeader(name, value string, memo bool) error {
 	if w.ended {
 		return ErrEnded
 	}
 	if w.committed {
 		return ErrCommitted
 	}
-	if !validField(name, value) {
+	if memo {
+		ls := w.x.cs.ls
+		if !ls.fields.known(name, value) {
+			if !validField(name, value) {
+				return ErrHeaderField
+			}
+			ls.fields.add(name, value)
+		}
+	} else if !validField(name, value) {
 		return ErrHeaderField
 	}
-	switch {
-	case equalFoldString(name, "Date"):
-		w.ownDate = true
-	case equalFoldString(name, "Server"):
-		w.ownServer = true
+	switch len(name) {
+	case 4:
+		w.ownDate = w.ownDate || equalFoldString(name, "Date")
+	case 6:
+		w.ownServer = w.ownServer || equalFoldString(name, "Server")
 	}
 	w.hdr = appendField(w.hdr, name, value)
 	return nil
@@ -125,7 +141,7 @@ func (w *ResponseWriter) AddHeader(name, value string) error {
 // AddHeaderBytes is AddHeader for byte slices; it does not keep them.
 // Loop only.
 func (w *ResponseWriter) AddHeaderBytes(name, value []byte) error {
-	return w.AddHeader(unsafeString(name), unsafeString(value))
+	return w.addHeader(unsafeString(name), unsafeString(value), false)
 }
 
 // AddTrailerBytes is AddTrailer for byte slices; it does not keep them.
@@ -214,7 +230,7 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	}
 	if !w.committed {
 		w.body = append(w.body, p...)
-		if len(w.body) > w.x.cs.s.responseBuffer() {
+		if len(w.body) > w.x.cs.ls.s.responseBuffer() {
 			w.commit(false)
 		}
 		return n, err
@@ -232,6 +248,7 @@ func (w *ResponseWriter) WriteString(s string) (int, error) {
 
 // send queues body bytes after the head was sent.
 func (w *ResponseWriter) send(p []byte) error {
+	w.x.cs.flushOutput()
 	c := w.x.cs.c
 	if !w.chunked {
 		_, err := c.Write(p)
@@ -285,12 +302,11 @@ func (w *ResponseWriter) finish() {
 	} else {
 		switch {
 		case w.chunked:
-			ls := w.x.cs.ls
-			b := append(ls.scratch[:0], "0\r\n"...)
+			cs := w.x.cs
+			b := append(cs.outBuf(), "0\r\n"...)
 			b = append(b, w.trl...)
 			b = append(b, crlf...)
-			_, _ = w.x.cs.c.Write(b)
-			ls.keepScratch(b)
+			cs.emit(b)
 		case w.untilClose:
 			w.closeAfter = true
 		case w.clen >= 0 && w.written < w.clen && !w.isHead():
@@ -335,13 +351,16 @@ func (w *ResponseWriter) commit(final bool) {
 	keep := cs.keepAliveAfter(x)
 
 	ls := cs.ls
-	b := ls.scratch[:0]
+	if !cs.processing {
+		ls.refresh() // outside process (End from a timer, say)
+	}
+	b := cs.outBuf()
 	b = appendStatusLine(b, w.status)
 	if !w.ownServer {
-		b = append(b, cs.s.serverLine...)
+		b = append(b, ls.s.serverLine...)
 	}
 	if !w.ownDate {
-		b = append(b, ls.dateLine(cs.c.Loop().Now())...)
+		b = append(b, ls.dateLine()...)
 	}
 	b = append(b, w.hdr...)
 	if bodyLen >= 0 && (w.status >= 200 && w.status != 204) {
@@ -379,14 +398,16 @@ func (w *ResponseWriter) commit(final bool) {
 		b = append(b, w.trl...)
 		b = append(b, crlf...)
 	}
-	_, _ = cs.c.Write(b)
-	ls.keepScratch(b)
+	cs.emit(b)
 }
 
 var crlf = []byte("\r\n")
 
 // appendStatusLine appends "HTTP/1.1 code reason\r\n".
 func appendStatusLine(b []byte, code int) []byte {
+	if code == 200 {
+		return append(b, "HTTP/1.1 200 OK\r\n"...)
+	}
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
@@ -401,27 +422,78 @@ func appendField(b []byte, name, value string) []byte {
 	return append(b, crlf...)
 }
 
+// fieldMemo remembers the last few header fields that passed validField on
+// a loop, by the identity of their strings: a handler adding the same
+// constant fields to every response has them checked once. Strings are
+// immutable and the memo keeps them alive, so the same data pointer and
+// length mean the same bytes.
+type fieldMemo struct {
+	name, value [4]string
+	next        uint8
+}
+
+func (m *fieldMemo) known(name, value string) bool {
+	if name == "" {
+		return false // never valid; the memo's empty slots must not match it
+	}
+	for i := range m.name {
+		if sameString(m.name[i], name) && sameString(m.value[i], value) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *fieldMemo) add(name, value string) {
+	i := m.next % uint8(len(m.name))
+	m.name[i], m.value[i] = name, value
+	m.next++
+}
+
+// sameString reports whether a and b are the same string in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
 // validField checks a header name (token, not reserved) and value.
 func validField(name, value string) bool {
 	if name == "" {
 		return false
 	}
 	for i := range len(name) {
-		if !isToken(name[i]) {
+		if !tokenTable[name[i]] {
 			return false
 		}
 	}
-	if equalFoldString(name, "Content-Length") || equalFoldString(name, "Transfer-Encoding") ||
-		equalFoldString(name, "Connection") {
-		return false
+	switch len(name) {
+	case 14:
+		if equalFoldString(name, "Content-Length") {
+			return false
+		}
+	case 17:
+		if equalFoldString(name, "Transfer-Encoding") {
+			return false
+		}
+	case 10:
+		if equalFoldString(name, "Connection") {
+			return false
+		}
 	}
 	for i := range len(value) {
-		if c := value[i]; c == '\r' || c == '\n' || c == 0 {
+		if c := value[i]; c <= '\r' && (c == '\r' || c == '\n' || c == 0) {
 			return false
 		}
 	}
 	return true
 }
+
+// tokenTable holds the token characters (RFC 9110 5.6.2).
+var tokenTable = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isToken(byte(c))
+	}
+	return t
+}()
 
 func equalFoldString(a, b string) bool { return equalFold(unsafeBytes(a), b) }
 

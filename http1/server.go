@@ -36,14 +36,26 @@
 //
 // Requests are parsed from the connection's unconsumed input as it arrives;
 // a complete request is handled at once, and the next one only after its
-// response ended, so responses leave strictly in order. Output is queued on
-// the connection, and the loop writes a burst of pipelined responses with one
-// writev. A request whose response is still open at the end of a callback
-// keeps a copy of its head (pooled per loop), because the input it was parsed
-// from is lent only for that callback. Parsers and per-request state come
-// from per-loop pools when a request starts and go back when the connection
-// is idle again, so an idle keep-alive connection holds only its small state
-// struct and no buffer.
+// response ended, so responses leave strictly in order. The responses
+// finished during one callback are gathered in a per-loop buffer and queued
+// on the connection with one Write when the callback's processing ends; any
+// other write to the connection (streamed body pieces, 100 Continue, a
+// close or reset) first calls conn.flushOutput, so bytes leave in the order
+// they were produced. The loop then writes a burst of pipelined responses
+// with one writev. A request whose response is still open at the end of a
+// callback keeps a copy of its head (pooled per loop), because the input it
+// was parsed from is lent only for that callback. Parsers and per-request
+// state come from per-loop pools when a request starts and go back when the
+// connection is idle again, so an idle keep-alive connection holds only its
+// 64-byte state struct and no buffer.
+//
+// Timeouts are kept per loop, not per connection: each phase's connections
+// are on a list in the order their deadlines were set, which is the order
+// of the deadlines (the phase's timeout is the same for all of them), and one
+// loop timer per list wakes up for its first connection. Entering a phase
+// moves the connection to the tail of that phase's list: two pointer
+// updates, no timer operation. A head that arrives whole in one callback
+// never enters the head phase.
 //
 // Malformed requests get the parser's status (400, 413, 414, 431, 501, 505)
 // with "Connection: close", never reach a handler, and nothing after them on
@@ -156,7 +168,6 @@ type Server struct {
 	lim        parse.Limits
 	serverLine []byte
 	base       time.Time
-	tick       time.Duration
 
 	mu        sync.Mutex
 	loops     map[*ioloop.Loop]*loopState
@@ -185,12 +196,6 @@ func (s *Server) init() {
 		s.base = time.Now()
 		s.loops = make(map[*ioloop.Loop]*loopState)
 		s.drained = make(chan struct{}, 1)
-		s.tick = time.Hour
-		for _, d := range []time.Duration{s.readHeaderTimeout(), s.idleTimeout(), s.RequestTimeout} {
-			if d > 0 && d < s.tick {
-				s.tick = d
-			}
-		}
 	})
 }
 
@@ -301,10 +306,15 @@ func (s *Server) eachConn(f func(*conn)) {
 	defer s.mu.Unlock()
 	for l, ls := range s.loops {
 		_ = l.Post(func() {
-			for cs := ls.first; cs != nil; {
-				next := cs.next
+			// f may move connections between the lists: take them first.
+			var all []*conn
+			for i := range ls.lists {
+				for cs := ls.lists[i].first; cs != nil; cs = cs.next {
+					all = append(all, cs)
+				}
+			}
+			for _, cs := range all {
 				f(cs)
-				cs = next
 			}
 		})
 	}
@@ -336,7 +346,22 @@ func (s *Server) loopState(l *ioloop.Loop) *loopState {
 	defer s.mu.Unlock()
 	ls := s.loops[l]
 	if ls == nil {
-		ls = &loopState{s: s}
+		ls = &loopState{s: s, l: l}
+		for i := range ls.lists {
+			dl := &ls.lists[i]
+			switch i {
+			case dlIdle:
+				dl.d = s.idleTimeout()
+			case dlHead:
+				dl.d = s.readHeaderTimeout()
+			case dlRequest:
+				dl.d = s.RequestTimeout
+			}
+			if dl.d > 0 {
+				dl.fn = func() { ls.expire(dl) }
+			}
+		}
+		ls.postFn = ls.runPosted
 		s.loops[l] = ls
 	}
 	return ls
@@ -345,17 +370,87 @@ func (s *Server) loopState(l *ioloop.Loop) *loopState {
 // loopState is the server's state on one loop, used by that loop only.
 type loopState struct {
 	s         *Server
+	l         *ioloop.Loop
 	parsers   []*parse.Parser
 	exchanges []*exchange
 	scratch   []byte
-	date      []byte // "Date: ...\r\n"
-	dateSec   int64
-	first     *conn // the loop's connections, for Shutdown
+	pend      []byte // output gathered for pendConn, see outBuf
+	pendConn  *conn
+	fields    fieldMemo     // header fields that passed validField
+	date      []byte        // "Date: ...\r\n"
+	dateUntil time.Duration // when date must be formatted again (like now)
+	now       time.Duration // the loop's time since Server.base, see refresh
+	nowT      time.Time
+	lists     [numLists]deadlineList // every connection is on exactly one
+	posted    []*conn                // connections waiting for runPosted
+	postFn    func()                 // runPosted, bound once per loop
+}
+
+// Deadline lists. A connection is on the list of its phase while that
+// phase has a timeout, else (and once its deadline passed) on dlNone.
+// Within a list every connection got the same timeout, and the loop's clock
+// only moves forward, so appending at the tail keeps a list sorted by
+// deadline: one loop timer per list, armed for its first connection, serves
+// them all, and moving a connection costs two pointer updates and no timer
+// operation.
+const (
+	dlIdle = iota
+	dlHead
+	dlRequest
+	dlNone
+	numLists
+	notListed = numLists // before OnOpen's first move and after OnClose
+)
+
+// deadlineList is a list of connections sorted by deadline.
+type deadlineList struct {
+	first, last *conn
+	d           time.Duration // the timeout of the list's connections; 0: none
+	armed       bool          // a loop timer for fn is pending, due no later than first.deadline
+	fn          func()        // expire(this list), bound once per loop
+}
+
+// refresh reads the loop's clock into ls.now and ls.nowT. Callbacks that
+// set deadlines or format the Date line call it first: the loop's clock is
+// cached per iteration, so once per callback is enough.
+func (ls *loopState) refresh() {
+	ls.nowT = ls.l.Now()
+	ls.now = ls.nowT.Sub(ls.s.base)
+}
+
+// expire handles the connections of dl whose deadline passed and re-arms
+// dl's timer for the next one.
+func (ls *loopState) expire(dl *deadlineList) {
+	dl.armed = false
+	defer func() { // even when a timeout's handling panicked
+		if cs := dl.first; cs != nil && !dl.armed {
+			ls.l.AfterFunc(cs.deadline-ls.now, dl.fn)
+			dl.armed = true
+		}
+	}()
+	ls.refresh()
+	for cs := dl.first; cs != nil && cs.deadline <= ls.now; cs = dl.first {
+		cs.move(dlNone, cs.phase)
+		cs.onTimeout()
+	}
+}
+
+// runPosted processes the connections that asked for it with post.
+func (ls *loopState) runPosted() {
+	ls.refresh()
+	for i := 0; i < len(ls.posted); i++ { // process may post more
+		cs := ls.posted[i]
+		ls.posted[i] = nil
+		cs.posted = false
+		cs.process()
+	}
+	ls.posted = ls.posted[:0]
 }
 
 const (
-	maxPooled      = 256     // parsers and exchanges kept per loop
-	maxScratch     = 1 << 20 // scratch capacity kept per loop
+	maxPooled      = 256      // parsers and exchanges kept per loop
+	maxPend        = 32 << 10 // gathered output written at once past this
+	maxScratch     = 1 << 20  // scratch capacity kept per loop
 	maxKeptBuffers = 64 << 10
 )
 
@@ -367,6 +462,7 @@ func (ls *loopState) getParser() *parse.Parser {
 	}
 	p := new(parse.Parser)
 	p.Init(parse.Request, ls.s.lim)
+	p.SetOffsetsOnly(true)
 	return p
 }
 
@@ -391,6 +487,7 @@ func (ls *loopState) getExchange(cs *conn) *exchange {
 	x.bodyH = nil
 	x.bodyTaken, x.bodyDone, x.bodyPaused, x.continueSent = false, false, false, false
 	x.onAbort, x.onDrain, x.drainWait, x.onPeerEOF = nil, nil, 0, nil
+	x.upNext = nil
 	x.dead = false
 	return x
 }
@@ -401,6 +498,7 @@ func (ls *loopState) putExchange(x *exchange) {
 	x.cs = nil
 	x.bodyH = nil
 	x.onAbort, x.onDrain, x.drainWait, x.onPeerEOF = nil, nil, 0, nil
+	x.upNext = nil
 	x.req.raw = nil
 	x.req.trRaw = nil
 	if cap(x.w.body) > maxKeptBuffers {
@@ -421,12 +519,73 @@ func (ls *loopState) keepScratch(b []byte) {
 	}
 }
 
-// dateLine returns the Date header line for now, formatted once per second.
-func (ls *loopState) dateLine(now time.Time) []byte {
-	if sec := now.Unix(); sec != ls.dateSec || ls.date == nil {
-		ls.dateSec = sec
+// Output gathering. While a connection is processed, the heads (and bodies
+// buffered with them) of the responses it finishes are appended to the
+// loop's pend buffer and reach the connection in one Write when process
+// ends, so a burst of pipelined responses costs one copy into the
+// connection's queue. Every other write to the connection (streamed body
+// pieces, 100 Continue, a close or a reset) first calls flushPend, so bytes
+// leave in the order they were produced.
+
+// outBuf returns the buffer to append cs's next output to: the loop's pend
+// buffer while cs is processed, else the scratch buffer. Pass the result to
+// emit.
+func (cs *conn) outBuf() []byte {
+	ls := cs.ls
+	if !cs.processing {
+		return ls.scratch[:0]
+	}
+	if ls.pendConn != cs {
+		ls.flushPend()
+		ls.pendConn = cs
+	}
+	return ls.pend
+}
+
+// emit queues b, obtained from outBuf and appended to, on the connection.
+func (cs *conn) emit(b []byte) {
+	ls := cs.ls
+	if cs.processing && ls.pendConn == cs {
+		ls.pend = b
+		if len(b) >= maxPend {
+			ls.flushPend()
+		}
+		return
+	}
+	_, _ = cs.c.Write(b)
+	ls.keepScratch(b)
+}
+
+// flushPend writes the gathered output to its connection.
+func (ls *loopState) flushPend() {
+	if cs := ls.pendConn; cs != nil {
+		ls.pendConn = nil
+		if len(ls.pend) > 0 {
+			_, _ = cs.c.Write(ls.pend)
+		}
+		if cap(ls.pend) > maxScratch {
+			ls.pend = nil
+		}
+		ls.pend = ls.pend[:0]
+	}
+}
+
+// flushOutput writes what cs gathered, before a write that bypasses
+// gathering or a close.
+func (cs *conn) flushOutput() {
+	if cs.ls.pendConn == cs {
+		cs.ls.flushPend()
+	}
+}
+
+// dateLine returns the Date header line for ls.nowT (refreshed by the
+// running callback), formatted once per second: until the loop's clock
+// passes the next whole second, it is one comparison.
+func (ls *loopState) dateLine() []byte {
+	if ls.now >= ls.dateUntil || ls.date == nil {
+		ls.dateUntil = ls.now + time.Second - time.Duration(ls.nowT.Nanosecond())
 		b := append(ls.date[:0], "Date: "...)
-		b = now.UTC().AppendFormat(b, http.TimeFormat)
+		b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
 		ls.date = append(b, crlf...)
 	}
 	return ls.date
@@ -434,6 +593,7 @@ func (ls *loopState) dateLine(now time.Time) []byte {
 
 // exchange is the state of one request and its response.
 type exchange struct {
+	upNext       ioloop.Handler // set by Upgrade during the handler, installed after it
 	cs           *conn
 	req          Request
 	w            ResponseWriter
@@ -458,18 +618,19 @@ const (
 	phRequest
 )
 
-// conn is the server's state of one connection; loop only.
+// conn is the server's state of one connection; loop only. It is what an
+// idle keep-alive connection costs here (72 bytes): the parser and the
+// exchange come from the loop's pools only while a request is in progress,
+// and the timeouts are kept by the loop's deadline lists, not by a timer
+// per connection.
 type conn struct {
-	s          *Server
 	ls         *loopState
 	c          *ioloop.Conn
 	p          *parse.Parser
 	x          *exchange
-	prev, next *conn
-	timer      ioloop.Timer
-	timerFn    func()
-	processFn  func()
-	deadline   time.Duration // since Server.base; 0: none
+	prev, next *conn         // on ls.lists[list]
+	deadline   time.Duration // since Server.base, when list has a timeout
+	list       uint8
 	phase      uint8
 	processing bool
 	posted     bool
@@ -477,9 +638,12 @@ type conn struct {
 	shutdown   bool
 	closing    bool
 	closed     bool
-	up         ioloop.Handler // the protocol the connection was upgraded to; see Upgrade
-	upNext     ioloop.Handler // set by Upgrade during the handler, installed after it
+	up         *upgraded // the protocol the connection was upgraded to; see Upgrade
 }
+
+// upgraded holds the handler of an upgraded connection, out of line so that
+// conn stays in its size class.
+type upgraded struct{ h ioloop.Handler }
 
 // connHandler is the ioloop.Handler of the server's connections.
 type connHandler struct{ s *Server }
@@ -488,25 +652,19 @@ func (h connHandler) OnOpen(c *ioloop.Conn) {
 	s := h.s
 	s.active.Add(1)
 	ls := s.loopState(c.Loop())
-	cs := &conn{s: s, ls: ls, c: c}
-	cs.timerFn = cs.onTimer
-	cs.processFn = cs.posted1
-	cs.next = ls.first
-	if ls.first != nil {
-		ls.first.prev = cs
-	}
-	ls.first = cs
+	cs := &conn{ls: ls, c: c, list: notListed}
 	c.SetContext(cs)
 	s.mu.Lock()
 	cs.shutdown = s.stopping
 	s.mu.Unlock()
-	cs.setDeadline(s.idleTimeout())
+	ls.refresh()
+	cs.move(dlIdle, 0)
 }
 
 func (h connHandler) OnData(c *ioloop.Conn) {
 	cs := c.Context().(*conn)
 	if cs.up != nil {
-		cs.up.OnData(c)
+		cs.up.h.OnData(c)
 		return
 	}
 	cs.process()
@@ -516,7 +674,7 @@ func (h connHandler) OnEOF(c *ioloop.Conn) {
 	cs := c.Context().(*conn)
 	cs.eof = true
 	if cs.up != nil {
-		cs.up.OnEOF(c)
+		cs.up.h.OnEOF(c)
 		return
 	}
 	if x := cs.x; x != nil && x.onPeerEOF != nil && x.bodyDone && c.Buffered() == 0 {
@@ -529,7 +687,7 @@ func (h connHandler) OnEOF(c *ioloop.Conn) {
 func (h connHandler) OnBackpressure(c *ioloop.Conn, paused bool) {
 	cs := c.Context().(*conn)
 	if cs.up != nil {
-		cs.up.OnBackpressure(c, paused)
+		cs.up.h.OnBackpressure(c, paused)
 		return
 	}
 	if x := cs.x; x != nil && !paused && x.onDrain != nil {
@@ -537,7 +695,7 @@ func (h connHandler) OnBackpressure(c *ioloop.Conn, paused bool) {
 		x.onDrain, x.drainWait = nil, 0
 		f(n)
 	}
-	if d := cs.s.writeTimeout(); d > 0 {
+	if d := cs.ls.s.writeTimeout(); d > 0 {
 		if paused {
 			c.SetWriteDeadline(c.Loop().Now().Add(d))
 		} else {
@@ -554,11 +712,10 @@ func (h connHandler) OnClose(c *ioloop.Conn, err error) {
 		return
 	}
 	cs.closing, cs.closed = true, true
-	cs.timer.Stop()
+	cs.unlink()
 	if cs.up != nil {
-		defer cs.s.connDone()
-		defer cs.unlink()
-		cs.up.OnClose(c, err)
+		defer cs.ls.s.connDone()
+		cs.up.h.OnClose(c, err)
 		return
 	}
 	if x := cs.x; x != nil {
@@ -575,22 +732,7 @@ func (h connHandler) OnClose(c *ioloop.Conn, err error) {
 		cs.ls.putParser(cs.p)
 		cs.p = nil
 	}
-	cs.unlink()
-	cs.s.connDone()
-}
-
-// unlink removes cs from its loop's list of connections.
-func (cs *conn) unlink() {
-	ls := cs.ls
-	if cs.prev != nil {
-		cs.prev.next = cs.next
-	} else if ls.first == cs {
-		ls.first = cs.next
-	}
-	if cs.next != nil {
-		cs.next.prev = cs.prev
-	}
-	cs.prev, cs.next = nil, nil
+	cs.ls.s.connDone()
 }
 
 func (cs *conn) beginShutdown() {
@@ -598,7 +740,7 @@ func (cs *conn) beginShutdown() {
 		return
 	}
 	if cs.up != nil {
-		cs.up.OnShutdown(cs.c)
+		cs.up.h.OnShutdown(cs.c)
 		return
 	}
 	cs.shutdown = true
@@ -607,32 +749,58 @@ func (cs *conn) beginShutdown() {
 	}
 }
 
-func (cs *conn) now() time.Duration { return cs.c.Loop().Now().Sub(cs.s.base) }
-
-// setDeadline starts the current phase's timeout (d <= 0: none). The timer
-// is lazy: it is armed at most one Server.tick ahead, never later than any
-// deadline set since, so moving the deadline costs no timer operation.
-func (cs *conn) setDeadline(d time.Duration) {
-	if d <= 0 {
-		cs.deadline = 0
+// unlink takes cs off its deadline list.
+func (cs *conn) unlink() {
+	if cs.list == notListed {
 		return
 	}
-	cs.deadline = cs.now() + d
-	if !cs.timer.Pending() {
-		cs.timer = cs.c.Loop().AfterFunc(min(d, cs.s.tick), cs.timerFn)
+	dl := &cs.ls.lists[cs.list]
+	if cs.prev != nil {
+		cs.prev.next = cs.next
+	} else {
+		dl.first = cs.next
+	}
+	if cs.next != nil {
+		cs.next.prev = cs.prev
+	} else {
+		dl.last = cs.prev
+	}
+	cs.prev, cs.next = nil, nil
+	cs.list = notListed
+}
+
+// move puts cs at the tail of list li and enters phase ph: the phase's
+// timeout starts now (ls.now, refreshed by the running callback).
+func (cs *conn) move(li int, ph uint8) {
+	cs.phase = ph
+	ls := cs.ls
+	if ls.lists[li].d <= 0 {
+		li = dlNone
+	}
+	cs.unlink()
+	dl := &ls.lists[li]
+	cs.list = uint8(li)
+	cs.prev = dl.last
+	if dl.last != nil {
+		dl.last.next = cs
+	} else {
+		dl.first = cs
+	}
+	dl.last = cs
+	if dl.d > 0 {
+		cs.deadline = ls.now + dl.d
+		if !dl.armed {
+			ls.l.AfterFunc(dl.d, dl.fn)
+			dl.armed = true
+		}
 	}
 }
 
-func (cs *conn) onTimer() {
-	if cs.closing || cs.deadline == 0 || cs.up != nil {
+// onTimeout handles the end of the current phase's timeout.
+func (cs *conn) onTimeout() {
+	if cs.closing || cs.up != nil {
 		return
 	}
-	now := cs.now()
-	if cs.deadline > now {
-		cs.timer = cs.c.Loop().AfterFunc(min(cs.deadline-now, cs.s.tick), cs.timerFn)
-		return
-	}
-	cs.deadline = 0
 	switch cs.phase {
 	case phIdle:
 		cs.close()
@@ -661,6 +829,7 @@ func (cs *conn) onTimer() {
 // of the Content-Length), with a reset when the body ends with the connection
 // and a close would look complete.
 func (cs *conn) cut(x *exchange) {
+	cs.flushOutput()
 	if x.w.untilClose && !x.w.ended {
 		_ = cs.c.Abort()
 		cs.closing = true
@@ -670,6 +839,7 @@ func (cs *conn) cut(x *exchange) {
 }
 
 func (cs *conn) close() {
+	cs.flushOutput()
 	cs.closing = true
 	_ = cs.c.Close()
 }
@@ -689,12 +859,14 @@ func (cs *conn) reject(status int) {
 		return
 	}
 	ls := cs.ls
-	b := appendStatusLine(ls.scratch[:0], status)
-	b = append(b, cs.s.serverLine...)
-	b = append(b, ls.dateLine(cs.c.Loop().Now())...)
+	if !cs.processing {
+		ls.refresh()
+	}
+	b := appendStatusLine(cs.outBuf(), status)
+	b = append(b, ls.s.serverLine...)
+	b = append(b, ls.dateLine()...)
 	b = append(b, "Content-Length: 0\r\nConnection: close\r\n\r\n"...)
-	_, _ = cs.c.Write(b)
-	ls.keepScratch(b)
+	cs.emit(b)
 	if x := cs.x; x != nil {
 		x.w.ended = true
 	}
@@ -714,6 +886,7 @@ func (cs *conn) sendContinue() {
 		return
 	}
 	x.continueSent = true
+	cs.flushOutput()
 	_, _ = cs.c.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 	if !cs.processing {
 		cs.post() // the body may be waiting in the input
@@ -744,20 +917,17 @@ func (cs *conn) responseEnded(x *exchange) {
 	cs.post()
 }
 
+// post makes the loop call process soon, in a callback of its own.
 func (cs *conn) post() {
 	if cs.posted {
 		return
 	}
 	cs.posted = true
-	if cs.c.Loop().Post(cs.processFn) != nil {
-		cs.posted = false
-		cs.process()
+	ls := cs.ls
+	ls.posted = append(ls.posted, cs)
+	if len(ls.posted) == 1 && ls.l.Post(ls.postFn) != nil {
+		ls.runPosted() // the group is closing: process at once
 	}
-}
-
-func (cs *conn) posted1() {
-	cs.posted = false
-	cs.process()
 }
 
 // process reads requests from the connection's input and drives the current
@@ -766,8 +936,10 @@ func (cs *conn) process() {
 	if cs.processing || cs.closed || cs.up != nil {
 		return
 	}
+	cs.ls.refresh()
 	cs.processing = true
-	cs.run()
+	cs.runGuarded()
+	cs.flushOutput()
 	cs.processing = false
 	if x := cs.x; x != nil && !cs.closing {
 		if !x.w.ended && !x.w.committed && len(x.w.body) > 0 {
@@ -817,8 +989,7 @@ func (cs *conn) run() {
 			cs.close()
 			return
 		}
-		cs.phase = phIdle
-		cs.setDeadline(cs.s.idleTimeout())
+		cs.move(dlIdle, phIdle)
 		if cs.c.Buffered() == 0 && cs.p != nil {
 			cs.ls.putParser(cs.p)
 			cs.p = nil
@@ -839,16 +1010,17 @@ func (cs *conn) readHead() bool {
 	if cs.p == nil {
 		cs.p = cs.ls.getParser()
 	}
-	if cs.phase == phIdle {
-		cs.phase = phHead
-		cs.setDeadline(cs.s.readHeaderTimeout())
-	}
 	n, err := cs.p.Parse(buf)
 	if err != nil {
 		cs.reject(statusOf(err))
 		return false
 	}
 	if n == 0 {
+		if cs.phase == phIdle {
+			// ReadHeaderTimeout starts with the first byte of the head; a
+			// head that arrives whole never needs it.
+			cs.move(dlHead, phHead)
+		}
 		if cs.eof {
 			cs.close() // the client stopped in the middle of a head
 		}
@@ -856,21 +1028,21 @@ func (cs *conn) readHead() bool {
 	}
 	x := cs.ls.getExchange(cs)
 	cs.x = x
-	x.req.init(buf[:n], cs.p.Message())
+	x.req.init(buf[:n], cs.p)
 	cs.c.Discard(n)
-	cs.phase = phRequest
-	cs.setDeadline(cs.s.RequestTimeout)
+	cs.move(dlRequest, phRequest)
 	if x.req.flags&parse.FlagExpectOther != 0 {
 		cs.reject(http.StatusExpectationFailed)
 		return false
 	}
 	x.bodyDone = x.req.framing == parse.BodyNone
 	cs.callHandler(x)
-	if cs.upNext != nil {
+	if x.upNext != nil {
 		if !cs.closing && cs.x == x {
 			cs.switchProtocols(x)
+		} else {
+			x.upNext = nil
 		}
-		cs.upNext = nil
 		return false
 	}
 	if cs.closing || cs.x != x {
@@ -955,29 +1127,39 @@ func statusOf(err error) int {
 	return http.StatusBadRequest
 }
 
+// callHandler and callBody run inside runGuarded, which recovers a panic
+// once per callback rather than once per request.
 func (cs *conn) callHandler(x *exchange) {
-	defer cs.recoverHandler(x)
-	cs.s.Handler.ServeHTTP1(&x.w, &x.req)
+	cs.ls.s.Handler.ServeHTTP1(&x.w, &x.req)
 }
 
 func (cs *conn) callBody(x *exchange, p []byte, last bool) {
-	defer cs.recoverHandler(x)
 	x.bodyH.OnBody(&x.w, &x.req, p, last)
+}
+
+// runGuarded is run with handler panics recovered (see recoverHandler).
+func (cs *conn) runGuarded() {
+	defer cs.recoverHandler()
+	cs.run()
 }
 
 // recoverHandler turns a handler panic into a 500 when nothing was sent, else
 // a cut (see cut); the connection ends either way and the loop goes on.
-func (cs *conn) recoverHandler(x *exchange) {
+// Handlers run only while the exchange they answer is cs.x.
+func (cs *conn) recoverHandler() {
 	v := recover()
 	if v == nil {
 		return
 	}
-	cs.s.logger().Error("http1: panic in handler recovered; closing the connection",
+	cs.ls.s.logger().Error("http1: panic in handler recovered; closing the connection",
 		"remote", cs.c.RemoteAddrPort(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-	if cs.closing || cs.x != x {
-		return
+	switch {
+	case cs.closing:
+	case cs.x == nil:
+		cs.close()
+	default:
+		cs.recoverAbort(cs.x)
 	}
-	cs.recoverAbort(x)
 }
 
 // recoverAbort ends x after its handler panicked.

@@ -49,7 +49,7 @@ func (w *ResponseWriter) Upgrade(h ioloop.Handler) error {
 		return ErrUpgradeState
 	}
 	cs := x.cs
-	if cs.x != x || !cs.processing || cs.closing || cs.upNext != nil ||
+	if cs.x != x || !cs.processing || cs.closing || x.upNext != nil ||
 		w.committed || w.ended || w.held || x.req.minor == 0 {
 		return ErrUpgradeState
 	}
@@ -59,16 +59,17 @@ func (w *ResponseWriter) Upgrade(h ioloop.Handler) error {
 	if err := cs.writeSwitch(w, w.hdr); err != nil {
 		return err
 	}
-	cs.upNext = h
+	x.upNext = h
 	return nil
 }
 
 // writeSwitch queues the 101 head with the given header lines and ends w.
 func (cs *conn) writeSwitch(w *ResponseWriter, fields []byte) error {
+	cs.flushOutput() // responses gathered before this one go first
 	ls := cs.ls
 	b := append(ls.scratch[:0], "HTTP/1.1 101 Switching Protocols\r\n"...)
 	if !w.ownServer {
-		b = append(b, cs.s.serverLine...)
+		b = append(b, cs.ls.s.serverLine...)
 	}
 	b = append(b, fields...)
 	b = append(b, "Connection: Upgrade\r\n\r\n"...)
@@ -131,7 +132,7 @@ func UpgradeAdapted(w http.ResponseWriter, h ioloop.Handler) error {
 // adapter, to h. Loop only.
 func (cs *conn) upgradeHeld(x *exchange, fields []byte, h ioloop.Handler) error {
 	w := &x.w
-	if cs.x != x || cs.closing || cs.closed || cs.up != nil || cs.upNext != nil ||
+	if cs.x != x || cs.closing || cs.closed || cs.up != nil || x.upNext != nil ||
 		w.committed || w.ended || x.req.minor == 0 {
 		return ErrUpgradeState
 	}
@@ -146,25 +147,25 @@ func (cs *conn) upgradeHeld(x *exchange, fields []byte, h ioloop.Handler) error 
 		x.bodyPaused = false
 		cs.c.ResumeRead()
 	}
-	cs.upNext = h
+	x.upNext = h
 	cs.switchProtocols(x)
-	cs.upNext = nil
 	return nil
 }
 
 // switchProtocols releases the exchange of the upgrade request x and gives
 // the connection to the handler Upgrade installed.
 func (cs *conn) switchProtocols(x *exchange) {
-	h := cs.upNext
+	h := x.upNext
+	x.upNext = nil
 	cs.x = nil
 	cs.ls.putExchange(x)
 	if cs.p != nil {
 		cs.ls.putParser(cs.p)
 		cs.p = nil
 	}
-	cs.deadline = 0
-	cs.timer.Stop()
-	cs.up = h
+	cs.flushOutput()
+	cs.move(dlNone, phIdle) // no phase timeout: the new handler owns the connection
+	cs.up = &upgraded{h}
 	c := cs.c
 	h.OnOpen(c)
 	if cs.closed || c.State() != ioloop.StateOpen {

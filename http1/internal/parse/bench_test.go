@@ -89,3 +89,27 @@ func BenchmarkParseByteByByte(b *testing.B) {
 		}
 	}
 }
+
+// wrkGET is the request of the HTTP plaintext benchmark's load generator.
+const wrkGET = "GET /plaintext HTTP/1.1\r\n" +
+	"Host: 127.0.0.1:8080\r\n" +
+	"Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n" +
+	"Connection: keep-alive\r\n" +
+	"\r\n"
+
+// BenchmarkParseWrk parses the benchmark's request with offsets only, as
+// the server does.
+func BenchmarkParseWrk(b *testing.B) {
+	in := []byte(wrkGET)
+	var p Parser
+	p.Init(Request, Limits{})
+	p.SetOffsetsOnly(true)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		n, err := p.Parse(in)
+		if n != len(in) || err != nil || len(p.Fields()) != 3 {
+			b.Fatal(n, err)
+		}
+	}
+}

@@ -4,9 +4,9 @@ package parse
 // span) and records what it says about framing and the connection.
 func (p *Parser) field(data []byte) error {
 	sp := p.spans[len(p.spans)-1]
-	name := data[sp.ns:sp.ne]
-	value := data[sp.vs:sp.ve]
-	off := int(sp.vs)
+	name := data[sp.NameStart:sp.NameEnd]
+	value := data[sp.ValueStart:sp.ValueEnd]
+	off := int(sp.ValueStart)
 	switch len(name) {
 	case 4:
 		if !eqFold(name, "host") || p.mode != Request {
@@ -15,14 +15,14 @@ func (p *Parser) field(data []byte) error {
 		p.hostCount++
 		if p.hostCount > 1 {
 			// RFC 9112 3.2: more than one Host field line is a 400.
-			return errorf(BadRequest, int(sp.ns), "multiple Host fields")
+			return errorf(BadRequest, int(sp.NameStart), "multiple Host fields")
 		}
 		for i, c := range value {
 			if !isHost[c] {
 				return errorf(BadRequest, off+i, "invalid Host value")
 			}
 		}
-		p.host = [2]int32{sp.vs, sp.ve}
+		p.host = [2]int32{sp.ValueStart, sp.ValueEnd}
 	case 14:
 		if !eqFold(name, "content-length") {
 			return nil
@@ -32,7 +32,7 @@ func (p *Parser) field(data []byte) error {
 			// Content-Length fields or merge identical ones. Rejecting
 			// all repeats leaves no room for two parsers on a path to
 			// disagree on the framing.
-			return errorf(BadRequest, int(sp.ns), "multiple Content-Length fields")
+			return errorf(BadRequest, int(sp.NameStart), "multiple Content-Length fields")
 		}
 		p.msg.Flags |= FlagContentLength
 		if len(value) == 0 {
@@ -137,6 +137,15 @@ func (p *Parser) codings(v []byte, off int) error {
 // connection reads one Connection field value: a list of connection
 // options (RFC 9110 7.6.1).
 func (p *Parser) connection(v []byte, off int) error {
+	// Fast path for the usual single option.
+	switch {
+	case len(v) == 10 && eqFold(v, "keep-alive"):
+		p.msg.Flags |= FlagKeepAlive
+		return nil
+	case len(v) == 5 && eqFold(v, "close"):
+		p.msg.Flags |= FlagClose
+		return nil
+	}
 	for at := 0; at <= len(v); {
 		e, s, next := nextElement(v, at)
 		at = next
@@ -162,7 +171,7 @@ func (p *Parser) connection(v []byte, off int) error {
 func (p *Parser) materialize(dst []Header, buf []byte) []Header {
 	dst = dst[:0]
 	for _, sp := range p.spans {
-		dst = append(dst, Header{Name: buf[sp.ns:sp.ne:sp.ne], Value: buf[sp.vs:sp.ve:sp.ve]})
+		dst = append(dst, Header{Name: buf[sp.NameStart:sp.NameEnd:sp.NameEnd], Value: buf[sp.ValueStart:sp.ValueEnd:sp.ValueEnd]})
 	}
 	return dst
 }
@@ -171,8 +180,12 @@ func (p *Parser) materialize(dst []Header, buf []byte) []Header {
 // the rules that need the whole header section and chooses the framing.
 func (p *Parser) finishHead(buf []byte) error {
 	m := &p.msg
-	m.Headers = p.materialize(p.hdrs, buf)
-	p.hdrs = m.Headers
+	if p.offsetsOnly {
+		m.Headers = p.hdrs[:0]
+	} else {
+		m.Headers = p.materialize(p.hdrs, buf)
+		p.hdrs = m.Headers
+	}
 	end := len(buf)
 	te := m.Flags&FlagTransferEncoding != 0
 	cl := m.Flags&FlagContentLength != 0

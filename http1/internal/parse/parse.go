@@ -231,9 +231,11 @@ const (
 	sEndLF                   // CR of the final empty line seen
 )
 
-// span locates one field line in the input by offsets.
-type span struct {
-	ns, ne, vs, ve int32
+// Span locates one field line by offsets into the bytes of its head (or of
+// its trailer section): the name is [NameStart, NameEnd), the value, without
+// surrounding whitespace, [ValueStart, ValueEnd).
+type Span struct {
+	NameStart, NameEnd, ValueStart, ValueEnd int32
 }
 
 // Parser reads HTTP/1.1 messages incrementally; see the package contract.
@@ -261,7 +263,7 @@ type Parser struct {
 	reason    [2]int32
 	host      [2]int32
 	status    int
-	spans     []span
+	spans     []Span
 
 	// header facts
 	hostCount  int
@@ -270,6 +272,8 @@ type Parser struct {
 	teUnknown  bool // a coding other than the known ones
 	reqHead    bool // response mode: the request was HEAD
 	reqConnect bool // response mode: the request was CONNECT
+
+	offsetsOnly bool // Message.Headers is left empty: see SetOffsetsOnly
 
 	// body
 	body     bodyState
@@ -285,6 +289,7 @@ type Parser struct {
 func (p *Parser) Init(mode Mode, lim Limits) {
 	p.mode = mode
 	p.lim = lim.withDefaults()
+	p.offsetsOnly = false
 	p.init = true
 	p.Reset()
 }
@@ -312,8 +317,27 @@ func (p *Parser) resetHead() {
 	p.status = 0
 	p.method, p.target, p.reason, p.host = [2]int32{}, [2]int32{}, [2]int32{}, [2]int32{}
 	p.body = bodyState{}
-	p.msg = Message{Headers: p.hdrs[:0], Trailers: p.trailers[:0], ContentLength: -1}
+	// Field by field: a composite literal would build a temporary first.
+	m := &p.msg
+	m.Method, m.Target, m.Reason, m.Host = nil, nil, nil, nil
+	m.Status, m.Minor = 0, 0
+	m.Headers, m.Trailers = p.hdrs[:0], p.trailers[:0]
+	m.ContentLength = -1
+	m.Framing, m.Flags = BodyNone, 0
 }
+
+// SetOffsetsOnly(true) makes Parse leave Message.Headers empty: the caller
+// reads the field lines of a completed head as offsets with Fields instead,
+// which saves building the slices. Trailers are reported in
+// Message.Trailers either way. The setting stays across Reset; Init clears
+// it. It costs nothing.
+func (p *Parser) SetOffsetsOnly(on bool) { p.offsetsOnly = on }
+
+// Fields returns the field lines of the head that Parse just completed, as
+// offsets into its bytes (buf[:n]), in order, duplicates kept. The slice is
+// the parser's: read it before the next call to Parse, Body or Reset, and do
+// not modify it. It allocates nothing.
+func (p *Parser) Fields() []Span { return p.spans }
 
 // SetRequestMethod tells a Response parser which request the next response
 // answers: after HEAD it has no body, and a 2xx answer to CONNECT starts a
@@ -430,9 +454,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			p.mark = i
 			state = sTarget
 		case sTarget:
-			for i < len(data) && isTarget[data[i]] {
-				i++
-			}
+			i = skipTarget(data, i)
 			if i-p.lineStart >= p.lim.MaxRequestLine {
 				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 			}
@@ -459,6 +481,16 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			state = sVersion
 		case sVersion:
 			k := i - p.mark
+			if k == 0 && p.mode == Request && i+10 <= len(data) && i+10-p.lineStart <= p.lim.MaxRequestLine {
+				// Fast path for a whole "HTTP/1.x\r\n"; anything else takes
+				// the byte-by-byte path below, which says what is wrong.
+				if v := le64(data[i:]); (v == http10 || v == http11) && data[i+8] == '\r' && data[i+9] == '\n' {
+					p.msg.Minor = int(data[i+7] - '0')
+					i += 10
+					state = sFieldStart
+					continue
+				}
+			}
 			switch {
 			case k < 5:
 				if c != "HTTP/"[k] {
@@ -556,6 +588,32 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			case isToken[c]:
 				p.mark = i
 				state = sName
+				// Fast path: a whole field line is here. Anything unusual
+				// (or the end of the input) leaves it to the states, which
+				// start again at p.mark.
+				j := i + 1
+				for j < len(data) && isToken[data[j]] {
+					j++
+				}
+				if j+1 >= len(data) || data[j] != ':' {
+					break
+				}
+				nameEnd := j
+				j++
+				for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
+					j++
+				}
+				valStart := j
+				j = skipValue(data, j)
+				if j+1 >= len(data) || data[j] != '\r' || data[j+1] != '\n' {
+					break
+				}
+				p.nameEnd, p.valStart = nameEnd, valStart
+				if err := p.endField(data, j+1); err != nil {
+					return 0, err
+				}
+				state = sFieldStart
+				i = j + 2
 			case c == ' ' || c == '\t':
 				if len(p.spans) == 0 && !p.trailer {
 					return 0, errorf(BadRequest, i, "whitespace after start line")
@@ -590,9 +648,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			p.valStart = i
 			state = sValue
 		case sValue:
-			for i < len(data) && isValue[data[i]] {
-				i++
-			}
+			i = skipValue(data, i)
 			if i == len(data) {
 				continue
 			}
@@ -608,18 +664,8 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			if c != '\n' {
 				return 0, errorf(BadRequest, i, "expected LF after CR")
 			}
-			ve := i - 1
-			for ve > p.valStart && (data[ve-1] == ' ' || data[ve-1] == '\t') {
-				ve--
-			}
-			if len(p.spans) >= p.lim.MaxHeaders {
-				return 0, errorf(HeaderTooLarge, i, "too many fields")
-			}
-			p.spans = append(p.spans, span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
-			if !p.trailer {
-				if err := p.field(data); err != nil {
-					return 0, err
-				}
+			if err := p.endField(data, i); err != nil {
+				return 0, err
 			}
 			state = sFieldStart
 			i++
@@ -641,6 +687,23 @@ func (p *Parser) scan(buf []byte) (int, error) {
 		return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 	}
 	return -1, nil
+}
+
+// endField records the field line whose LF is data[lf] and checks what it
+// says (header fields only; trailers are only recorded).
+func (p *Parser) endField(data []byte, lf int) error {
+	ve := lf - 1
+	for ve > p.valStart && (data[ve-1] == ' ' || data[ve-1] == '\t') {
+		ve--
+	}
+	if len(p.spans) >= p.lim.MaxHeaders {
+		return errorf(HeaderTooLarge, lf, "too many fields")
+	}
+	p.spans = append(p.spans, Span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
+	if !p.trailer {
+		return p.field(data)
+	}
+	return nil
 }
 
 // checkTarget checks the form of a request-target (RFC 9112 3.2): origin

@@ -1,5 +1,10 @@
 package parse
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // Byte classes of RFC 9110 and RFC 9112, as lookup tables so that the inner
 // loops cost one load and one branch per byte.
 var (
@@ -50,8 +55,38 @@ func indexByte(s string, b byte) bool {
 }
 
 // eqFold reports whether b equals the lower-case ASCII string s, ignoring
-// ASCII case.
+// ASCII case. s holds lower-case letters, digits and '-' only, and b comes
+// from a token or a field value (no control byte but HTAB): then setting
+// bit 0x20 of b's bytes maps exactly the upper-case letters to their
+// lower-case twins and changes no byte that could match s, so 8 bytes are
+// compared at once.
 func eqFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:i+8])|0x20*lsb != strWord(s[i:i+8]) {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i]|0x20 != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// strWord loads 8 bytes of s little-endian.
+func strWord(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// eqFoldBytewise is eqFold's reference, for any b.
+func eqFoldBytewise(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
@@ -76,4 +111,77 @@ func trimOWS(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// Word-at-a-time classification: the scanner checks 8 bytes with a few
+// arithmetic operations and falls back to the tables at the first word that
+// holds anything unusual. The tests compare both against the tables.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+
+	http10 = 0x302e312f50545448 // "HTTP/1.0" little-endian
+	http11 = 0x312e312f50545448 // "HTTP/1.1" little-endian
+)
+
+// le64 loads 8 bytes little-endian; b must hold at least 8.
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
+// valueMask flags (high bit of the byte) the bytes of x that are not
+// field-value bytes other than HTAB: below 0x20 or 0x7F. The lowest flag is
+// exact (the first such byte); flags above it may be spurious (a borrow), so
+// only the lowest is used. An HTAB is flagged though valid: look closer.
+func valueMask(x uint64) uint64 {
+	below := (x - 0x20*lsb) &^ x // bytes < 0x20
+	y := x ^ 0x7f*lsb
+	del := (y - lsb) &^ y // bytes == 0x7F
+	return (below | del) & msb
+}
+
+// targetMask flags the bytes of x that are not request-target bytes (VCHAR:
+// 0x21-0x7E); the lowest flag is exact, as for valueMask.
+func targetMask(x uint64) uint64 {
+	below := (x - 0x21*lsb) &^ x // bytes < 0x21
+	above := (x + lsb) | x       // bytes >= 0x7F
+	return (below | above) & msb
+}
+
+func valueWord(x uint64) bool  { return valueMask(x) == 0 }
+func targetWord(x uint64) bool { return targetMask(x) == 0 }
+
+// skipValue returns the index of the first byte at or after i that is not a
+// field-value byte (len(data) when there is none).
+func skipValue(data []byte, i int) int {
+	for i+8 <= len(data) {
+		m := valueMask(binary.LittleEndian.Uint64(data[i : i+8]))
+		if m == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(m) >> 3
+		if data[i] != '\t' {
+			return i
+		}
+		i++
+	}
+	for i < len(data) && isValue[data[i]] {
+		i++
+	}
+	return i
+}
+
+// skipTarget returns the index of the first byte at or after i that is not
+// a request-target byte (len(data) when there is none).
+func skipTarget(data []byte, i int) int {
+	for i+8 <= len(data) {
+		m := targetMask(binary.LittleEndian.Uint64(data[i : i+8]))
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(data) && isTarget[data[i]] {
+		i++
+	}
+	return i
 }

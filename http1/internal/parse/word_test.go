@@ -1,0 +1,120 @@
+package parse
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+)
+
+// wordByTable is the reference for valueWord and targetWord: all 8 bytes
+// pass ok.
+func wordByTable(x uint64, ok func(byte) bool) bool {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], x)
+	for _, c := range b {
+		if !ok(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func plainValue(c byte) bool  { return isValue[c] && c != '\t' }
+func plainTarget(c byte) bool { return isTarget[c] }
+
+// TestWordClassifiers puts every byte value at every position of words
+// otherwise made of valid bytes (and of random bytes) and compares the
+// word-at-a-time answers with the tables.
+func TestWordClassifiers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fillers := []uint64{0x6161616161616161, 0x7e7e7e7e7e7e7e7e, 0x2121212121212121}
+	for range 64 {
+		fillers = append(fillers, rng.Uint64())
+	}
+	for _, fill := range fillers {
+		for pos := range 8 {
+			for c := range 256 {
+				x := fill&^(0xff<<(8*pos)) | uint64(c)<<(8*pos)
+				if got, want := valueWord(x), wordByTable(x, plainValue); got != want {
+					t.Fatalf("valueWord(%#016x) = %v, want %v", x, got, want)
+				}
+				if got, want := targetWord(x), wordByTable(x, plainTarget); got != want {
+					t.Fatalf("targetWord(%#016x) = %v, want %v", x, got, want)
+				}
+			}
+		}
+	}
+	for range 1 << 16 {
+		x := rng.Uint64()
+		if valueWord(x) != wordByTable(x, plainValue) || targetWord(x) != wordByTable(x, plainTarget) {
+			t.Fatalf("word %#016x classified unlike the tables", x)
+		}
+	}
+	if le64([]byte("HTTP/1.0")) != http10 || le64([]byte("HTTP/1.1")) != http11 {
+		t.Fatal("version constants do not spell HTTP/1.0 and HTTP/1.1")
+	}
+}
+
+// TestSkipFunctions compares skipValue and skipTarget with table scans on
+// inputs with one odd byte at every position, behind every offset.
+func TestSkipFunctions(t *testing.T) {
+	ref := func(data []byte, i int, ok *[256]bool) int {
+		for i < len(data) && ok[data[i]] {
+			i++
+		}
+		return i
+	}
+	base := []byte("text/plain,text/html;q=0.9 abc/def?x=1&y=2")
+	for n := 0; n <= len(base); n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := range 256 {
+				data := append([]byte(nil), base[:n]...)
+				data[pos] = byte(c)
+				for _, from := range []int{0, 1, 3, 7, 8, 9, pos, n} {
+					if from > n {
+						continue
+					}
+					if got, want := skipValue(data, from), ref(data, from, &isValue); got != want {
+						t.Fatalf("skipValue(%q, %d) = %d, want %d", data, from, got, want)
+					}
+					if got, want := skipTarget(data, from), ref(data, from, &isTarget); got != want {
+						t.Fatalf("skipTarget(%q, %d) = %d, want %d", data, from, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestEqFold compares the word-at-a-time eqFold with the byte-wise
+// reference for every byte a token or field value may hold, at every
+// position of every name the parser compares.
+func TestEqFold(t *testing.T) {
+	for _, s := range []string{"host", "content-length", "transfer-encoding", "connection", "expect",
+		"100-continue", "upgrade", "chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress",
+		"keep-alive", "close"} {
+		upper := []byte(s)
+		for i := range upper {
+			if 'a' <= upper[i] && upper[i] <= 'z' {
+				upper[i] -= 'a' - 'A'
+			}
+		}
+		for _, base := range [][]byte{[]byte(s), upper} {
+			if !eqFold(base, s) {
+				t.Fatalf("eqFold(%q, %q) = false", base, s)
+			}
+			for pos := range base {
+				for c := range 256 {
+					if c < 0x20 && c != '\t' {
+						continue // never in a token or a field value
+					}
+					b := append([]byte(nil), base...)
+					b[pos] = byte(c)
+					if got, want := eqFold(b, s), eqFoldBytewise(b, s); got != want {
+						t.Fatalf("eqFold(%q, %q) = %v, want %v", b, s, got, want)
+					}
+				}
+			}
+		}
+	}
+}
