@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"sync"
@@ -452,7 +453,7 @@ func (cc *clientConn) writeNext() {
 		x.writeHead(cc.c)
 		if x.reader != nil {
 			cc.streaming = true
-			go x.sendBody(cc, x.seq)
+			go x.sendBody(cc, x.seq, x.reader, x.req.ContentLength)
 			return
 		}
 		cc.written++
@@ -844,10 +845,12 @@ func (x *clientExchange) writeHead(c *ioloop.Conn) {
 }
 
 // sendBody streams the request's BodyReader on its own goroutine, one
-// piece in flight at a time.
-func (x *clientExchange) sendBody(cc *clientConn, seq uint64) {
-	chunked := x.req.ContentLength < 0
-	want := x.req.ContentLength
+// piece in flight at a time. It gets the reader and the length as arguments
+// and touches x only through the loop (bodySent checks seq), because the
+// loop may finish and recycle x while the body is still being sent (a
+// server that answers before reading the whole body).
+func (x *clientExchange) sendBody(cc *clientConn, seq uint64, reader io.Reader, want int64) {
+	chunked := want < 0
 	var sent int64
 	done := make(chan error, 1)
 	write := func(b []byte) error {
@@ -861,7 +864,7 @@ func (x *clientExchange) sendBody(cc *clientConn, seq uint64) {
 		if chunked {
 			off = 10 // room for the size line
 		}
-		n, rerr := x.reader.Read(buf[off : len(buf)-2])
+		n, rerr := reader.Read(buf[off : len(buf)-2])
 		if n > 0 {
 			sent += int64(n)
 			if !chunked && sent > want {
@@ -881,7 +884,7 @@ func (x *clientExchange) sendBody(cc *clientConn, seq uint64) {
 			}
 		}
 		if rerr != nil {
-			if rerr.Error() != "EOF" {
+			if rerr != io.EOF {
 				err = fmt.Errorf("http1: reading the request body: %w", rerr)
 			} else if chunked {
 				err = write([]byte("0\r\n\r\n"))
