@@ -157,15 +157,22 @@ type echoClient struct {
 	stopped bool
 }
 
-type echoRun struct {
-	cfg     echoConfig
-	payload []byte
+// loadRun is what every bench workload's run shares: the clock, the
+// measuring and stopping flags, the per-loop counters, and a wait group with
+// one count per connection or worker.
+type loadRun struct {
 	start   time.Time
 	measure atomic.Bool // count ops only inside the window
 	stop    atomic.Bool
-	wg      sync.WaitGroup // one per connection, done in OnClose
-	opened  atomic.Int64
+	wg      sync.WaitGroup
 	stats   []loopStats // one per client loop
+}
+
+type echoRun struct {
+	loadRun
+	cfg     echoConfig
+	payload []byte
+	opened  atomic.Int64
 }
 
 func (e *echoClient) send(c *ioloop.Conn) {
@@ -259,12 +266,11 @@ func runEcho(cfg echoConfig) (result, error) {
 	}
 	defer g.Close()
 	stats := make([]loopStats, len(g.Loops()))
-	run := &echoRun{cfg: cfg, payload: make([]byte, cfg.size), start: time.Now(), stats: stats}
+	run := &echoRun{loadRun: loadRun{start: time.Now(), stats: stats}, cfg: cfg, payload: make([]byte, cfg.size)}
 	rng := rand.New(rand.NewPCG(1, uint64(cfg.size)))
 	for i := range run.payload {
 		run.payload[i] = byte(rng.Uint32())
 	}
-	progress := newProgress(os.Stderr)
 	for i := range cfg.conns {
 		run.wg.Add(1)
 		if _, err := g.Dial("tcp", target, &echoClient{run: run, sent: make([]int64, 0, cfg.pipeline)}, 5*time.Second); err != nil {
@@ -278,50 +284,71 @@ func runEcho(cfg echoConfig) (result, error) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
+	label := fmt.Sprintf("echo %d conns × %d B, %d in flight", cfg.conns, cfg.size, cfg.pipeline)
+	window := run.window(label, cfg.duration, cfg.markers, nil)
+	r := result{Workload: "echo", Target: target, Conns: cfg.conns, Size: cfg.size, Pipeline: cfg.pipeline}
+	run.collect(g, &r, window, 2*cfg.size, int64(cfg.conns)-run.opened.Load())
+	return r, nil
+}
+
+// window runs the measured window of a workload whose connections are
+// open: it counts operations for d (with a live line on a terminal and
+// window-start/window-end markers on stderr when markers is set), then asks
+// the connections to stop and waits for them (at most 5 s). It returns how
+// long the window was.
+func (run *loadRun) window(label string, d time.Duration, markers bool, extraErrs func() int64) time.Duration {
+	progress := newProgress(os.Stderr)
 	run.measure.Store(true)
 	begin := time.Now()
-	if cfg.markers {
+	if markers {
 		fmt.Fprintln(os.Stderr, "window-start")
 	}
 	tick := time.NewTicker(500 * time.Millisecond)
-	for elapsed := time.Duration(0); elapsed < cfg.duration; elapsed = time.Since(begin) {
+	for elapsed := time.Duration(0); elapsed < d; elapsed = time.Since(begin) {
 		<-tick.C
 		var ops, errs int64
-		for i := range stats {
-			ops += stats[i].ops.Load()
-			errs += stats[i].errors.Load()
+		for i := range run.stats {
+			ops += run.stats[i].ops.Load()
+			errs += run.stats[i].errors.Load()
 		}
-		progress.update(fmt.Sprintf("echo %d conns × %d B, %d in flight: %s/%s  %d round trips  %.0f/s  errors %d",
-			cfg.conns, cfg.size, cfg.pipeline, time.Since(begin).Truncate(time.Second), cfg.duration, ops,
-			float64(ops)/time.Since(begin).Seconds(), errs))
+		if extraErrs != nil {
+			errs += extraErrs()
+		}
+		progress.update(fmt.Sprintf("%s: %s/%s  %d operations  %.0f/s  errors %d",
+			label, time.Since(begin).Truncate(time.Second), d, ops, float64(ops)/time.Since(begin).Seconds(), errs))
 	}
 	tick.Stop()
 	run.measure.Store(false)
-	window := time.Since(begin)
-	if cfg.markers {
+	w := time.Since(begin)
+	if markers {
 		fmt.Fprintln(os.Stderr, "window-end")
 	}
 	run.stop.Store(true)
 	progress.done()
 	waitTimeout(&run.wg, 5*time.Second)
+	return w
+}
 
-	r := result{Workload: "echo", Target: target, Conns: cfg.conns, Size: cfg.size, Pipeline: cfg.pipeline, DurationS: window.Seconds()}
+// collect fills r from the loops' counters once g (the client group) is
+// closed, so that the loop-owned histograms can be read. bytesPerOp sets
+// MB/s; missing counts connections that never opened, as errors.
+func (run *loadRun) collect(g *ioloop.Group, r *result, window time.Duration, bytesPerOp int, missing int64) {
+	for i := range run.stats {
+		r.Ops += run.stats[i].ops.Load()
+		r.Errors += run.stats[i].errors.Load()
+	}
+	g.Close()
 	var h histogram
-	for i := range stats {
-		r.Ops += stats[i].ops.Load()
-		r.Errors += stats[i].errors.Load()
+	for i := range run.stats {
+		h.merge(&run.stats[i].hist)
 	}
-	g.Close() // the loops are stopped: their histograms can be read
-	for i := range stats {
-		h.merge(&stats[i].hist)
-	}
+	r.DurationS = window.Seconds()
 	r.OpsPerS = float64(r.Ops) / window.Seconds()
-	r.MBPerS = r.OpsPerS * float64(2*cfg.size) / 1e6
+	r.MBPerS = r.OpsPerS * float64(bytesPerOp) / 1e6
 	r.P50us, r.P90us, r.P99us, r.P999us = h.quantile(0.5), h.quantile(0.9), h.quantile(0.99), h.quantile(0.999)
-	if missing := int64(cfg.conns) - run.opened.Load(); missing > 0 {
+	if missing > 0 {
 		r.Errors += missing
 	}
-	return r, nil
 }
 
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {

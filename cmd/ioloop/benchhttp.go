@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,13 +51,9 @@ func benchHTTP(args []string) error {
 // response callback, on the connection's loop (no goroutine per request or
 // connection).
 type httpRun struct {
+	loadRun // wg: one per worker, done when it stops
 	cfg     httpConfig
 	cl      *http1.Client
-	start   time.Time
-	measure atomic.Bool
-	stop    atomic.Bool
-	wg      sync.WaitGroup // one per worker, done when it stops
-	stats   []loopStats
 	size    atomic.Int64 // body bytes of one response
 	failed  atomic.Int64 // errors outside the window (loop unknown)
 	lastErr atomic.Pointer[error]
@@ -140,7 +135,7 @@ func runHTTP(cfg httpConfig) (result, error) {
 	defer g.Close()
 	cl := &http1.Client{Group: g, MaxConnsPerHost: cfg.conns, MaxIdlePerHost: cfg.conns, Pipeline: cfg.pipeline, DialTimeout: 5 * time.Second}
 	stats := make([]loopStats, len(g.Loops()))
-	run := &httpRun{cfg: cfg, cl: cl, start: time.Now(), stats: stats}
+	run := &httpRun{loadRun: loadRun{start: time.Now(), stats: stats}, cfg: cfg, cl: cl}
 
 	// One request first: a wrong target fails fast with its error.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -160,58 +155,18 @@ func runHTTP(cfg httpConfig) (result, error) {
 		run.wg.Add(1)
 		w.send()
 	}
-	progress := newProgress(os.Stderr)
 	deadline := time.Now().Add(10 * time.Second)
 	for cl.NumConns() < cfg.conns && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	opened := cl.NumConns()
 	time.Sleep(300 * time.Millisecond)
-	run.measure.Store(true)
-	begin := time.Now()
-	if cfg.markers {
-		fmt.Fprintln(os.Stderr, "window-start")
-	}
-	tick := time.NewTicker(500 * time.Millisecond)
-	for elapsed := time.Duration(0); elapsed < cfg.duration; elapsed = time.Since(begin) {
-		<-tick.C
-		var ops, errs int64
-		for i := range stats {
-			ops += stats[i].ops.Load()
-			errs += stats[i].errors.Load()
-		}
-		progress.update(fmt.Sprintf("http %d conns, %d in flight each: %s/%s  %d requests  %.0f/s  errors %d",
-			cfg.conns, cfg.pipeline, time.Since(begin).Truncate(time.Second), cfg.duration, ops,
-			float64(ops)/time.Since(begin).Seconds(), errs+run.failed.Load()))
-	}
-	tick.Stop()
-	run.measure.Store(false)
-	window := time.Since(begin)
-	if cfg.markers {
-		fmt.Fprintln(os.Stderr, "window-end")
-	}
-	run.stop.Store(true)
-	progress.done()
-	waitTimeout(&run.wg, 5*time.Second)
+	label := fmt.Sprintf("http %d conns, %d in flight each", cfg.conns, cfg.pipeline)
+	window := run.window(label, cfg.duration, cfg.markers, run.failed.Load)
 	_ = cl.Close()
-
-	r := result{Workload: "http", Target: target, Conns: cfg.conns, Size: int(run.size.Load()), Pipeline: cfg.pipeline, DurationS: window.Seconds()}
-	for i := range stats {
-		r.Ops += stats[i].ops.Load()
-		r.Errors += stats[i].errors.Load()
-	}
+	r := result{Workload: "http", Target: target, Conns: cfg.conns, Size: int(run.size.Load()), Pipeline: cfg.pipeline}
+	run.collect(g, &r, window, r.Size, int64(cfg.conns-opened))
 	r.Errors += run.failed.Load()
-	g.Close() // the loops are stopped: their histograms can be read
-	var h histogram
-	for i := range stats {
-		h.merge(&stats[i].hist)
-	}
-	r.OpsPerS = float64(r.Ops) / window.Seconds()
-	r.MBPerS = r.OpsPerS * float64(r.Size) / 1e6
-	r.P50us, r.P90us, r.P99us, r.P999us = h.quantile(0.5), h.quantile(0.9), h.quantile(0.99), h.quantile(0.999)
-	if missing := cfg.conns - opened; missing > 0 {
-		r.Errors += int64(missing)
-	}
 	if r.Errors > 0 {
 		if e := run.lastErr.Load(); e != nil {
 			fmt.Fprintf(os.Stderr, "bench http: %d errors, last: %v\n", r.Errors, *e)

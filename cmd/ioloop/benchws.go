@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/ioloop/ioloop"
@@ -154,7 +153,7 @@ func runWS(cfg wsConfig) (result, error) {
 	}
 	defer g.Close()
 	stats := make([]loopStats, len(g.Loops()))
-	run := &echoRun{payload: make([]byte, cfg.size), start: time.Now(), stats: stats}
+	run := &echoRun{loadRun: loadRun{start: time.Now(), stats: stats}, payload: make([]byte, cfg.size)}
 	rng := rand.New(rand.NewPCG(2, uint64(cfg.size)))
 	for i := range run.payload {
 		run.payload[i] = byte(rng.Uint32())
@@ -172,7 +171,6 @@ func runWS(cfg wsConfig) (result, error) {
 			}
 		}()
 	}
-	progress := newProgress(os.Stderr)
 	deadline := time.Now().Add(15 * time.Second)
 	for run.opened.Load()+int64(len(dialErrs)) < int64(cfg.conns) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -183,48 +181,8 @@ func runWS(cfg wsConfig) (result, error) {
 		return result{}, fmt.Errorf("bench ws: %d of %d handshakes failed, first: %w", len(dialErrs)+1, cfg.conns, err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	run.measure.Store(true)
-	begin := time.Now()
-	if cfg.markers {
-		fmt.Fprintln(os.Stderr, "window-start")
-	}
-	tick := time.NewTicker(500 * time.Millisecond)
-	for elapsed := time.Duration(0); elapsed < cfg.duration; elapsed = time.Since(begin) {
-		<-tick.C
-		var ops, errs int64
-		for i := range stats {
-			ops += stats[i].ops.Load()
-			errs += stats[i].errors.Load()
-		}
-		progress.update(fmt.Sprintf("ws %d conns × %d B: %s/%s  %d round trips  %.0f/s  errors %d",
-			cfg.conns, cfg.size, time.Since(begin).Truncate(time.Second), cfg.duration, ops,
-			float64(ops)/time.Since(begin).Seconds(), errs))
-	}
-	tick.Stop()
-	run.measure.Store(false)
-	window := time.Since(begin)
-	if cfg.markers {
-		fmt.Fprintln(os.Stderr, "window-end")
-	}
-	run.stop.Store(true)
-	progress.done()
-	waitTimeout(&run.wg, 5*time.Second)
-
-	r := result{Workload: "ws", Target: target, Conns: cfg.conns, Size: cfg.size, Pipeline: 1, DurationS: window.Seconds()}
-	for i := range stats {
-		r.Ops += stats[i].ops.Load()
-		r.Errors += stats[i].errors.Load()
-	}
-	g.Close() // the loops are stopped: their histograms can be read
-	var h histogram
-	for i := range stats {
-		h.merge(&stats[i].hist)
-	}
-	r.OpsPerS = float64(r.Ops) / window.Seconds()
-	r.MBPerS = r.OpsPerS * float64(2*cfg.size) / 1e6
-	r.P50us, r.P90us, r.P99us, r.P999us = h.quantile(0.5), h.quantile(0.9), h.quantile(0.99), h.quantile(0.999)
-	if missing := int64(cfg.conns) - run.opened.Load(); missing > 0 {
-		r.Errors += missing
-	}
+	window := run.window(fmt.Sprintf("ws %d conns × %d B", cfg.conns, cfg.size), cfg.duration, cfg.markers, nil)
+	r := result{Workload: "ws", Target: target, Conns: cfg.conns, Size: cfg.size, Pipeline: 1}
+	run.collect(g, &r, window, 2*cfg.size, int64(cfg.conns)-run.opened.Load())
 	return r, nil
 }
