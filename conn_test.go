@@ -92,6 +92,10 @@ func TestManyConnections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < 2*conns+100 {
+		t.Skipf("descriptor limit %d is below the %d this test needs", lim.Cur, 2*conns+100)
+	}
 	srv := newGroup(t, ioloop.Options{Loops: 2})
 	sh := newEcho()
 	ln := listen(t, srv, "tcp", "127.0.0.1:0", sh)
