@@ -3,10 +3,10 @@ package async
 // Internal contract of Future (read before changing this file).
 //
 // A Future is one heap object, kept small because every continuation step
-// allocates one: the state word, the mutex, the value, the error, the
-// executor, the cancel function, the first continuation and one pointer to
-// rarely used fields (futureExt: further continuations, the Done channel, the
-// unhandled-failure tracker), allocated only when one of them is needed.
+// allocates one (64 bytes for a Future[int]): the word, the value, the error,
+// the executor, the first continuation and one pointer to rarely used fields
+// (futureExt: the cancel function, further continuations, the Done channel,
+// the unhandled-failure tracker), allocated only when one of them is needed.
 // Promise[T] is a struct whose only field is a Future[T], so NewPromise
 // allocates once and Promise.Future returns an interior pointer. Objects that
 // embed a future for their own use (queue and semaphore waiters) keep it as
@@ -14,15 +14,20 @@ package async
 // below) is attached to the whole object.
 //
 // The word. word holds the settled state (pending, resolved or rejected; it
-// never changes once settled) and three flags: pendBit (a registered
-// continuation has not been taken by a run yet), schedBit (a run is
-// scheduled or running) and trackBit (x.track is set). Every change of the
-// word is made under mu, except one: a run clears schedBit with a
-// compare-and-swap, without the lock, after its last continuation returned
-// (see Continuations). val, err and x.track are written under mu before the
-// settled state is stored and never written afterwards, so a reader that
-// loads a settled word may read them without the lock (the atomic store/load
-// pair orders them). x, once allocated, is never replaced.
+// never changes once settled), the future's lock (lockBit) and flags:
+// pendBit (a registered continuation has not been taken by a run yet),
+// schedBit (a run is scheduled or running), trackBit (x.track is set),
+// observedBit and sharedBit. The lock is taken by a compare-and-swap that
+// sets lockBit (lock) and released by storing the new word (unlock); it
+// guards a few instructions, never user code, never a channel close. Every
+// change of the word is made under the lock, except one: a run clears
+// schedBit with a compare-and-swap, without the lock, after its last
+// continuation returned (see Continuations); that swap expects lockBit
+// clear, so it cannot succeed while a holder is about to store. val, err and
+// x.track are written under the lock before the settled state is stored and
+// never written afterwards, so a reader that loads a settled word may read
+// them without the lock (the atomic store/load pair orders them). x, once
+// allocated, is never replaced; x.cancel is set before the future is shared.
 //
 // Continuations. The first continuation is kept inline (first), further ones
 // in x.more, of which x.next is the index of the next one to run. first is
@@ -30,7 +35,7 @@ package async
 // Settling, or registering on a settled future, schedules the future itself
 // (as a Task, through the runner conversion, which does not allocate) on its
 // executor unless a run is already scheduled (schedBit). The run takes one
-// continuation at a time under mu and calls it unlocked. After it returns,
+// continuation at a time under the lock and calls it unlocked. After it returns,
 // the run clears schedBit with a compare-and-swap against the word it saw
 // when taking the continuation, with pendBit clear: the swap fails exactly
 // when a continuation was registered meanwhile, and the run then goes on
@@ -42,8 +47,8 @@ package async
 // registration finds it fully consumed. Continuations never run in the stack
 // of Resolve, Reject or OnComplete.
 //
-// Waiting. Done allocates its channel (in x) on first use, under mu, and
-// settling closes it; on a settled future Done returns a shared closed
+// Waiting. Done allocates its channel (in x) on first use, under the lock,
+// and settling closes it after storing the settled state; on a settled future Done returns a shared closed
 // channel. Await on a pending future selects on Done and the context.
 // (Channels are not pooled across futures: a channel created inside a
 // testing/synctest bubble must never reach a goroutine outside it.)
@@ -63,7 +68,6 @@ import (
 	"log"
 	"runtime"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 )
 
@@ -74,10 +78,17 @@ const (
 	stateRejected uint32 = 2
 	stateMask     uint32 = 3
 
-	schedBit uint32 = 1 << 2 // a run is scheduled or running
-	pendBit  uint32 = 1 << 3 // a registered continuation is not taken yet
-	trackBit uint32 = 1 << 4 // x.track is set
+	schedBit    uint32 = 1 << 2 // a run is scheduled or running
+	pendBit     uint32 = 1 << 3 // a registered continuation is not taken yet
+	trackBit    uint32 = 1 << 4 // x.track is set
+	lockBit     uint32 = 1 << 5 // the future's lock is held
+	observedBit uint32 = 1 << 6 // observed (see the contract)
+	sharedBit   uint32 = 1 << 7 // immutable: resolvedUnit, see OnComplete
 )
+
+// spinsBeforeYield bounds the busy attempts of lock before it yields the
+// processor between attempts.
+const spinsBeforeYield = 16
 
 // Future is the result of an operation that completes later: a value of type
 // T or an error, settled exactly once, from any goroutine.
@@ -89,27 +100,66 @@ const (
 // usable: futures come from NewPromise, Resolved, Failed, Go and the
 // primitives of this package.
 type Future[T any] struct {
-	word     atomic.Uint32 // state and flags; see the contract
-	mu       sync.Mutex
-	observed bool // guarded by mu
-	shared   bool // immutable: resolvedUnit, see OnComplete
-	val      T
-	err      error
-	ex       Executor
-	cancel   func()
-	first    func(T, error) // guarded by mu
-	x        *futureExt[T]  // guarded by mu; nil until needed, never replaced
+	word  atomic.Uint32 // state, flags and lock; see the contract
+	val   T
+	err   error
+	ex    Executor
+	first func(T, error) // guarded by the lock
+	x     *futureExt[T]  // guarded by the lock; nil until needed, never replaced
 }
 
 // futureExt holds the rarely used fields of a future.
 type futureExt[T any] struct {
-	track *tracker // written before the settled state, with trackBit
-	done  chan struct{}
-	more  []func(T, error) // continuations after first; more[next:] pending
-	next  int
+	track  *tracker // written before the settled state, with trackBit
+	cancel func()   // set before the future is shared; see setCancel
+	done   chan struct{}
+	more   []func(T, error) // continuations after first; more[next:] pending
+	next   int
 }
 
-// ext returns f.x, allocating it if needed. Caller holds f.mu.
+// lock acquires the future's lock and returns the word as it is now, with
+// lockBit set. The lock guards a few instructions and never user code, so
+// waiting spins, yielding the processor after a few failed attempts.
+func (f *Future[T]) lock() uint32 {
+	for i := 0; ; i++ {
+		w := f.word.Load()
+		if w&lockBit == 0 && f.word.CompareAndSwap(w, w|lockBit) {
+			return w | lockBit
+		}
+		if i >= spinsBeforeYield {
+			runtime.Gosched()
+		}
+	}
+}
+
+// unlock stores w, the new word, and releases the lock. While the lock is
+// held only the holder changes the word, except for the compare-and-swap
+// that ends a run, which fails while lockBit is set.
+func (f *Future[T]) unlock(w uint32) { f.word.Store(w &^ lockBit) }
+
+// setCancel records the function Cancel calls. Only before the future is
+// shared; one allocation (the rare fields) unless fn is nil.
+func (f *Future[T]) setCancel(fn func()) {
+	if fn == nil {
+		return
+	}
+	w := f.lock()
+	f.ext().cancel = fn
+	f.unlock(w)
+}
+
+// cancelFunc returns the function Cancel calls, nil if none.
+func (f *Future[T]) cancelFunc() func() {
+	w := f.lock()
+	var fn func()
+	if f.x != nil {
+		fn = f.x.cancel
+	}
+	f.unlock(w)
+	return fn
+}
+
+// ext returns f.x, allocating it if needed. Caller holds the lock.
 func (f *Future[T]) ext() *futureExt[T] {
 	if f.x == nil {
 		f.x = &futureExt[T]{}
@@ -118,7 +168,7 @@ func (f *Future[T]) ext() *futureExt[T] {
 }
 
 // morePending reports whether x.more holds continuations not taken yet.
-// Caller holds f.mu.
+// Caller holds the lock.
 func (f *Future[T]) morePending() bool {
 	return f.x != nil && f.x.next < len(f.x.more)
 }
@@ -200,7 +250,7 @@ func failedOn[T any](ex Executor, err error) *Future[T] {
 // no allocation.
 var resolvedUnit = func() *Future[struct{}] {
 	f := Resolved(struct{}{})
-	f.shared = true
+	f.word.Or(sharedBit) // before the future is shared
 	return f
 }()
 
@@ -223,36 +273,36 @@ var closedChan = func() chan struct{} {
 
 // complete settles f; see the contract at the top of the file.
 func (f *Future[T]) complete(v T, err error) bool {
-	f.mu.Lock()
-	w := f.word.Load()
+	w := f.lock()
 	if w&stateMask != statePending {
-		f.mu.Unlock()
+		f.unlock(w)
 		return false
 	}
-	nw := w | stateResolved
 	var t *tracker
 	if err != nil {
-		nw = w | stateRejected
-		if !f.observed {
+		w |= stateRejected
+		if w&observedBit == 0 {
 			t = &tracker{err: err}
 			f.ext().track = t
-			nw |= trackBit
+			w |= trackBit
 		}
 	} else {
 		f.val = v
+		w |= stateResolved
 	}
 	f.err = err
 	sched := w&pendBit != 0 && w&schedBit == 0
 	if sched {
-		nw |= schedBit
+		w |= schedBit
 	}
-	// No run exists while the future is pending, so nothing changes the
-	// word outside the lock here: a plain store is enough.
-	f.word.Store(nw)
-	if f.x != nil && f.x.done != nil {
-		close(f.x.done)
+	var done chan struct{}
+	if f.x != nil {
+		done = f.x.done
 	}
-	f.mu.Unlock()
+	f.unlock(w)
+	if done != nil {
+		close(done) // after the settled state is stored: see Done
+	}
 	if t != nil {
 		runtime.AddCleanup(f, reportTracked, t)
 	}
@@ -269,16 +319,16 @@ type runner[T any] Future[T]
 func (r *runner[T]) Run() {
 	f := (*Future[T])(r)
 	for {
-		f.mu.Lock()
-		fn := f.take()
+		w := f.lock()
+		var fn func(T, error)
+		fn, w = f.take(w)
 		if fn == nil {
-			f.word.And(^schedBit)
-			f.mu.Unlock()
+			f.unlock(w &^ schedBit)
 			return
 		}
-		w := f.word.Load()
-		f.mu.Unlock()
+		f.unlock(w)
 		callContinuation(fn, f.val, f.err)
+		w &^= lockBit
 		if w&pendBit == 0 && f.word.CompareAndSwap(w, w&^schedBit) {
 			return
 		}
@@ -286,26 +336,26 @@ func (r *runner[T]) Run() {
 }
 
 // take removes and returns the oldest pending continuation, nil if none,
-// and keeps pendBit up to date. Caller holds f.mu.
-func (f *Future[T]) take() func(T, error) {
+// and the word w updated (pendBit). Caller holds the lock.
+func (f *Future[T]) take(w uint32) (func(T, error), uint32) {
 	if fn := f.first; fn != nil {
 		f.first = nil
 		if !f.morePending() {
-			f.word.And(^pendBit)
+			w &^= pendBit
 		}
-		return fn
+		return fn, w
 	}
 	if !f.morePending() {
-		return nil
+		return nil, w
 	}
 	x := f.x
 	fn := x.more[x.next]
 	x.more[x.next] = nil
 	x.next++
 	if x.next == len(x.more) {
-		f.word.And(^pendBit)
+		w &^= pendBit
 	}
-	return fn
+	return fn, w
 }
 
 func callContinuation[T any](fn func(T, error), v T, err error) {
@@ -333,12 +383,11 @@ func callContinuation[T any](fn func(T, error), v T, err error) {
 // ordered. Give the context an executor (WithExecutor), or chain on the
 // future returned by Then/Map, when order matters.
 func (f *Future[T]) OnComplete(fn func(v T, err error)) {
-	if f.shared {
+	if f.word.Load()&sharedBit != 0 {
 		go callContinuation(fn, f.val, f.err)
 		return
 	}
-	f.mu.Lock()
-	f.observed = true
+	w := f.lock() | observedBit | pendBit
 	if f.first == nil && !f.morePending() {
 		if x := f.x; x != nil && len(x.more) > 0 {
 			x.more, x.next = x.more[:0], 0 // every slot was nilled when taken
@@ -348,19 +397,11 @@ func (f *Future[T]) OnComplete(fn func(v T, err error)) {
 		x := f.ext()
 		x.more = append(x.more, fn)
 	}
-	sched := false
-	for {
-		w := f.word.Load()
-		nw := w | pendBit
-		sched = w&stateMask != statePending && w&schedBit == 0
-		if sched {
-			nw |= schedBit
-		}
-		if f.word.CompareAndSwap(w, nw) {
-			break
-		}
+	sched := w&stateMask != statePending && w&schedBit == 0
+	if sched {
+		w |= schedBit
 	}
-	f.mu.Unlock()
+	f.unlock(w)
 	f.markObserved()
 	if sched {
 		execute(f.ex, (*runner[T])(f))
@@ -416,10 +457,9 @@ func (f *Future[T]) Done() <-chan struct{} {
 		f.markObserved()
 		return closedChan
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.observed = true
-	if f.word.Load()&stateMask != statePending {
+	w := f.lock() | observedBit
+	if w&stateMask != statePending {
+		f.unlock(w)
 		f.markObserved()
 		return closedChan
 	}
@@ -427,6 +467,7 @@ func (f *Future[T]) Done() <-chan struct{} {
 	if x.done == nil {
 		x.done = make(chan struct{})
 	}
+	f.unlock(w)
 	return x.done
 }
 
@@ -448,11 +489,11 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 // Compose and WithTimeout it cancels their input; for All, Any and Race it
 // cancels every input. Cancel does not settle the future by itself: the
 // future settles with whatever the cancelled work reports. On a future from
-// NewPromise, Resolved or Failed it does nothing. Safe from any goroutine;
-// idempotent.
+// NewPromise, Resolved or Failed it does nothing. Costs the future's lock
+// once. Safe from any goroutine; idempotent.
 func (f *Future[T]) Cancel() {
-	if f.cancel != nil {
-		f.cancel()
+	if fn := f.cancelFunc(); fn != nil {
+		fn()
 	}
 }
 
