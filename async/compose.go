@@ -19,10 +19,12 @@ func recovered(r any) error { return &PanicError{Value: r, Stack: debug.Stack()}
 // Then returns a future of fn applied to f's value. If f fails, fn is not
 // called and the result fails with f's error. If fn panics, the result fails
 // with a *PanicError. fn runs on f's executor. Cancelling the result cancels
-// f. Costs two allocations (the result and the continuation).
+// f. Costs two allocations (the result and the continuation), three when f
+// can be cancelled (a future from Go or from these functions): the result
+// then also holds f's cancel function.
 func Then[T, U any](f *Future[T], fn func(T) (U, error)) *Future[U] {
 	out := newFuture[U](f.ex)
-	out.cancel = f.cancel
+	out.setCancel(f.cancelFunc())
 	f.OnComplete(func(v T, err error) {
 		if err != nil {
 			var zero U
@@ -52,7 +54,7 @@ func Map[T, U any](f *Future[T], fn func(T) U) *Future[U] {
 // the result cancels f.
 func Catch[T any](f *Future[T], fn func(error) (T, error)) *Future[T] {
 	out := newFuture[T](f.ex)
-	out.cancel = f.cancel
+	out.setCancel(f.cancelFunc())
 	f.OnComplete(func(v T, err error) {
 		if err == nil {
 			out.complete(v, nil)
@@ -76,12 +78,12 @@ func Catch[T any](f *Future[T], fn func(error) (T, error)) *Future[T] {
 func Compose[T, U any](f *Future[T], fn func(T) *Future[U]) *Future[U] {
 	out := newFuture[U](f.ex)
 	var inner atomic.Pointer[Future[U]]
-	out.cancel = func() {
+	out.setCancel(func() {
 		f.Cancel()
 		if in := inner.Load(); in != nil {
 			in.Cancel()
 		}
-	}
+	})
 	f.OnComplete(func(v T, err error) {
 		if err != nil {
 			var zero U
@@ -128,11 +130,11 @@ func cancelAll[T any](fs []*Future[T]) func() {
 // the first failure (in time) among the inputs, and at that moment cancels
 // every input (the failed one included, which is harmless). With no inputs it
 // resolves with an empty slice. Cancelling the result cancels every input.
-// Costs two allocations plus one per input.
+// Costs three allocations plus one per input.
 func All[T any](fs ...*Future[T]) *Future[[]T] {
 	fs = append([]*Future[T](nil), fs...)
 	out := newFuture[[]T](firstExecutor(fs))
-	out.cancel = cancelAll(fs)
+	out.setCancel(cancelAll(fs))
 	if len(fs) == 0 {
 		out.complete([]T{}, nil)
 		return out
@@ -169,7 +171,7 @@ type Settled[T any] struct {
 func AllSettled[T any](fs ...*Future[T]) *Future[[]Settled[T]] {
 	fs = append([]*Future[T](nil), fs...)
 	out := newFuture[[]Settled[T]](firstExecutor(fs))
-	out.cancel = cancelAll(fs)
+	out.setCancel(cancelAll(fs))
 	res := make([]Settled[T], len(fs))
 	if len(fs) == 0 {
 		out.complete(res, nil)
@@ -199,7 +201,7 @@ func Any[T any](fs ...*Future[T]) *Future[T] {
 	}
 	fs = append([]*Future[T](nil), fs...)
 	out := newFuture[T](firstExecutor(fs))
-	out.cancel = cancelAll(fs)
+	out.setCancel(cancelAll(fs))
 	var mu sync.Mutex
 	errs := make([]error, len(fs))
 	left := len(fs)
@@ -234,7 +236,7 @@ func Race[T any](fs ...*Future[T]) *Future[T] {
 	}
 	fs = append([]*Future[T](nil), fs...)
 	out := newFuture[T](firstExecutor(fs))
-	out.cancel = cancelAll(fs)
+	out.setCancel(cancelAll(fs))
 	cont := func(v T, err error) {
 		if out.complete(v, err) {
 			out.Cancel()
@@ -253,7 +255,7 @@ func Race[T any](fs ...*Future[T]) *Future[T] {
 // the result cancels f. Costs a timer besides the result future.
 func WithTimeout[T any](f *Future[T], d time.Duration) *Future[T] {
 	out := newFuture[T](f.ex)
-	out.cancel = f.cancel
+	out.setCancel(f.cancelFunc())
 	t := time.AfterFunc(d, func() {
 		var zero T
 		if out.complete(zero, ErrTimeout) {

@@ -2,59 +2,93 @@ package async
 
 // Internal contract of Future (read before changing this file).
 //
-// A Future is one heap object. Promise[T] is a struct whose only field is a
-// Future[T], so NewPromise allocates once and Promise.Future returns an
-// interior pointer. Objects that embed a future for their own use (queue and
-// semaphore waiters) keep it as their first field, so that the cleanup that
-// reports unhandled failures (see below) is attached to the whole object.
+// A Future is one heap object, kept small because every continuation step
+// allocates one (64 bytes for a Future[int]): the word, the value, the error,
+// the executor, the first continuation and one pointer to rarely used fields
+// (futureExt: the cancel function, further continuations, the Done channel,
+// the unhandled-failure tracker), allocated only when one of them is needed.
+// Promise[T] is a struct whose only field is a Future[T], so NewPromise
+// allocates once and Promise.Future returns an interior pointer. Objects that
+// embed a future for their own use (queue and semaphore waiters) keep it as
+// their first field, so that the cleanup that reports unhandled failures (see
+// below) is attached to the whole object.
 //
-// State. state is pending until the future settles; it then becomes resolved
-// (a value) or rejected (an error) and never changes again. val, err and
-// track are written under mu before state is stored, and never written
-// afterwards, so a reader that loads a settled state may read them without
-// the lock (the atomic store/load pair orders them).
+// The word. word holds the settled state (pending, resolved or rejected; it
+// never changes once settled), the future's lock (lockBit) and flags:
+// pendBit (a registered continuation has not been taken by a run yet),
+// schedBit (a run is scheduled or running), trackBit (x.track is set),
+// observedBit and sharedBit. The lock is taken by a compare-and-swap that
+// sets lockBit (lock) and released by storing the new word (unlock); it
+// guards a few instructions, never user code, never a channel close. Every
+// change of the word is made under the lock, except one: a run clears
+// schedBit with a compare-and-swap, without the lock, after its last
+// continuation returned (see Continuations); that swap expects lockBit
+// clear, so it cannot succeed while a holder is about to store. val, err and
+// x.track are written under the lock before the settled state is stored and
+// never written afterwards, so a reader that loads a settled word may read
+// them without the lock (the atomic store/load pair orders them). x, once
+// allocated, is never replaced; x.cancel is set before the future is shared.
 //
 // Continuations. The first continuation is kept inline (first), further ones
-// in more; n counts them and next is the index of the next one to run.
+// in x.more, of which x.next is the index of the next one to run. first is
+// only filled when nothing is pending in x.more, so it always precedes them.
 // Settling, or registering on a settled future, schedules the future itself
 // (as a Task, through the runner conversion, which does not allocate) on its
-// executor unless a run is already scheduled (scheduled). The run takes one
-// continuation at a time under mu and calls it unlocked, so continuations of
-// one future run one at a time, in registration order, each exactly once,
-// whatever goroutine registers them. A run that finds nothing left clears the
-// slots (so captured values can be collected) and the scheduled flag.
-// Continuations therefore never run in the stack of Resolve, Reject or
-// OnComplete.
+// executor unless a run is already scheduled (schedBit). The run takes one
+// continuation at a time under the lock and calls it unlocked. After it returns,
+// the run clears schedBit with a compare-and-swap against the word it saw
+// when taking the continuation, with pendBit clear: the swap fails exactly
+// when a continuation was registered meanwhile, and the run then goes on
+// with the lock. A registration that finds schedBit clear schedules a new
+// run; the swap happened after the previous continuation returned, so
+// continuations of one future run one at a time, in registration order, each
+// exactly once, whatever goroutine registers them. Taken slots are set to nil
+// (so captured values can be collected); the x.more slice is reset when a
+// registration finds it fully consumed. Continuations never run in the stack
+// of Resolve, Reject or OnComplete.
 //
-// Waiting. Done allocates its channel on first use, under mu, and settling
-// closes it; on a settled future Done returns a shared closed channel. Await
-// on a pending future selects on Done and the context. (Channels are not
-// pooled across futures: a channel created inside a testing/synctest bubble
-// must never reach a goroutine outside it.)
+// Waiting. Done allocates its channel (in x) on first use, under the lock,
+// and settling closes it after storing the settled state; on a settled future Done returns a shared closed
+// channel. Await on a pending future selects on Done and the context.
+// (Channels are not pooled across futures: a channel created inside a
+// testing/synctest bubble must never reach a goroutine outside it.)
 //
 // Observation and unhandled failures. Registering a continuation, awaiting
 // (slow path) or calling Done sets observed. A future rejected while not
-// observed gets a tracker holding its error and a runtime.AddCleanup on the
-// future; any later observation (Await, Done, Result returning the error,
-// OnComplete) marks the tracker observed. When the collector finds the
-// future unreachable and the tracker is still unobserved, the cleanup passes
-// the error to the unhandled-error handler. The tracker never points back to
-// the future. A resolved (successful) future never pays for this.
+// observed gets a tracker holding its error (x.track, trackBit) and a
+// runtime.AddCleanup on the future; any later observation (Await, Done,
+// Result returning the error, OnComplete) marks the tracker observed. When
+// the collector finds the future unreachable and the tracker is still
+// unobserved, the cleanup passes the error to the unhandled-error handler.
+// The tracker never points back to the future. A resolved (successful)
+// future never pays for this.
 
 import (
 	"context"
 	"log"
 	"runtime"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 )
 
+// Bits of Future.word; see the contract at the top of the file.
 const (
-	statePending uint32 = iota
-	stateResolved
-	stateRejected
+	statePending  uint32 = 0
+	stateResolved uint32 = 1
+	stateRejected uint32 = 2
+	stateMask     uint32 = 3
+
+	schedBit    uint32 = 1 << 2 // a run is scheduled or running
+	pendBit     uint32 = 1 << 3 // a registered continuation is not taken yet
+	trackBit    uint32 = 1 << 4 // x.track is set
+	lockBit     uint32 = 1 << 5 // the future's lock is held
+	observedBit uint32 = 1 << 6 // observed (see the contract)
+	sharedBit   uint32 = 1 << 7 // immutable: resolvedUnit, see OnComplete
 )
+
+// spinsBeforeYield bounds the busy attempts of lock before it yields the
+// processor between attempts.
+const spinsBeforeYield = 16
 
 // Future is the result of an operation that completes later: a value of type
 // T or an error, settled exactly once, from any goroutine.
@@ -66,23 +100,77 @@ const (
 // usable: futures come from NewPromise, Resolved, Failed, Go and the
 // primitives of this package.
 type Future[T any] struct {
-	state  atomic.Uint32
-	mu     sync.Mutex
-	val    T
-	err    error
-	ex     Executor
-	cancel func()
-	track  *tracker
+	word  atomic.Uint32 // state, flags and lock; see the contract
+	val   T
+	err   error
+	ex    Executor
+	first func(T, error) // guarded by the lock
+	x     *futureExt[T]  // guarded by the lock; nil until needed, never replaced
+}
 
-	shared bool // resolvedUnit: see OnComplete
+// futureExt holds the rarely used fields of a future.
+type futureExt[T any] struct {
+	track  *tracker // written before the settled state, with trackBit
+	cancel func()   // set before the future is shared; see setCancel
+	done   chan struct{}
+	more   []func(T, error) // continuations after first; more[next:] pending
+	next   int
+}
 
-	// guarded by mu
-	observed  bool
-	scheduled bool
-	n, next   int
-	first     func(T, error)
-	more      []func(T, error)
-	done      chan struct{}
+// lock acquires the future's lock and returns the word as it is now, with
+// lockBit set. The lock guards a few instructions and never user code, so
+// waiting spins, yielding the processor after a few failed attempts.
+func (f *Future[T]) lock() uint32 {
+	for i := 0; ; i++ {
+		w := f.word.Load()
+		if w&lockBit == 0 && f.word.CompareAndSwap(w, w|lockBit) {
+			return w | lockBit
+		}
+		if i >= spinsBeforeYield {
+			runtime.Gosched()
+		}
+	}
+}
+
+// unlock stores w, the new word, and releases the lock. While the lock is
+// held only the holder changes the word, except for the compare-and-swap
+// that ends a run, which fails while lockBit is set.
+func (f *Future[T]) unlock(w uint32) { f.word.Store(w &^ lockBit) }
+
+// setCancel records the function Cancel calls. Only before the future is
+// shared; one allocation (the rare fields) unless fn is nil.
+func (f *Future[T]) setCancel(fn func()) {
+	if fn == nil {
+		return
+	}
+	w := f.lock()
+	f.ext().cancel = fn
+	f.unlock(w)
+}
+
+// cancelFunc returns the function Cancel calls, nil if none.
+func (f *Future[T]) cancelFunc() func() {
+	w := f.lock()
+	var fn func()
+	if f.x != nil {
+		fn = f.x.cancel
+	}
+	f.unlock(w)
+	return fn
+}
+
+// ext returns f.x, allocating it if needed. Caller holds the lock.
+func (f *Future[T]) ext() *futureExt[T] {
+	if f.x == nil {
+		f.x = &futureExt[T]{}
+	}
+	return f.x
+}
+
+// morePending reports whether x.more holds continuations not taken yet.
+// Caller holds the lock.
+func (f *Future[T]) morePending() bool {
+	return f.x != nil && f.x.next < len(f.x.more)
 }
 
 // Promise is the write side of a Future: whoever holds it settles the future
@@ -162,7 +250,7 @@ func failedOn[T any](ex Executor, err error) *Future[T] {
 // no allocation.
 var resolvedUnit = func() *Future[struct{}] {
 	f := Resolved(struct{}{})
-	f.shared = true
+	f.word.Or(sharedBit) // before the future is shared
 	return f
 }()
 
@@ -185,31 +273,36 @@ var closedChan = func() chan struct{} {
 
 // complete settles f; see the contract at the top of the file.
 func (f *Future[T]) complete(v T, err error) bool {
-	f.mu.Lock()
-	if f.state.Load() != statePending {
-		f.mu.Unlock()
+	w := f.lock()
+	if w&stateMask != statePending {
+		f.unlock(w)
 		return false
 	}
-	st := stateResolved
+	var t *tracker
 	if err != nil {
-		st = stateRejected
-		if !f.observed {
-			f.track = &tracker{err: err}
+		w |= stateRejected
+		if w&observedBit == 0 {
+			t = &tracker{err: err}
+			f.ext().track = t
+			w |= trackBit
 		}
 	} else {
 		f.val = v
+		w |= stateResolved
 	}
 	f.err = err
-	f.state.Store(st)
-	if f.done != nil {
-		close(f.done)
-	}
-	sched := f.n > f.next && !f.scheduled
+	sched := w&pendBit != 0 && w&schedBit == 0
 	if sched {
-		f.scheduled = true
+		w |= schedBit
 	}
-	t := f.track
-	f.mu.Unlock()
+	var done chan struct{}
+	if f.x != nil {
+		done = f.x.done
+	}
+	f.unlock(w)
+	if done != nil {
+		close(done) // after the settled state is stored: see Done
+	}
 	if t != nil {
 		runtime.AddCleanup(f, reportTracked, t)
 	}
@@ -226,26 +319,43 @@ type runner[T any] Future[T]
 func (r *runner[T]) Run() {
 	f := (*Future[T])(r)
 	for {
-		f.mu.Lock()
-		if f.next >= f.n {
-			f.first = nil
-			clear(f.more)
-			f.more = f.more[:0]
-			f.n, f.next = 0, 0
-			f.scheduled = false
-			f.mu.Unlock()
+		w := f.lock()
+		var fn func(T, error)
+		fn, w = f.take(w)
+		if fn == nil {
+			f.unlock(w &^ schedBit)
 			return
 		}
-		var fn func(T, error)
-		if f.next == 0 {
-			fn, f.first = f.first, nil
-		} else {
-			fn, f.more[f.next-1] = f.more[f.next-1], nil
-		}
-		f.next++
-		f.mu.Unlock()
+		f.unlock(w)
 		callContinuation(fn, f.val, f.err)
+		w &^= lockBit
+		if w&pendBit == 0 && f.word.CompareAndSwap(w, w&^schedBit) {
+			return
+		}
 	}
+}
+
+// take removes and returns the oldest pending continuation, nil if none,
+// and the word w updated (pendBit). Caller holds the lock.
+func (f *Future[T]) take(w uint32) (func(T, error), uint32) {
+	if fn := f.first; fn != nil {
+		f.first = nil
+		if !f.morePending() {
+			w &^= pendBit
+		}
+		return fn, w
+	}
+	if !f.morePending() {
+		return nil, w
+	}
+	x := f.x
+	fn := x.more[x.next]
+	x.more[x.next] = nil
+	x.next++
+	if x.next == len(x.more) {
+		w &^= pendBit
+	}
+	return fn, w
 }
 
 func callContinuation[T any](fn func(T, error), v T, err error) {
@@ -273,23 +383,25 @@ func callContinuation[T any](fn func(T, error), v T, err error) {
 // ordered. Give the context an executor (WithExecutor), or chain on the
 // future returned by Then/Map, when order matters.
 func (f *Future[T]) OnComplete(fn func(v T, err error)) {
-	if f.shared {
+	if f.word.Load()&sharedBit != 0 {
 		go callContinuation(fn, f.val, f.err)
 		return
 	}
-	f.mu.Lock()
-	f.observed = true
-	if f.n == 0 {
+	w := f.lock() | observedBit | pendBit
+	if f.first == nil && !f.morePending() {
+		if x := f.x; x != nil && len(x.more) > 0 {
+			x.more, x.next = x.more[:0], 0 // every slot was nilled when taken
+		}
 		f.first = fn
 	} else {
-		f.more = append(f.more, fn)
+		x := f.ext()
+		x.more = append(x.more, fn)
 	}
-	f.n++
-	sched := f.state.Load() != statePending && !f.scheduled
+	sched := w&stateMask != statePending && w&schedBit == 0
 	if sched {
-		f.scheduled = true
+		w |= schedBit
 	}
-	f.mu.Unlock()
+	f.unlock(w)
 	f.markObserved()
 	if sched {
 		execute(f.ex, (*runner[T])(f))
@@ -298,8 +410,8 @@ func (f *Future[T]) OnComplete(fn func(v T, err error)) {
 
 // markObserved marks a settled failure as handled.
 func (f *Future[T]) markObserved() {
-	if f.state.Load() == stateRejected && f.track != nil {
-		f.track.observed.Store(true)
+	if f.word.Load()&trackBit != 0 {
+		f.x.track.observed.Store(true)
 	}
 }
 
@@ -312,7 +424,7 @@ func (f *Future[T]) markObserved() {
 // lock, no allocation; pending: the future's Done channel, allocated once per
 // future and shared by all its awaiters. A nil ctx means no bound.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
-	if f.state.Load() != statePending {
+	if f.word.Load()&stateMask != statePending {
 		f.markObserved()
 		return f.val, f.err
 	}
@@ -328,7 +440,7 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	case <-f.Done():
 		return f.val, f.err
 	case <-cdone:
-		if f.state.Load() != statePending {
+		if f.word.Load()&stateMask != statePending {
 			return f.val, f.err
 		}
 		var zero T
@@ -341,21 +453,22 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 // future allocates the channel; later calls and calls on a settled future do
 // not allocate. Safe from any goroutine.
 func (f *Future[T]) Done() <-chan struct{} {
-	if f.state.Load() != statePending {
+	if f.word.Load()&stateMask != statePending {
 		f.markObserved()
 		return closedChan
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.observed = true
-	if f.state.Load() != statePending {
+	w := f.lock() | observedBit
+	if w&stateMask != statePending {
+		f.unlock(w)
 		f.markObserved()
 		return closedChan
 	}
-	if f.done == nil {
-		f.done = make(chan struct{})
+	x := f.ext()
+	if x.done == nil {
+		x.done = make(chan struct{})
 	}
-	return f.done
+	f.unlock(w)
+	return x.done
 }
 
 // Result peeks at the future without waiting: ok is false while it is
@@ -363,7 +476,7 @@ func (f *Future[T]) Done() <-chan struct{} {
 // counts as observing the failure. No lock, no allocation; safe from any
 // goroutine.
 func (f *Future[T]) Result() (v T, err error, ok bool) {
-	if f.state.Load() == statePending {
+	if f.word.Load()&stateMask == statePending {
 		return v, nil, false
 	}
 	f.markObserved()
@@ -376,11 +489,11 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 // Compose and WithTimeout it cancels their input; for All, Any and Race it
 // cancels every input. Cancel does not settle the future by itself: the
 // future settles with whatever the cancelled work reports. On a future from
-// NewPromise, Resolved or Failed it does nothing. Safe from any goroutine;
-// idempotent.
+// NewPromise, Resolved or Failed it does nothing. Costs the future's lock
+// once. Safe from any goroutine; idempotent.
 func (f *Future[T]) Cancel() {
-	if f.cancel != nil {
-		f.cancel()
+	if fn := f.cancelFunc(); fn != nil {
+		fn()
 	}
 }
 

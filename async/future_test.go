@@ -300,3 +300,155 @@ func TestUnhandledFailureReportedWhenCollected(t *testing.T) {
 	// A successful future is never reported.
 	_ = Resolved(1)
 }
+
+// TestContinuationsOneAtATimeWhileRegistering registers continuations from
+// several goroutines, and from inside continuations, while runs are ending,
+// on the nil executor (each run on its own goroutine), so a run that ended
+// while a registration was in flight would show up as two continuations
+// running at once, a lost continuation, or one run twice.
+func TestContinuationsOneAtATimeWhileRegistering(t *testing.T) {
+	checkGoroutines(t)
+	for round := range 50 {
+		p := NewPromise[int](nil)
+		f := p.Future()
+		const writers, each = 4, 50
+		var running atomic.Int32
+		var overlap atomic.Int32
+		var mu sync.Mutex
+		seen := make(map[int]int)
+		lastOf := make([]int, writers+1)
+		for i := range lastOf {
+			lastOf[i] = -1
+		}
+		var wg sync.WaitGroup
+		wg.Add(writers*each + 2*writers) // registrars and nested ones too
+		cont := func(w, i int) func(int, error) {
+			return func(v int, err error) {
+				defer wg.Done()
+				if running.Add(1) != 1 {
+					overlap.Add(1)
+				}
+				if v != round || err != nil {
+					t.Errorf("continuation got (%d, %v), want (%d, nil)", v, err, round)
+				}
+				mu.Lock()
+				seen[w*1000+i]++
+				if i <= lastOf[w] {
+					t.Errorf("writer %d: continuation %d ran after %d", w, i, lastOf[w])
+				}
+				lastOf[w] = i
+				mu.Unlock()
+				runtime.Gosched() // widen the window for an overlapping run
+				running.Add(-1)
+			}
+		}
+		var start sync.WaitGroup
+		start.Add(1)
+		for w := range writers {
+			go func() {
+				start.Wait()
+				for i := range each {
+					f.OnComplete(cont(w, i))
+				}
+			}()
+			// One continuation per writer registers another from inside.
+			f.OnComplete(func(int, error) {
+				if running.Add(1) != 1 {
+					overlap.Add(1)
+				}
+				f.OnComplete(cont(writers, w))
+				runtime.Gosched()
+				running.Add(-1)
+				wg.Done()
+			})
+		}
+		p.Resolve(round)
+		start.Done() // the writers race with the runs
+		wg.Wait()
+		if overlap.Load() != 0 {
+			t.Fatalf("round %d: %d continuations overlapped", round, overlap.Load())
+		}
+		mu.Lock()
+		if len(seen) != writers*each+writers {
+			t.Fatalf("round %d: %d distinct continuations ran, want %d", round, len(seen), writers*each+writers)
+		}
+		for k, c := range seen {
+			if c != 1 {
+				t.Fatalf("round %d: continuation %d ran %d times", round, k, c)
+			}
+		}
+		mu.Unlock()
+	}
+}
+
+// countingExec records the tasks it is given; the test runs them.
+type countingExec struct {
+	mu    sync.Mutex
+	tasks []Task
+}
+
+func (e *countingExec) Execute(t Task) {
+	e.mu.Lock()
+	e.tasks = append(e.tasks, t)
+	e.mu.Unlock()
+}
+
+func (e *countingExec) take() []Task {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ts := e.tasks
+	e.tasks = nil
+	return ts
+}
+
+// TestRegistrationDuringRunJoinsTheRun checks, step by step, that a
+// continuation registered while the last pending one runs (from inside it
+// and from another goroutine) joins the current run instead of starting a
+// second one, and that a registration after the run ended starts exactly one
+// new run.
+func TestRegistrationDuringRunJoinsTheRun(t *testing.T) {
+	checkGoroutines(t)
+	ex := &countingExec{}
+	p := NewPromise[int](ex)
+	f := p.Future()
+	var got []string
+	f.OnComplete(func(v int, err error) {
+		got = append(got, fmt.Sprintf("a%d", v))
+		f.OnComplete(func(v int, err error) { got = append(got, fmt.Sprintf("b%d", v)) })
+		registered := make(chan struct{})
+		go func() {
+			f.OnComplete(func(v int, err error) { got = append(got, fmt.Sprintf("c%d", v)) })
+			close(registered)
+		}()
+		<-registered
+		if n := len(ex.take()); n != 0 {
+			t.Errorf("registering during a run scheduled %d more runs, want 0", n)
+		}
+	})
+	if n := len(ex.tasks); n != 0 {
+		t.Fatalf("pending future scheduled %d runs", n)
+	}
+	p.Resolve(7)
+	runs := ex.take()
+	if len(runs) != 1 {
+		t.Fatalf("Resolve scheduled %d runs, want 1", len(runs))
+	}
+	runs[0].Run()
+	if want := "a7 b7 c7"; fmt.Sprint(got) != "["+want+"]" {
+		t.Fatalf("continuations ran as %v, want [%s]", got, want)
+	}
+	if n := len(ex.take()); n != 0 {
+		t.Fatalf("%d runs scheduled after the run ended, want 0", n)
+	}
+	for i := range 3 { // the run has ended: each registration starts one
+		f.OnComplete(func(v int, err error) { got = append(got, fmt.Sprintf("d%d", i)) })
+		runs = ex.take()
+		if len(runs) != 1 {
+			t.Fatalf("registration %d after the run scheduled %d runs, want 1", i, len(runs))
+		}
+		runs[0].Run()
+	}
+	if want := "[a7 b7 c7 d0 d1 d2]"; fmt.Sprint(got) != want {
+		t.Fatalf("continuations ran as %v, want %s", got, want)
+	}
+}

@@ -141,8 +141,9 @@ func (t *goTask[T]) Run() {
 // future's continuations run on ExecutorFrom(ctx) (so work offloaded from a
 // loop callback continues on that loop). If the pool is full or closed the
 // future fails at once with ErrPoolFull or ErrClosed. A panic in fn fails the
-// future with a *PanicError. Costs the future's task object plus a
-// context.WithCancel. Safe from any goroutine; never blocks.
+// future with a *PanicError. Costs the future's task object, the record of
+// its cancel function and a context.WithCancel. Safe from any goroutine;
+// never blocks.
 func Go[T any](ctx context.Context, pool *Pool, fn func(context.Context) (T, error)) *Future[T] {
 	if pool == nil {
 		pool = DefaultPool()
@@ -150,7 +151,7 @@ func Go[T any](ctx context.Context, pool *Pool, fn func(context.Context) (T, err
 	t := &goTask[T]{fn: fn}
 	t.f.ex = ExecutorFrom(ctx)
 	t.ctx, t.cancel = context.WithCancel(ctx)
-	t.f.cancel = t.cancel
+	t.f.setCancel(t.cancel)
 	if err := pool.submit(t); err != nil {
 		t.cancel()
 		var zero T
