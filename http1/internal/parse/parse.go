@@ -430,9 +430,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			state = sStart
 			i++
 		case sMethod:
-			for i < len(data) && isToken[data[i]] {
-				i++
-			}
+			i = skipName(data, i)
 			if i-p.lineStart >= p.lim.MaxRequestLine {
 				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 			}
@@ -591,10 +589,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 				// Fast path: a whole field line is here. Anything unusual
 				// (or the end of the input) leaves it to the states, which
 				// start again at p.mark.
-				j := i + 1
-				for j < len(data) && isToken[data[j]] {
-					j++
-				}
+				j := skipName(data, i+1)
 				if j+1 >= len(data) || data[j] != ':' {
 					break
 				}
@@ -623,9 +618,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 				return 0, errorf(BadRequest, i, "invalid character in field name")
 			}
 		case sName:
-			for i < len(data) && isToken[data[i]] {
-				i++
-			}
+			i = skipName(data, i)
 			if i == len(data) {
 				continue
 			}
