@@ -430,7 +430,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			state = sStart
 			i++
 		case sMethod:
-			i = skipName(data, i)
+			for i < len(data) && isToken[data[i]] {
+				i++
+			}
 			if i-p.lineStart >= p.lim.MaxRequestLine {
 				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 			}
@@ -589,7 +591,10 @@ func (p *Parser) scan(buf []byte) (int, error) {
 				// Fast path: a whole field line is here. Anything unusual
 				// (or the end of the input) leaves it to the states, which
 				// start again at p.mark.
-				j := skipName(data, i+1)
+				j := i + 1
+				for j < len(data) && isToken[data[j]] {
+					j++
+				}
 				if j+1 >= len(data) || data[j] != ':' {
 					break
 				}
@@ -618,7 +623,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 				return 0, errorf(BadRequest, i, "invalid character in field name")
 			}
 		case sName:
-			i = skipName(data, i)
+			for i < len(data) && isToken[data[i]] {
+				i++
+			}
 			if i == len(data) {
 				continue
 			}

@@ -146,22 +146,6 @@ func targetMask(x uint64) uint64 {
 	return (below | above) & msb
 }
 
-// nameMask flags (high bit of the byte) the bytes of x that are not ASCII
-// letters, digits or '-', the bytes field names and methods are mostly made
-// of. Unlike valueMask every flag is exact: the sums below work on 7-bit
-// bytes and never carry into the next byte. A flagged byte may still be a
-// token character ('_', '.', ...): look closer.
-func nameMask(x uint64) uint64 {
-	const low7 = 0x7f * lsb
-	y := (x | 0x20*lsb) & low7 // letters folded to lower case
-	letter := (y + (0x80-0x61)*lsb) &^ (y + (0x80-0x7b)*lsb)
-	x7 := x & low7
-	digit := (x7 + (0x80-0x30)*lsb) &^ (x7 + (0x80-0x3a)*lsb)
-	z := (x ^ 0x2d*lsb) & low7
-	hyphen := ^(z + low7) // high bit set only where z is 0
-	return ^((letter | digit | hyphen) &^ x) & msb
-}
-
 func valueWord(x uint64) bool  { return valueMask(x) == 0 }
 func targetWord(x uint64) bool { return targetMask(x) == 0 }
 
@@ -181,27 +165,6 @@ func skipValue(data []byte, i int) int {
 		i++
 	}
 	for i < len(data) && isValue[data[i]] {
-		i++
-	}
-	return i
-}
-
-// skipName returns the index of the first byte at or after i that is not
-// a token character (len(data) when there is none).
-func skipName(data []byte, i int) int {
-	for i+8 <= len(data) {
-		m := nameMask(binary.LittleEndian.Uint64(data[i : i+8]))
-		if m == 0 {
-			i += 8
-			continue
-		}
-		i += bits.TrailingZeros64(m) >> 3
-		if !isToken[data[i]] {
-			return i
-		}
-		i++
-	}
-	for i < len(data) && isToken[data[i]] {
 		i++
 	}
 	return i
