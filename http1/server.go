@@ -790,6 +790,9 @@ func (cs *conn) move(li int, ph uint8) {
 	cs.phase = ph
 	ls := cs.ls
 	if ls.lists[li].d <= 0 {
+		if cs.list == dlNone {
+			return // dlNone keeps no order: nothing to move
+		}
 		li = dlNone
 	}
 	cs.unlink()
