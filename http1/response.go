@@ -355,12 +355,16 @@ func (w *ResponseWriter) commit(final bool) {
 		ls.refresh() // outside process (End from a timer, say)
 	}
 	b := cs.outBuf()
-	b = appendStatusLine(b, w.status)
-	if !w.ownServer {
-		b = append(b, ls.s.serverLine...)
-	}
-	if !w.ownDate {
-		b = append(b, ls.dateLine()...)
+	if w.status == 200 && !w.ownServer && !w.ownDate {
+		b = append(b, ls.headOK()...)
+	} else {
+		b = appendStatusLine(b, w.status)
+		if !w.ownServer {
+			b = append(b, ls.s.serverLine...)
+		}
+		if !w.ownDate {
+			b = append(b, ls.dateLine()...)
+		}
 	}
 	b = append(b, w.hdr...)
 	if bodyLen >= 0 && (w.status >= 200 && w.status != 204) {

@@ -378,6 +378,7 @@ type loopState struct {
 	pendConn  *conn
 	fields    fieldMemo     // header fields that passed validField
 	date      []byte        // "Date: ...\r\n"
+	okHead    []byte        // status line of a 200, Server and Date lines; see headOK
 	dateUntil time.Duration // when date must be formatted again (like now)
 	now       time.Duration // the loop's time since Server.base, see refresh
 	nowT      time.Time
@@ -387,7 +388,10 @@ type loopState struct {
 }
 
 // Deadline lists. A connection is on the list of its phase while that
-// phase has a timeout, else (and once its deadline passed) on dlNone.
+// phase has a timeout, else (and once its deadline passed) on dlNone. (The
+// one exception lasts no longer than a callback: between pipelined requests
+// whose next head is already buffered, the connection stays on the list of
+// the request that ended until readHead lists it for the next phase.)
 // Within a list every connection got the same timeout, and the loop's clock
 // only moves forward, so appending at the tail keeps a list sorted by
 // deadline: one loop timer per list, armed for its first connection, serves
@@ -587,8 +591,19 @@ func (ls *loopState) dateLine() []byte {
 		b := append(ls.date[:0], "Date: "...)
 		b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
 		ls.date = append(b, crlf...)
+		b = append(ls.okHead[:0], "HTTP/1.1 200 OK\r\n"...)
+		b = append(b, ls.s.serverLine...)
+		ls.okHead = append(b, ls.date...)
 	}
 	return ls.date
+}
+
+// headOK returns the status line of a 200 response, the Server line (if
+// any) and the Date line as one piece (kept with the Date line), so the
+// common head starts with one copy.
+func (ls *loopState) headOK() []byte {
+	ls.dateLine()
+	return ls.okHead
 }
 
 // exchange is the state of one request and its response.
@@ -775,6 +790,9 @@ func (cs *conn) move(li int, ph uint8) {
 	cs.phase = ph
 	ls := cs.ls
 	if ls.lists[li].d <= 0 {
+		if cs.list == dlNone {
+			return // dlNone keeps no order: nothing to move
+		}
 		li = dlNone
 	}
 	cs.unlink()
@@ -989,8 +1007,15 @@ func (cs *conn) run() {
 			cs.close()
 			return
 		}
+		if cs.c.Buffered() > 0 {
+			// The next head is already here (pipelining): readHead lists
+			// the connection for the phase it finds, so the idle list is
+			// skipped, and the parser is kept.
+			cs.phase = phIdle
+			continue
+		}
 		cs.move(dlIdle, phIdle)
-		if cs.c.Buffered() == 0 && cs.p != nil {
+		if cs.p != nil {
 			cs.ls.putParser(cs.p)
 			cs.p = nil
 		}
