@@ -1,8 +1,12 @@
-// Package http1 is an HTTP/1.1 server on ioloop's event loops: keep-alive
-// and pipelining, a strict incremental parser, request and response bodies
-// streamed with the connection's backpressure, and two handler forms — a
-// native one that runs on the loop and allocates nothing per request, and
-// Adapt, which runs any net/http Handler on a worker pool.
+// Package http1 is HTTP/1.1 on ioloop's event loops. The server has
+// keep-alive and pipelining, a strict incremental parser, request and
+// response bodies streamed with the connection's backpressure, and two
+// handler forms — a native one that runs on the loop and allocates nothing
+// per request, and Adapt, which runs any net/http Handler on a worker pool.
+// The Client (see client.go's contract) pools connections per host on the
+// same loops and answers with futures (Client.Do) or with a lent response
+// and no allocation (Client.DoFunc). ResponseWriter.Upgrade hands a
+// connection to another protocol (the websocket package uses it).
 //
 // # Serving
 //
