@@ -63,6 +63,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop/bench/internal/procstat"
+	rep "github.com/ioloop/ioloop/bench/internal/report"
 )
 
 // config is the harness's command line.
@@ -267,7 +268,7 @@ func main() {
 	logf("%d servers x %d rounds x %d workloads, load generator %s; about %v",
 		len(chosen), c.rounds, len(c.pipelines), filepath.Base(lg[0]), est.Round(time.Second))
 
-	loadStart := loadAvg()
+	loadStart := procstat.LoadAvg()
 	broken := map[string]string{}
 	var runs []runResult
 	var idles []idleResult
@@ -300,7 +301,7 @@ func main() {
 					ir.Server, ir.Round = s.name, round
 					idles = append(idles, ir)
 					logf("round %d %-8s idle: %.0f B/conn (RSS %.1f -> %.1f MiB)", round, s.name,
-						ir.BytesPerCon, mib(ir.RSSBefore), mib(ir.RSSAfter))
+						ir.BytesPerCon, rep.MiB(ir.RSSBefore), rep.MiB(ir.RSSAfter))
 				}
 			}
 			for i, p := range c.pipelines {
@@ -328,26 +329,13 @@ func main() {
 	logf("done in %v", time.Since(start).Round(time.Second))
 
 	md := report(c, lg, chosen, runs, idles, broken)
-	md += fmt.Sprintf("Load average (1/5/15 min) at start %s, at end %s: anything well above 2 means other work shared the CPUs.\n", loadStart, loadAvg())
+	md += fmt.Sprintf("Load average (1/5/15 min) at start %s, at end %s: anything well above 2 means other work shared the CPUs.\n", loadStart, procstat.LoadAvg())
 	fmt.Print(md)
-	stamp := time.Now().Format("20060102-150405")
-	outDir := filepath.Join(dir, "out")
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	path, err := rep.Save(dir, "echo", c.out, md, map[string]any{"runs": runs, "idle": idles, "broken": broken}, logf)
+	if err != nil {
 		fatalf("%v", err)
 	}
-	if c.out == "" {
-		c.out = filepath.Join(outDir, "echo-"+stamp+".md")
-	}
-	raw, _ := json.MarshalIndent(map[string]any{"runs": runs, "idle": idles, "broken": broken}, "", "  ")
-	for path, data := range map[string][]byte{
-		c.out:                                   []byte(md),
-		filepath.Join(outDir, "echo-latest.md"): []byte(md),
-		filepath.Join(outDir, "echo-"+stamp+".json"): raw,
-	} {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			logf("%v", err)
-		}
-	}
+	c.out = path
 	logf("report written to %s", c.out)
 }
 
@@ -752,34 +740,6 @@ func runLoad(c config, argv []string, pid int, d time.Duration) (lgResult, cpuWi
 	return res, w, nil
 }
 
-// loadAvg returns the first three fields of /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], "/")
-}
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 type summary struct {
 	name                        string
 	goPeer                      bool
@@ -840,8 +800,8 @@ func report(c config, lg []string, chosen []server, runs []runResult, idles []id
 			for _, e := range errs {
 				total += e
 			}
-			sums = append(sums, summary{name: s.name, goPeer: s.goPeer, opsPerS: median(ops), p50: median(p50),
-				p99: median(p99), cpuPerOp: median(cpu), cpuPct: median(pct), errors: total, rounds: len(ops)})
+			sums = append(sums, summary{name: s.name, goPeer: s.goPeer, opsPerS: rep.Median(ops), p50: rep.Median(p50),
+				p99: rep.Median(p99), cpuPerOp: rep.Median(cpu), cpuPct: rep.Median(pct), errors: total, rounds: len(ops)})
 		}
 		sort.Slice(sums, func(i, j int) bool { return sums[i].cpuPerOp < sums[j].cpuPerOp })
 		cRef, goBest, goName := 0.0, 0.0, ""
@@ -858,7 +818,7 @@ func report(c config, lg []string, chosen []server, runs []runResult, idles []id
 		fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, s := range sums {
 			fmt.Fprintf(&b, "| %s | %.0f | %.1f | %.1f | %.0f%% | %.3f | %s | %s | %.0f | %d |\n",
-				s.name, s.opsPerS, s.p50, s.p99, s.cpuPct, s.cpuPerOp, ratio(s.cpuPerOp, cRef), ratio(s.cpuPerOp, goBest), s.errors, s.rounds)
+				s.name, s.opsPerS, s.p50, s.p99, s.cpuPct, s.cpuPerOp, rep.Ratio(s.cpuPerOp, cRef), rep.Ratio(s.cpuPerOp, goBest), s.errors, s.rounds)
 		}
 		b.WriteString("\n")
 	}
@@ -876,13 +836,13 @@ func report(c config, lg []string, chosen []server, runs []runResult, idles []id
 			var bf, af, per []float64
 			for _, ir := range idles {
 				if ir.Server == s.name {
-					bf = append(bf, mib(ir.RSSBefore))
-					af = append(af, mib(ir.RSSAfter))
+					bf = append(bf, rep.MiB(ir.RSSBefore))
+					af = append(af, rep.MiB(ir.RSSAfter))
 					per = append(per, ir.BytesPerCon)
 				}
 			}
 			if len(per) > 0 {
-				rows = append(rows, row{s.name, median(bf), median(af), median(per), len(per)})
+				rows = append(rows, row{s.name, rep.Median(bf), rep.Median(af), rep.Median(per), len(per)})
 			}
 		}
 		sort.Slice(rows, func(i, j int) bool { return rows[i].per < rows[j].per })
@@ -904,11 +864,4 @@ func report(c config, lg []string, chosen []server, runs []runResult, idles []id
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-func ratio(x, ref float64) string {
-	if ref <= 0 || x <= 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f×", x/ref)
 }

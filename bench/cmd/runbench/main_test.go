@@ -53,23 +53,6 @@ func TestProcReadersOnSelf(t *testing.T) {
 	}
 }
 
-func TestMedianAndRatio(t *testing.T) {
-	for _, tc := range []struct {
-		in   []float64
-		want float64
-	}{{in: nil, want: 0}, {in: []float64{3}, want: 3}, {in: []float64{5, 1, 3}, want: 3}, {in: []float64{4, 1, 3, 2}, want: 2.5}} {
-		if got := median(tc.in); got != tc.want {
-			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-	if got := ratio(3, 2); got != "1.50×" {
-		t.Errorf("ratio(3, 2) = %q", got)
-	}
-	if got := ratio(3, 0); got != "–" {
-		t.Errorf("ratio(3, 0) = %q", got)
-	}
-}
-
 func listen(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

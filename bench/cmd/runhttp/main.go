@@ -48,7 +48,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -62,6 +61,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop/bench/internal/procstat"
+	rep "github.com/ioloop/ioloop/bench/internal/report"
 )
 
 // config is the harness's command line.
@@ -242,7 +242,7 @@ func main() {
 					ir.Server, ir.Round = s.name, round
 					idles = append(idles, ir)
 					logf("round %d %-14s idle: %.0f B/conn (RSS %.1f -> %.1f MiB)", round, s.name,
-						ir.BytesPerConn, mib(ir.RSSBefore), mib(ir.RSSAfter))
+						ir.BytesPerConn, rep.MiB(ir.RSSBefore), rep.MiB(ir.RSSAfter))
 				}
 			}
 			for i, depth := range []int{1, c.depth} {
@@ -273,24 +273,11 @@ func main() {
 	md += fmt.Sprintf("Load average (1/5/15 min) at start %s, at end %s: anything well above 2 means other work shared the CPUs.\n",
 		loadStart, procstat.LoadAvg())
 	fmt.Print(md)
-	stamp := time.Now().Format("20060102-150405")
-	outDir := filepath.Join(dir, "out")
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	path, err := rep.Save(dir, "http", c.out, md, map[string]any{"runs": runs, "idle": idles, "left_out": notes}, logf)
+	if err != nil {
 		fatalf("%v", err)
 	}
-	if c.out == "" {
-		c.out = filepath.Join(outDir, "http-"+stamp+".md")
-	}
-	raw, _ := json.MarshalIndent(map[string]any{"runs": runs, "idle": idles, "left_out": notes}, "", "  ")
-	for path, data := range map[string][]byte{
-		c.out:                                   []byte(md),
-		filepath.Join(outDir, "http-latest.md"): []byte(md),
-		filepath.Join(outDir, "http-"+stamp+".json"): raw,
-	} {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			logf("%v", err)
-		}
-	}
+	c.out = path
 	logf("report written to %s", c.out)
 }
 
@@ -326,7 +313,5 @@ func raiseNofile() {
 		logf("setrlimit: %v", err)
 	}
 }
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -194,18 +194,7 @@ func TestParseWrk(t *testing.T) {
 	}
 }
 
-func TestMedianRatioExpand(t *testing.T) {
-	for _, tc := range []struct {
-		in   []float64
-		want float64
-	}{{in: nil, want: 0}, {in: []float64{3}, want: 3}, {in: []float64{5, 1, 3}, want: 3}, {in: []float64{4, 1, 3, 2}, want: 2.5}} {
-		if got := median(tc.in); got != tc.want {
-			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-	if ratio(3, 2) != "1.50×" || ratio(3, 0) != "–" {
-		t.Errorf("ratio: %q %q", ratio(3, 2), ratio(3, 0))
-	}
+func TestExpand(t *testing.T) {
 	got := expand("serve --http {addr} --loops {loops} --x={addr}", "127.0.0.1:9", 4)
 	want := []string{"serve", "--http", "127.0.0.1:9", "--loops", "4", "--x=127.0.0.1:9"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {

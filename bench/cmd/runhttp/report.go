@@ -2,35 +2,13 @@ package main
 
 import (
 	"fmt"
+	rep "github.com/ioloop/ioloop/bench/internal/report"
 	"os"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 )
-
-// median returns the median of xs (0 for none).
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// ratio formats x/ref, or "–" when either is missing.
-func ratio(x, ref float64) string {
-	if ref <= 0 || x <= 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f×", x/ref)
-}
 
 // summary is one server's medians for one workload.
 type summary struct {
@@ -64,8 +42,8 @@ func summarize(runs []runResult, depth int) []summary {
 			}
 			errs += r.Wrk.errors()
 		}
-		sums = append(sums, summary{name: name, reqPerS: median(rps), p50: median(p50), p99: median(p99),
-			cpuPerReq: median(cpu), cpuPct: median(pct), errors: errs, rounds: len(rs)})
+		sums = append(sums, summary{name: name, reqPerS: rep.Median(rps), p50: rep.Median(p50), p99: rep.Median(p99),
+			cpuPerReq: rep.Median(cpu), cpuPct: rep.Median(pct), errors: errs, rounds: len(rs)})
 	}
 	sort.Slice(sums, func(i, j int) bool {
 		if sums[i].cpuPerReq != sums[j].cpuPerReq {
@@ -127,7 +105,7 @@ func report(c config, chosen []server, runs []runResult, idles []idleResult, not
 		for _, s := range sums {
 			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f%% | %.3f | %s | %s | %s | %d | %d |\n",
 				s.name, s.reqPerS, ms(s.p50), ms(s.p99), s.cpuPct, s.cpuPerReq,
-				ratio(s.cpuPerReq, ref["nginx"]), ratio(s.cpuPerReq, ref["fasthttp"]), ratio(s.cpuPerReq, ref["c"]),
+				rep.Ratio(s.cpuPerReq, ref["nginx"]), rep.Ratio(s.cpuPerReq, ref["fasthttp"]), rep.Ratio(s.cpuPerReq, ref["c"]),
 				s.errors, s.rounds)
 		}
 		b.WriteString("\n")
@@ -146,13 +124,13 @@ func report(c config, chosen []server, runs []runResult, idles []idleResult, not
 			var bf, af, per []float64
 			for _, ir := range idles {
 				if ir.Server == s.name {
-					bf = append(bf, mib(ir.RSSBefore))
-					af = append(af, mib(ir.RSSAfter))
+					bf = append(bf, rep.MiB(ir.RSSBefore))
+					af = append(af, rep.MiB(ir.RSSAfter))
 					per = append(per, ir.BytesPerConn)
 				}
 			}
 			if len(per) > 0 {
-				rows = append(rows, row{s.name, median(bf), median(af), median(per), len(per)})
+				rows = append(rows, row{s.name, rep.Median(bf), rep.Median(af), rep.Median(per), len(per)})
 			}
 		}
 		sort.Slice(rows, func(i, j int) bool { return rows[i].per < rows[j].per })
@@ -163,7 +141,7 @@ func report(c config, chosen []server, runs []runResult, idles []idleResult, not
 			}
 		}
 		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.0f | %s | %d |\n", r.name, r.before, r.after, r.per, ratio(r.per, nginx), r.n)
+			fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.0f | %s | %d |\n", r.name, r.before, r.after, r.per, rep.Ratio(r.per, nginx), r.n)
 		}
 		b.WriteString("\n")
 	}
