@@ -45,13 +45,6 @@ func (s ConnState) String() string {
 	return "invalid"
 }
 
-const (
-	stateConnecting = StateConnecting
-	stateOpen       = StateOpen
-	stateClosing    = StateClosing
-	stateClosed     = StateClosed
-)
-
 // Requests from any goroutine, carried out by the loop.
 const (
 	reqClose uint32 = 1 << iota
@@ -231,7 +224,7 @@ func (c *Conn) LocalAddr() net.Addr {
 		}
 		return &net.UnixAddr{Net: "unix"}
 	}
-	if c.state == stateClosed {
+	if c.state == StateClosed {
 		return nil
 	}
 	ap, err := sock.LocalAddr(int(c.fd))
@@ -371,7 +364,7 @@ func (c *Conn) WriteString(s string) (int, error) {
 }
 
 func (c *Conn) writable(n int) error {
-	if c.state > stateOpen || c.writeShut || c.req.Load()&(reqClose|reqCloseWrite|reqAbort) != 0 {
+	if c.state > StateOpen || c.writeShut || c.req.Load()&(reqClose|reqCloseWrite|reqAbort) != 0 {
 		return ErrClosed
 	}
 	if c.outLen()+n > c.l.opts.MaxOutput {
@@ -399,13 +392,13 @@ func (c *Conn) OutputLen() int { return c.outLen() }
 // Flush tries to hand the queued output to the kernel now instead of at the
 // end of the loop iteration. Loop only.
 func (c *Conn) Flush() error {
-	if c.state == stateClosed {
+	if c.state == StateClosed {
 		return ErrClosed
 	}
 	if !c.writeBlocked {
 		c.flush()
 	}
-	if c.state == stateClosed {
+	if c.state == StateClosed {
 		return c.closeErr()
 	}
 	return nil
@@ -486,7 +479,7 @@ func (c *Conn) request(r uint32) {
 // handleRequests carries out Close/CloseWrite/Abort requests. Loop only.
 func (c *Conn) handleRequests() {
 	r := c.req.Load()
-	if r == 0 || c.state == stateClosed {
+	if r == 0 || c.state == StateClosed {
 		return
 	}
 	switch {
@@ -496,7 +489,7 @@ func (c *Conn) handleRequests() {
 	case r&reqClose != 0:
 		c.beginClose(nil)
 	case r&reqCloseWrite != 0:
-		if c.state == stateOpen && !c.writeShut && c.outLen() == 0 {
+		if c.state == StateOpen && !c.writeShut && c.outLen() == 0 {
 			c.shutWrite()
 		}
 	}
@@ -516,7 +509,7 @@ func (c *Conn) ResumeRead() {
 }
 
 func (c *Conn) resume() {
-	if c.state != stateOpen || c.readPaused() {
+	if c.state != StateOpen || c.readPaused() {
 		return
 	}
 	c.redeliver = c.inLen() > 0
@@ -555,12 +548,12 @@ func (c *Conn) extra() *connExtra {
 	d := c.ext
 	if d.readFn == nil {
 		d.readFn = func() {
-			if d.read != 0 && c.state == stateOpen {
+			if d.read != 0 && c.state == StateOpen {
 				c.fail(ErrReadDeadline)
 			}
 		}
 		d.writeFn = func() {
-			if d.write != 0 && c.outLen() > 0 && c.state < stateClosed {
+			if d.write != 0 && c.outLen() > 0 && c.state < StateClosed {
 				c.fail(ErrWriteDeadline)
 			}
 		}
@@ -570,7 +563,7 @@ func (c *Conn) extra() *connExtra {
 
 func (c *Conn) setDeadline(h timer.Handle, t time.Time, at *int64, fn func()) timer.Handle {
 	c.l.timers.Cancel(h)
-	if t.IsZero() || c.state == stateClosed {
+	if t.IsZero() || c.state == StateClosed {
 		*at = 0
 		return timer.Handle{}
 	}
@@ -581,12 +574,12 @@ func (c *Conn) setDeadline(h timer.Handle, t time.Time, at *int64, fn func()) ti
 // onEvent handles readiness of the socket.
 func (c *Conn) onEvent(f poller.Flags) {
 	switch c.state {
-	case stateConnecting:
+	case StateConnecting:
 		if f&(poller.Writable|poller.Error|poller.HangUp) != 0 {
 			c.connected()
 		}
 		return
-	case stateClosed:
+	case StateClosed:
 		return
 	}
 	if f&poller.Error != 0 {
@@ -601,7 +594,7 @@ func (c *Conn) onEvent(f poller.Flags) {
 	if f&poller.Writable != 0 && c.writeBlocked {
 		c.writeBlocked = false
 		c.flush()
-		if c.state == stateClosed {
+		if c.state == StateClosed {
 			return
 		}
 	}
@@ -610,7 +603,7 @@ func (c *Conn) onEvent(f poller.Flags) {
 	}
 	if c.redeliver {
 		c.redeliver = false
-		if c.inLen() > 0 && c.state == stateOpen {
+		if c.inLen() > 0 && c.state == StateOpen {
 			c.deliver(nil)
 		}
 	}
@@ -624,13 +617,13 @@ func (c *Conn) read() {
 	l := c.l
 	total := 0
 	for range readBudget {
-		if c.state == stateClosed || c.eof || (c.state == stateOpen && c.readPaused()) {
+		if c.state == StateClosed || c.eof || (c.state == StateOpen && c.readPaused()) {
 			return
 		}
 		n, err := sock.Read(int(c.fd), l.scratch)
 		if n > 0 {
 			c.lastActive = l.now
-			if c.state == stateOpen {
+			if c.state == StateOpen {
 				c.deliver(l.scratch[:n])
 			} // while closing, input is read and dropped
 			total += n
@@ -674,7 +667,7 @@ func (c *Conn) deliver(data []byte) {
 		c.callData()
 		rest := l.view
 		l.viewConn, l.view = nil, nil
-		if len(rest) > 0 && c.state == stateOpen {
+		if len(rest) > 0 && c.state == StateOpen {
 			if len(rest) > l.opts.MaxInput {
 				c.fail(ErrInputLimit)
 				return
@@ -694,7 +687,7 @@ func (c *Conn) deliver(data []byte) {
 	c.callData()
 	consumed := len(view) - len(l.view)
 	l.viewConn, l.view = nil, nil
-	if c.state == stateOpen {
+	if c.state == StateOpen {
 		io.in.Discard(l.pool, consumed)
 	} else {
 		io.in.Release(l.pool) // closing or closed: input is no longer delivered
@@ -708,14 +701,14 @@ func (c *Conn) deliver(data []byte) {
 
 func (c *Conn) peerEOF() {
 	c.eof = true
-	if c.state == stateClosing {
+	if c.state == StateClosing {
 		if c.writeShut {
 			c.destroy(c.closeErr())
 		}
 		return
 	}
 	c.callEOF()
-	if c.state == stateOpen && c.writeShut {
+	if c.state == StateOpen && c.writeShut {
 		c.destroy(c.closeErr()) // both directions are finished
 	}
 }
@@ -755,7 +748,7 @@ func (c *Conn) flush() {
 			break
 		}
 	}
-	if c.state == stateClosed {
+	if c.state == StateClosed {
 		return
 	}
 	size := c.outLen()
@@ -763,14 +756,14 @@ func (c *Conn) flush() {
 		c.bpPaused = false
 		c.callBackpressure(false)
 		c.resume()
-		if c.state == stateClosed {
+		if c.state == StateClosed {
 			return
 		}
 	}
 	if size == 0 {
 		c.releaseIO()
 		switch {
-		case c.state == stateClosing && !c.writeShut:
+		case c.state == StateClosing && !c.writeShut:
 			c.shutWrite()
 		case c.req.Load()&reqCloseWrite != 0 && !c.writeShut:
 			c.shutWrite()
@@ -787,11 +780,11 @@ func (c *Conn) shutWrite() {
 		c.destroy(c.closeErrOr(err))
 		return
 	}
-	if c.eof && c.state == stateClosing || c.eof && c.req.Load()&reqCloseWrite != 0 {
+	if c.eof && c.state == StateClosing || c.eof && c.req.Load()&reqCloseWrite != 0 {
 		c.destroy(c.closeErr())
 		return
 	}
-	if c.state == stateClosing {
+	if c.state == StateClosing {
 		c.readReady = true
 		c.l.addReady(c) // read to the peer's FIN
 	}
@@ -807,13 +800,13 @@ func (c *Conn) closeErrOr(err error) error {
 // beginClose starts a graceful close; err (may be nil) goes to OnClose.
 func (c *Conn) beginClose(err error) {
 	switch c.state {
-	case stateClosed, stateClosing:
+	case StateClosed, StateClosing:
 		return
-	case stateConnecting:
+	case StateConnecting:
 		c.destroy(c.closeErrOr(err))
 		return
 	}
-	c.state = stateClosing
+	c.state = StateClosing
 	c.setCloseErr(err)
 	c.l.timers.Cancel(c.tm)
 	c.tm = c.l.timers.ScheduleTask(c.l.now+int64(c.l.opts.Linger), 0, (*connTimer)(c))
@@ -840,10 +833,10 @@ func (c *Conn) fail(err error) { c.destroy(c.closeErrOr(err)) }
 
 // destroy closes the socket, releases the buffers and runs OnClose, once.
 func (c *Conn) destroy(err error) {
-	if c.state == stateClosed {
+	if c.state == StateClosed {
 		return
 	}
-	c.state = stateClosed
+	c.state = StateClosed
 	l := c.l
 	if c.gen != 0 {
 		l.unregister(c.slot)
@@ -883,11 +876,11 @@ func (c *Conn) connected() {
 		c.destroy(err)
 		return
 	}
-	c.state = stateOpen
+	c.state = StateOpen
 	c.l.timers.Cancel(c.tm)
 	c.tm = timer.Handle{}
 	c.open()
-	if c.ext != nil && c.ext.dialed != nil && c.state != stateClosed {
+	if c.ext != nil && c.ext.dialed != nil && c.state != StateClosed {
 		c.ext.dialed.Resolve(c)
 	}
 }
@@ -897,7 +890,7 @@ func (c *Conn) open() {
 	c.lastActive = c.l.now
 	c.armTimer()
 	c.callOpen()
-	if c.state == stateOpen {
+	if c.state == StateOpen {
 		c.readReady = true
 		c.read()
 	}
@@ -906,7 +899,7 @@ func (c *Conn) open() {
 // armTimer (re)starts the connection's timer for its current phase: idle
 // timeout when open.
 func (c *Conn) armTimer() {
-	if c.state != stateOpen {
+	if c.state != StateOpen {
 		return
 	}
 	c.l.timers.Cancel(c.tm)
@@ -928,9 +921,9 @@ func (t *connTimer) Run() { (*Conn)(t).onTimer() }
 func (c *Conn) onTimer() {
 	c.tm = timer.Handle{}
 	switch c.state {
-	case stateConnecting:
+	case StateConnecting:
 		c.destroy(ErrDialTimeout)
-	case stateOpen:
+	case StateOpen:
 		d := c.idle()
 		if d <= 0 {
 			return
@@ -940,7 +933,7 @@ func (c *Conn) onTimer() {
 			return
 		}
 		c.beginClose(ErrIdleTimeout)
-	case stateClosing:
+	case StateClosing:
 		if c.outLen() > 0 {
 			c.destroy(ErrLingerTimeout)
 		} else {

@@ -117,7 +117,7 @@ func (g *Group) Shutdown(ctx context.Context) error {
 // beginShutdown calls OnShutdown on every connection of the loop.
 func (l *Loop) beginShutdown() {
 	for i := range l.slots {
-		if c, ok := l.slots[i].(*Conn); ok && c.state == stateOpen {
+		if c, ok := l.slots[i].(*Conn); ok && c.state == StateOpen {
 			c.callShutdown()
 		}
 	}

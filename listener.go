@@ -244,7 +244,7 @@ func (l *Loop) adopt(fd int, remote netip.AddrPort, h Handler, ln *Listener) {
 		return
 	}
 	c.slot, c.gen = slot, gen
-	c.state = stateOpen
+	c.state = StateOpen
 	c.open()
 }
 

@@ -300,7 +300,7 @@ func (l *Loop) flushDirty() {
 		c := l.dirty[i]
 		l.dirty[i] = nil
 		c.dirty = false
-		if c.state != stateClosed && !c.writeBlocked {
+		if c.state != StateClosed && !c.writeBlocked {
 			c.flush()
 		}
 	}
