@@ -316,8 +316,14 @@ func (f *Future[T]) complete(v T, err error) bool {
 type runner[T any] Future[T]
 
 // Run runs the pending continuations of the future one at a time, in order.
+//
+// A panicking continuation is recovered by the one deferred call of the run,
+// which reports it and schedules a new run for the continuations after it
+// (schedBit is still set: a continuation is called with it set), so that one
+// recovery serves the whole run instead of one per continuation.
 func (r *runner[T]) Run() {
 	f := (*Future[T])(r)
+	defer r.recoverRun()
 	for {
 		w := f.lock()
 		var fn func(T, error)
@@ -327,7 +333,7 @@ func (r *runner[T]) Run() {
 			return
 		}
 		f.unlock(w)
-		callContinuation(fn, f.val, f.err)
+		fn(f.val, f.err)
 		w &^= lockBit
 		if w&pendBit == 0 && f.word.CompareAndSwap(w, w&^schedBit) {
 			return
@@ -356,6 +362,14 @@ func (f *Future[T]) take(w uint32) (func(T, error), uint32) {
 		w &^= pendBit
 	}
 	return fn, w
+}
+
+// recoverRun is Run's deferred call: see Run.
+func (r *runner[T]) recoverRun() {
+	if v := recover(); v != nil {
+		reportUnhandled(&PanicError{Value: v, Stack: debug.Stack()})
+		execute((*Future[T])(r).ex, r)
+	}
 }
 
 func callContinuation[T any](fn func(T, error), v T, err error) {

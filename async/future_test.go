@@ -217,21 +217,39 @@ func TestRejectNil(t *testing.T) {
 }
 
 func TestPanickingContinuationReportedOthersRun(t *testing.T) {
-	reports := captureUnhandled(t)
-	loop := newTestLoop(t)
-	p := NewPromise[int](loop)
-	ran := make(chan int, 3)
-	p.Future().OnComplete(func(int, error) { ran <- 1 })
-	p.Future().OnComplete(func(int, error) { panic("kaboom") })
-	p.Future().OnComplete(func(int, error) { ran <- 3 })
-	p.Resolve(0)
-	if a, b := <-ran, <-ran; a != 1 || b != 3 {
-		t.Fatalf("continuations ran %d, %d", a, b)
-	}
-	err := <-reports
-	var pe *PanicError
-	if !errors.As(err, &pe) || pe.Value != "kaboom" || len(pe.Stack) == 0 {
-		t.Fatalf("reported %v, want *PanicError(kaboom) with stack", err)
+	for _, onLoop := range []bool{true, false} {
+		reports := captureUnhandled(t)
+		var ex Executor // nil: each run on a new goroutine
+		if onLoop {
+			ex = newTestLoop(t)
+		}
+		p := NewPromise[int](ex)
+		ran := make(chan int, 4)
+		p.Future().OnComplete(func(int, error) { ran <- 1 })
+		p.Future().OnComplete(func(int, error) { panic("kaboom") })
+		p.Future().OnComplete(func(int, error) { ran <- 3 })
+		p.Resolve(0)
+		if a, b := <-ran, <-ran; a != 1 || b != 3 {
+			t.Fatalf("loop %v: continuations ran %d, %d", onLoop, a, b)
+		}
+		err := <-reports
+		var pe *PanicError
+		if !errors.As(err, &pe) || pe.Value != "kaboom" || len(pe.Stack) == 0 {
+			t.Fatalf("loop %v: reported %v, want *PanicError(kaboom) with stack", onLoop, err)
+		}
+		// The run that the panic cut short was rescheduled and ended:
+		// a later continuation is scheduled and runs exactly once.
+		p.Future().OnComplete(func(int, error) { ran <- 4 })
+		if c := <-ran; c != 4 {
+			t.Fatalf("loop %v: later continuation ran %d", onLoop, c)
+		}
+		select {
+		case c := <-ran:
+			t.Fatalf("loop %v: extra continuation run %d", onLoop, c)
+		case err := <-reports:
+			t.Fatalf("loop %v: extra report %v", onLoop, err)
+		default:
+		}
 	}
 }
 

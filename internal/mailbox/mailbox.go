@@ -78,6 +78,7 @@ type Mailbox struct {
 	out   []Task // the batch being drained; out[pos:] still to run
 	pos   int
 	small int // large-capacity batches under a quarter full since the last big one
+	owed  int // tasks of the last batch taken off n but not run (a panic)
 }
 
 // New returns an empty mailbox that holds at most max tasks (max <= 0:
@@ -155,11 +156,12 @@ func (m *Mailbox) Len() int { return int(m.n.Load()) }
 // (run nil: fn is called directly; the loop passes a runner that recovers
 // panics), and returns how many ran. Tasks posted while Drain runs, even by
 // the tasks themselves, wait for a later Drain. If a task panics through
-// run, the tasks after it stay queued for the next Drain. It takes the lock
+// run, the tasks after it stay queued for the next Drain (Empty and Len do
+// not count them until then). It takes the lock
 // once, returns at once when Empty, and allocates nothing in steady state.
 // Owning loop goroutine only; not reentrant (a task must not call Drain).
 func (m *Mailbox) Drain(max int, run func(Task)) int {
-	if m.n.Load() == 0 {
+	if m.n.Load() == 0 && m.owed == 0 {
 		return 0
 	}
 	m.mu.Lock()
@@ -179,13 +181,20 @@ func (m *Mailbox) Drain(max int, run func(Task)) int {
 	if max > 0 && end-m.pos > max {
 		end = m.pos + max
 	}
-	ran := 0
+	// The batch leaves the count before it runs (one atomic add instead of
+	// one per task). If a task panics through run, the tasks after it are
+	// added back by the next Drain (owed).
+	if m.owed > 0 {
+		m.n.Add(int64(m.owed))
+	}
+	ran := end - m.pos
+	m.n.Add(-int64(ran))
+	m.owed = ran
 	for m.pos < end {
 		fn := m.out[m.pos]
 		m.out[m.pos] = nil
 		m.pos++
-		m.n.Add(-1)
-		ran++
+		m.owed--
 		if run != nil {
 			run(fn)
 		} else {
@@ -223,7 +232,7 @@ func (m *Mailbox) Close() []Task {
 		rest = append(rest, m.out[m.pos:]...)
 		rest = append(rest, m.in...)
 	}
-	m.out, m.in, m.pos = nil, nil, 0
+	m.out, m.in, m.pos, m.owed = nil, nil, 0, 0
 	m.n.Store(0)
 	return rest
 }
