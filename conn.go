@@ -60,42 +60,71 @@ const (
 // Peek and Next return are lent: they stay valid only until the callback
 // that got them returns.
 type Conn struct {
-	// Fields are ordered to pack the struct into 128 bytes: a connection's
-	// size is most of what an idle connection costs.
+	// Fields are ordered to pack the struct into 96 bytes (a size class of
+	// the allocator): a connection's size is most of what an idle
+	// connection costs. An IPv6 peer address lives in ext.
 
 	// Immutable after creation.
 	l *Loop
-	h Handler
+	h *Handler // the listener's handler, or the dial's
 
 	// Owned by the loop goroutine.
 	io         *connIO // buffered input and queued output; nil while both are empty
 	lastActive int64   // loop clock of the last read or write
 	tm         timer.Handle
 	ctx        any
-	ext        *connExtra
+	ext        *connExtra // for an IPv6 peer: set in newConn, never replaced
 
-	fd   int32 // immutable
-	slot int32 // index in the loop's table
-	gen  uint32
+	fd   int32  // immutable
+	slot int32  // index in the loop's table
+	gen  uint16 // registration generation (0: not registered)
+
+	// Immutable: the peer's address (see akind).
+	rport uint16
+	rip4  [4]byte
+	akind addrKind
+
+	state ConnState
+	flags connFlags
 
 	// req carries Close/CloseWrite/Abort requests from any goroutine.
 	req atomic.Uint32
+}
 
-	rip   [16]byte // immutable: the peer's address
-	rport uint16   // immutable
-	rv4   bool     // immutable: rip holds an IPv4 address
-	unix  bool     // immutable
+// addrKind says where a connection's peer address is.
+type addrKind uint8
 
-	state        ConnState
-	eof          bool // peer sent FIN
-	rdhup        bool // the poller reported the peer's FIN: read to the end
-	writeShut    bool // we sent FIN
-	readReady    bool // the socket may have input we did not read yet
-	writeBlocked bool // the kernel's send buffer was full: wait for Writable
-	dirty        bool // on the loop's flush list
-	bpPaused     bool // reading paused by the output water marks
-	userPaused   bool // reading paused by PauseRead
-	redeliver    bool // offer buffered input again after a resume
+const (
+	addrUnix addrKind = iota // none
+	addrV4                   // rip4, rport
+	addrV6                   // ext.rip6, rport
+)
+
+// connFlags are the loop-owned booleans of a connection, packed.
+type connFlags uint16
+
+const (
+	fEOF          connFlags = 1 << iota // peer sent FIN
+	fRdhup                              // the poller reported the peer's FIN: read to the end
+	fWriteShut                          // we sent FIN
+	fReadReady                          // the socket may have input we did not read yet
+	fWriteBlocked                       // the kernel's send buffer was full: wait for Writable
+	fDirty                              // on the loop's flush list
+	fBpPaused                           // reading paused by the output water marks
+	fUserPaused                         // reading paused by PauseRead
+	fRedeliver                          // offer buffered input again after a resume
+)
+
+// is reports whether flag f is set. Loop only.
+func (c *Conn) is(f connFlags) bool { return c.flags&f != 0 }
+
+// setFlag sets or clears flag f. Loop only.
+func (c *Conn) setFlag(f connFlags, on bool) {
+	if on {
+		c.flags |= f
+	} else {
+		c.flags &^= f
+	}
 }
 
 // connIO holds a connection's unconsumed input and queued output. Loops
@@ -108,6 +137,7 @@ type connIO struct {
 // connExtra holds what few connections use (deadlines, a dial's promise),
 // allocated on first use so that an idle connection stays small.
 type connExtra struct {
+	rip6            [16]byte      // an IPv6 peer's address (akind addrV6)
 	ln              *Listener     // a Unix connection's listener, for LocalAddr
 	closeErr        error         // the error OnClose will get
 	idle            time.Duration // SetIdleTimeout's value, if idleSet
@@ -118,13 +148,20 @@ type connExtra struct {
 	dialed          *async.Promise[*Conn] // DialFuture's promise
 }
 
-func newConn(l *Loop, fd int, remote netip.AddrPort, h Handler, ln *Listener, unix bool) *Conn {
-	c := &Conn{l: l, h: h, fd: int32(fd), unix: unix, rport: remote.Port()}
-	if a := remote.Addr(); a.IsValid() {
-		c.rip, c.rv4 = a.As16(), a.Is4()
-	}
-	if unix && ln != nil {
-		c.extra().ln = ln
+// newConn returns a connection on l served by *h, which must stay valid (a
+// listener's field, or a cell of the dial).
+func newConn(l *Loop, fd int, remote netip.AddrPort, h *Handler, ln *Listener, unix bool) *Conn {
+	c := &Conn{l: l, h: h, fd: int32(fd), rport: remote.Port()}
+	switch a := remote.Addr(); {
+	case unix:
+		if ln != nil {
+			c.extra().ln = ln
+		}
+	case a.Is4() || a.Is4In6():
+		c.akind, c.rip4 = addrV4, a.Unmap().As4()
+	case a.IsValid():
+		c.akind = addrV6
+		c.ext = &connExtra{rip6: a.As16()}
 	}
 	return c
 }
@@ -196,20 +233,19 @@ func (c *Conn) SetContext(v any) { c.ctx = v }
 // RemoteAddrPort returns the peer's address without allocating; it is the
 // zero AddrPort for Unix sockets. Any goroutine.
 func (c *Conn) RemoteAddrPort() netip.AddrPort {
-	if c.unix {
-		return netip.AddrPort{}
+	switch c.akind {
+	case addrV4:
+		return netip.AddrPortFrom(netip.AddrFrom4(c.rip4), c.rport)
+	case addrV6:
+		return netip.AddrPortFrom(netip.AddrFrom16(c.ext.rip6), c.rport)
 	}
-	a := netip.AddrFrom16(c.rip)
-	if c.rv4 {
-		a = a.Unmap()
-	}
-	return netip.AddrPortFrom(a, c.rport)
+	return netip.AddrPort{}
 }
 
 // RemoteAddr returns the peer's address (a *net.TCPAddr, or a *net.UnixAddr
 // for Unix sockets). It allocates. Any goroutine.
 func (c *Conn) RemoteAddr() net.Addr {
-	if c.unix {
+	if c.akind == addrUnix {
 		return &net.UnixAddr{Net: "unix"}
 	}
 	return net.TCPAddrFromAddrPort(c.RemoteAddrPort())
@@ -218,7 +254,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 // LocalAddr returns the connection's local address. It asks the kernel
 // (one getsockname) and allocates. Loop only.
 func (c *Conn) LocalAddr() net.Addr {
-	if c.unix {
+	if c.akind == addrUnix {
 		if c.ext != nil && c.ext.ln != nil {
 			return c.ext.ln.Addr()
 		}
@@ -235,7 +271,7 @@ func (c *Conn) LocalAddr() net.Addr {
 }
 
 // EOF reports whether the peer has finished sending. Loop only.
-func (c *Conn) EOF() bool { return c.eof }
+func (c *Conn) EOF() bool { return c.is(fEOF) }
 
 // input returns the unconsumed input: the bytes lent to the running OnData
 // callback, or the connection's buffer.
@@ -364,7 +400,7 @@ func (c *Conn) WriteString(s string) (int, error) {
 }
 
 func (c *Conn) writable(n int) error {
-	if c.state > StateOpen || c.writeShut || c.req.Load()&(reqClose|reqCloseWrite|reqAbort) != 0 {
+	if c.state > StateOpen || c.is(fWriteShut) || c.req.Load()&(reqClose|reqCloseWrite|reqAbort) != 0 {
 		return ErrClosed
 	}
 	if c.outLen()+n > c.l.opts.MaxOutput {
@@ -376,12 +412,12 @@ func (c *Conn) writable(n int) error {
 
 // queued runs after output was queued: mark for flushing, apply the water marks.
 func (c *Conn) queued() {
-	if !c.dirty {
-		c.dirty = true
+	if !c.is(fDirty) {
+		c.flags |= fDirty
 		c.l.dirty = append(c.l.dirty, c)
 	}
-	if !c.bpPaused && c.l.flow.Next(false, c.io.out.Len()) {
-		c.bpPaused = true
+	if !c.is(fBpPaused) && c.l.flow.Next(false, c.io.out.Len()) {
+		c.flags |= fBpPaused
 		c.callBackpressure(true)
 	}
 }
@@ -395,7 +431,7 @@ func (c *Conn) Flush() error {
 	if c.state == StateClosed {
 		return ErrClosed
 	}
-	if !c.writeBlocked {
+	if !c.is(fWriteBlocked) {
 		c.flush()
 	}
 	if c.state == StateClosed {
@@ -489,7 +525,7 @@ func (c *Conn) handleRequests() {
 	case r&reqClose != 0:
 		c.beginClose(nil)
 	case r&reqCloseWrite != 0:
-		if c.state == StateOpen && !c.writeShut && c.outLen() == 0 {
+		if c.state == StateOpen && !c.is(fWriteShut) && c.outLen() == 0 {
 			c.shutWrite()
 		}
 	}
@@ -497,13 +533,13 @@ func (c *Conn) handleRequests() {
 
 // PauseRead stops delivering input (and reading from the socket) until
 // ResumeRead: the kernel's buffers then push back on the peer. Loop only.
-func (c *Conn) PauseRead() { c.userPaused = true }
+func (c *Conn) PauseRead() { c.flags |= fUserPaused }
 
 // ResumeRead undoes PauseRead; buffered input is offered again to OnData.
 // Loop only.
 func (c *Conn) ResumeRead() {
-	if c.userPaused {
-		c.userPaused = false
+	if c.is(fUserPaused) {
+		c.flags &^= fUserPaused
 		c.resume()
 	}
 }
@@ -512,11 +548,11 @@ func (c *Conn) resume() {
 	if c.state != StateOpen || c.readPaused() {
 		return
 	}
-	c.redeliver = c.inLen() > 0
+	c.setFlag(fRedeliver, c.inLen() > 0)
 	c.l.addReady(c)
 }
 
-func (c *Conn) readPaused() bool { return c.bpPaused || c.userPaused }
+func (c *Conn) readPaused() bool { return c.is(fBpPaused) || c.is(fUserPaused) }
 
 // SetIdleTimeout changes this connection's idle timeout (0 disables it).
 // Loop only.
@@ -589,25 +625,25 @@ func (c *Conn) onEvent(f poller.Flags) {
 		}
 	}
 	if f&(poller.ReadHangUp|poller.HangUp) != 0 {
-		c.rdhup = true
+		c.flags |= fRdhup
 	}
-	if f&poller.Writable != 0 && c.writeBlocked {
-		c.writeBlocked = false
+	if f&poller.Writable != 0 && c.is(fWriteBlocked) {
+		c.flags &^= fWriteBlocked
 		c.flush()
 		if c.state == StateClosed {
 			return
 		}
 	}
 	if f&(poller.Readable|poller.ReadHangUp|poller.HangUp) != 0 {
-		c.readReady = true
+		c.flags |= fReadReady
 	}
-	if c.redeliver {
-		c.redeliver = false
+	if c.is(fRedeliver) {
+		c.flags &^= fRedeliver
 		if c.inLen() > 0 && c.state == StateOpen {
 			c.deliver(nil)
 		}
 	}
-	if c.readReady {
+	if c.is(fReadReady) {
 		c.read()
 	}
 }
@@ -617,7 +653,7 @@ func (c *Conn) read() {
 	l := c.l
 	total := 0
 	for range readBudget {
-		if c.state == StateClosed || c.eof || (c.state == StateOpen && c.readPaused()) {
+		if c.state == StateClosed || c.is(fEOF) || (c.state == StateOpen && c.readPaused()) {
 			return
 		}
 		n, err := sock.Read(int(c.fd), l.scratch)
@@ -627,8 +663,8 @@ func (c *Conn) read() {
 				c.deliver(l.scratch[:n])
 			} // while closing, input is read and dropped
 			total += n
-			if n < len(l.scratch) && !c.rdhup {
-				c.readReady = false // a short read drained the socket
+			if n < len(l.scratch) && !c.is(fRdhup) {
+				c.flags &^= fReadReady // a short read drained the socket
 				return
 			}
 			if total >= readBytesBudget {
@@ -639,11 +675,11 @@ func (c *Conn) read() {
 		}
 		switch err {
 		case nil:
-			c.readReady = false
+			c.flags &^= fReadReady
 			c.peerEOF()
 			return
 		case syscall.EAGAIN:
-			c.readReady = false
+			c.flags &^= fReadReady
 			return
 		case syscall.EINTR:
 			continue
@@ -700,15 +736,15 @@ func (c *Conn) deliver(data []byte) {
 }
 
 func (c *Conn) peerEOF() {
-	c.eof = true
+	c.flags |= fEOF
 	if c.state == StateClosing {
-		if c.writeShut {
+		if c.is(fWriteShut) {
 			c.destroy(c.closeErr())
 		}
 		return
 	}
 	c.callEOF()
-	if c.state == StateOpen && c.writeShut {
+	if c.state == StateOpen && c.is(fWriteShut) {
 		c.destroy(c.closeErr()) // both directions are finished
 	}
 }
@@ -737,14 +773,14 @@ func (c *Conn) flush() {
 				continue
 			}
 			if err == syscall.EAGAIN {
-				c.writeBlocked = true
+				c.flags |= fWriteBlocked
 				break
 			}
 			c.fail(err)
 			return
 		}
 		if n < want {
-			c.writeBlocked = true
+			c.flags |= fWriteBlocked
 			break
 		}
 	}
@@ -752,8 +788,8 @@ func (c *Conn) flush() {
 		return
 	}
 	size := c.outLen()
-	if c.bpPaused && !l.flow.Next(true, size) {
-		c.bpPaused = false
+	if c.is(fBpPaused) && !l.flow.Next(true, size) {
+		c.flags &^= fBpPaused
 		c.callBackpressure(false)
 		c.resume()
 		if c.state == StateClosed {
@@ -763,9 +799,9 @@ func (c *Conn) flush() {
 	if size == 0 {
 		c.releaseIO()
 		switch {
-		case c.state == StateClosing && !c.writeShut:
+		case c.state == StateClosing && !c.is(fWriteShut):
 			c.shutWrite()
-		case c.req.Load()&reqCloseWrite != 0 && !c.writeShut:
+		case c.req.Load()&reqCloseWrite != 0 && !c.is(fWriteShut):
 			c.shutWrite()
 		}
 	}
@@ -775,17 +811,17 @@ func (c *Conn) flush() {
 // (reading and dropping input) so that its last bytes are not lost to a
 // reset, bounded by Options.Linger.
 func (c *Conn) shutWrite() {
-	c.writeShut = true
+	c.flags |= fWriteShut
 	if err := sock.ShutdownWrite(int(c.fd)); err != nil {
 		c.destroy(c.closeErrOr(err))
 		return
 	}
-	if c.eof && c.state == StateClosing || c.eof && c.req.Load()&reqCloseWrite != 0 {
+	if c.is(fEOF) && c.state == StateClosing || c.is(fEOF) && c.req.Load()&reqCloseWrite != 0 {
 		c.destroy(c.closeErr())
 		return
 	}
 	if c.state == StateClosing {
-		c.readReady = true
+		c.flags |= fReadReady
 		c.l.addReady(c) // read to the peer's FIN
 	}
 }
@@ -815,15 +851,15 @@ func (c *Conn) beginClose(err error) {
 		c.releaseIO()
 	}
 	if c.outLen() == 0 {
-		if !c.writeShut {
+		if !c.is(fWriteShut) {
 			c.shutWrite()
-		} else if c.eof {
+		} else if c.is(fEOF) {
 			c.destroy(c.closeErr())
 		}
 		return
 	}
-	if !c.dirty && !c.writeBlocked {
-		c.dirty = true
+	if !c.is(fDirty) && !c.is(fWriteBlocked) {
+		c.flags |= fDirty
 		c.l.dirty = append(c.l.dirty, c)
 	}
 }
@@ -891,7 +927,7 @@ func (c *Conn) open() {
 	c.armTimer()
 	c.callOpen()
 	if c.state == StateOpen {
-		c.readReady = true
+		c.flags |= fReadReady
 		c.read()
 	}
 }
@@ -947,32 +983,32 @@ func (c *Conn) onTimer() {
 
 func (c *Conn) callOpen() {
 	defer c.after()
-	c.h.OnOpen(c)
+	(*c.h).OnOpen(c)
 }
 
 func (c *Conn) callData() {
 	defer c.after()
-	c.h.OnData(c)
+	(*c.h).OnData(c)
 }
 
 func (c *Conn) callEOF() {
 	defer c.after()
-	c.h.OnEOF(c)
+	(*c.h).OnEOF(c)
 }
 
 func (c *Conn) callShutdown() {
 	defer c.after()
-	c.h.OnShutdown(c)
+	(*c.h).OnShutdown(c)
 }
 
 func (c *Conn) callBackpressure(paused bool) {
 	defer c.after()
-	c.h.OnBackpressure(c, paused)
+	(*c.h).OnBackpressure(c, paused)
 }
 
 func (c *Conn) callClose(err error) {
 	defer c.l.recoverTask("OnClose")
-	c.h.OnClose(c, err)
+	(*c.h).OnClose(c, err)
 }
 
 func (c *Conn) after() {
@@ -988,4 +1024,4 @@ func (c *Conn) after() {
 	}
 }
 
-func (c *Conn) generation() uint32 { return c.gen }
+func (c *Conn) generation() uint16 { return c.gen }

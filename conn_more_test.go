@@ -210,3 +210,11 @@ func TestWriteSharedToManyConnections(t *testing.T) {
 		mustEqual(t, "shared buffer", got, h.buf)
 	}
 }
+
+// An idle connection costs one Conn: it must stay in the allocator's 96-byte
+// size class (see the layout comment on Conn).
+func TestConnFitsItsSizeClass(t *testing.T) {
+	if ioloop.ConnSize > 96 {
+		t.Fatalf("Conn is %d bytes, want at most 96", ioloop.ConnSize)
+	}
+}

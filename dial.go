@@ -40,9 +40,12 @@ func (g *Group) dial(network, address string, h Handler, timeout time.Duration, 
 		return nil, fmt.Errorf("ioloop: dial %s %s: %w", network, address, err)
 	}
 	l := g.pick(BalanceLeastConns)
-	c := newConn(l, fd, remote, h, nil, network == "unix")
+	c := newConn(l, fd, remote, &h, nil, network == "unix") // h escapes: one cell per dial
 	if future {
-		c.ext = &connExtra{dialed: async.NewPromise[*Conn](l)}
+		if c.ext == nil { // an IPv6 peer's ext exists already
+			c.ext = &connExtra{}
+		}
+		c.ext.dialed = async.NewPromise[*Conn](l)
 	}
 	g.conns.Add(1)
 	l.nconns.Add(1)
@@ -58,7 +61,7 @@ func (g *Group) dial(network, address string, h Handler, timeout time.Duration, 
 // startDial registers a connecting socket and waits for it to become
 // writable (connected) or to fail.
 func (l *Loop) startDial(c *Conn, timeout time.Duration) {
-	if !c.unix {
+	if c.akind != addrUnix {
 		l.setTCPOptions(int(c.fd))
 	}
 	if c.req.Load()&(reqClose|reqAbort) != 0 {

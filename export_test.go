@@ -1,5 +1,7 @@
 package ioloop
 
+import "unsafe"
+
 // SetWritevHook installs a hook called after every writev of every loop of g,
 // with the number of buffers and bytes written. For tests that count system
 // calls. Call it before the loops have connections.
@@ -10,3 +12,7 @@ func SetWritevHook(g *Group, f func(fd, nbufs, n int)) {
 		<-done
 	}
 }
+
+// ConnSize is the size of a Conn, which is most of an idle connection's
+// cost.
+const ConnSize = unsafe.Sizeof(Conn{})

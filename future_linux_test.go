@@ -114,3 +114,35 @@ func TestLoopContextExecutor(t *testing.T) {
 		t.Fatalf("continuation on thread %d, loop thread %d", got, tid)
 	}
 }
+
+// A dialed IPv6 connection keeps its peer address beside the dial's promise
+// (both live in the connection's rarely used fields).
+func TestDialFutureIPv6KeepsPeerAddress(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	ln, err := g.Listen("tcp", "[::1]:0", newEcho())
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h := &collector{got: make(chan []byte, 10)}
+	c, err := g.DialFuture("tcp", ln.Addr().String(), h, time.Second).Await(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, want := c.RemoteAddrPort().String(), ln.Addr().String(); got != want {
+		t.Fatalf("RemoteAddrPort %s, want %s", got, want)
+	}
+	if got := c.RemoteAddr().String(); got != ln.Addr().String() {
+		t.Fatalf("RemoteAddr %s, want %s", got, ln.Addr())
+	}
+	if _, err := c.WriteFuture([]byte("v6")).Await(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-h.got; string(got) != "v6" {
+		t.Fatalf("echo %q", got)
+	}
+}

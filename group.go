@@ -116,8 +116,8 @@ func (g *Group) Shutdown(ctx context.Context) error {
 
 // beginShutdown calls OnShutdown on every connection of the loop.
 func (l *Loop) beginShutdown() {
-	for i := range l.slots {
-		if c, ok := l.slots[i].(*Conn); ok && c.state == StateOpen {
+	for i := range l.slots.len() {
+		if c, ok := l.slots.get(i).(*Conn); ok && c.state == StateOpen {
 			c.callShutdown()
 		}
 	}

@@ -33,7 +33,7 @@ type lnSock struct {
 	l       *Loop
 	fd      int
 	slot    int32
-	gen     uint32
+	gen     uint16
 	closed  bool
 	backoff time.Duration
 	retry   Timer
@@ -213,11 +213,11 @@ func (s *lnSock) accept() {
 			target = g.pick(s.ln.balance)
 		}
 		if target == s.l {
-			target.adopt(fd, remote, s.ln.h, s.ln)
+			target.adopt(fd, remote, &s.ln.h, s.ln)
 			continue
 		}
 		target.nconns.Add(1) // counted now so least-conns sees it at once
-		h, ln := s.ln.h, s.ln
+		h, ln := &s.ln.h, s.ln
 		if err := target.Post(func() { target.nconns.Add(-1); target.adopt(fd, remote, h, ln) }); err != nil {
 			target.nconns.Add(-1)
 			g.conns.Add(-1)
@@ -229,7 +229,7 @@ func (s *lnSock) accept() {
 
 // adopt registers an accepted connection on the loop and opens it. The caller
 // has counted it in g.conns.
-func (l *Loop) adopt(fd int, remote netip.AddrPort, h Handler, ln *Listener) {
+func (l *Loop) adopt(fd int, remote netip.AddrPort, h *Handler, ln *Listener) {
 	c := newConn(l, fd, remote, h, ln, ln.network == "unix")
 	if ln.network != "unix" {
 		l.setTCPOptions(fd)
@@ -257,4 +257,4 @@ func (l *Loop) setTCPOptions(fd int) {
 	}
 }
 
-func (s *lnSock) generation() uint32 { return s.gen }
+func (s *lnSock) generation() uint16 { return s.gen }

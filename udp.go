@@ -27,7 +27,7 @@ type PacketConn struct {
 	h      PacketHandler
 	fd     int
 	slot   int32
-	gen    uint32
+	gen    uint16
 	local  net.Addr
 	closed bool
 }
@@ -182,4 +182,4 @@ func (pc *PacketConn) callPacket(b []byte, from netip.AddrPort) {
 	pc.h.OnPacket(pc, b, from)
 }
 
-func (pc *PacketConn) generation() uint32 { return pc.gen }
+func (pc *PacketConn) generation() uint16 { return pc.gen }
