@@ -126,7 +126,10 @@ func (e *ResponseError) Is(target error) bool { return target == ErrBadResponse 
 // connection is dialed, on the goroutine that called Do, which may block:
 // from loop callbacks use URLs with IP addresses.
 type Client struct {
-	// Group runs the connections. Required.
+	// Group runs the connections. Required. When goroutines wait for
+	// responses (DoContext, Await), create it with
+	// ioloop.Options.NoLockOSThread, so that a loop yields its thread to
+	// the goroutine it woke instead of keeping it queued while it sleeps.
 	Group *ioloop.Group
 
 	// MaxConnsPerHost bounds the connections to one host; requests past it
