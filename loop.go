@@ -69,8 +69,10 @@ type Loop struct {
 	viewConn *Conn
 	view     []byte
 
-	// Test hook: called after every writev with the number of buffers.
+	// Test hooks: called after every writev with the number of buffers,
+	// and before every blocking poll.
 	onWritev func(fd, nbufs, n int)
+	onSleep  func()
 }
 
 func newLoop(g *Group, idx int) (*Loop, error) {
@@ -140,17 +142,13 @@ func (l *Loop) run() {
 	}
 	l.now = l.clock()
 	for !l.quit {
-		timeout := time.Duration(-1)
-		if len(l.ready) > 0 || !l.mb.Empty() {
-			timeout = 0
-		} else if when, ok := l.timers.Next(); ok {
-			timeout = max(time.Duration(when-l.clock()), 0)
-		}
 		// Poll first without blocking (cheap, see the poller); block only
 		// when nothing is ready and no task arrived meanwhile.
 		n, err := l.p.Wait(l.events, 0)
-		if n == 0 && err == nil && timeout != 0 && l.mb.Empty() {
-			n, err = l.p.Wait(l.events, timeout)
+		if n == 0 && err == nil {
+			if timeout := l.sleepTimeout(); timeout != 0 {
+				n, err = l.p.Wait(l.events, timeout)
+			}
 		}
 		l.now = l.clock()
 		if err != nil {
@@ -171,6 +169,39 @@ func (l *Loop) run() {
 		l.flushDirty()
 	}
 	l.exit()
+}
+
+// sleepTimeout returns how long the loop may block in the poller: 0 when
+// work is already queued, the time to the next timer, or -1 for none.
+//
+// A loop that is not locked to its thread first yields to the Go scheduler.
+// Goroutines woken by this iteration's callbacks (a channel send, a future
+// completed for a goroutine blocked in Await) were queued on this thread's
+// P, and a blocking poll keeps that P inside the system call: they would run
+// only when the runtime's monitor takes the P back, one or two of its ticks
+// later (100-300 µs on a small VM, per wake-up). runtime.Gosched lets them
+// run now, on this thread; with nothing else runnable it costs well under a
+// microsecond. A locked loop cannot yield cheaply (its thread would hand the
+// P to another thread and wait to get it back: two thread wake-ups per
+// sleep), so it keeps the old behaviour; Options.NoLockOSThread says when to
+// choose which.
+func (l *Loop) sleepTimeout() time.Duration {
+	if len(l.ready) > 0 || !l.mb.Empty() {
+		return 0
+	}
+	if l.opts.NoLockOSThread {
+		runtime.Gosched()
+		if !l.mb.Empty() {
+			return 0
+		}
+	}
+	if l.onSleep != nil {
+		l.onSleep()
+	}
+	if when, ok := l.timers.Next(); ok {
+		return max(time.Duration(when-l.clock()), 0)
+	}
+	return -1
 }
 
 // exit closes everything the loop still owns and runs the tasks left in the

@@ -51,6 +51,15 @@ type Options struct {
 	// NoLockOSThread leaves loop goroutines free to move between OS threads.
 	// By default each loop locks its goroutine to one thread, which keeps the
 	// thread's caches warm and the poller wait cheap.
+	//
+	// Set it when loop callbacks wake ordinary goroutines that wait for
+	// them (a client used from goroutines: DoContext, Await on a future the
+	// loop completes, a channel send in a callback). A goroutine woken from
+	// a callback is queued on the loop thread's scheduler slot (P), which a
+	// loop blocked in the poller keeps; an unlocked loop yields it before it
+	// blocks, so the goroutine runs at once, while behind a locked loop it
+	// waits until the runtime takes the slot back (one or two ticks of its
+	// monitor: 100-300 µs per wake-up on a small VM).
 	NoLockOSThread bool
 	// Balance spreads accepted connections over the loops. Default:
 	// BalanceDefault.

@@ -126,7 +126,10 @@ func (e *ResponseError) Is(target error) bool { return target == ErrBadResponse 
 // connection is dialed, on the goroutine that called Do, which may block:
 // from loop callbacks use URLs with IP addresses.
 type Client struct {
-	// Group runs the connections. Required.
+	// Group runs the connections. Required. When goroutines wait for
+	// responses (DoContext, Await), create it with
+	// ioloop.Options.NoLockOSThread, so that a loop yields its thread to
+	// the goroutine it woke instead of keeping it queued while it sleeps.
 	Group *ioloop.Group
 
 	// MaxConnsPerHost bounds the connections to one host; requests past it
@@ -175,6 +178,7 @@ type Client struct {
 	closedFlag atomic.Bool
 	xpool      sync.Pool
 	rpool      sync.Pool
+	wpool      sync.Pool // *syncWait for DoContext
 }
 
 func (cl *Client) init() {
@@ -187,6 +191,11 @@ func (cl *Client) init() {
 			return x
 		}
 		cl.rpool.New = func() any { return &Response{cl: cl} }
+		cl.wpool.New = func() any {
+			w := &syncWait{done: make(chan struct{}, 1)}
+			w.fn = w.complete
+			return w
+		}
 	})
 }
 
@@ -273,12 +282,12 @@ func (r *ClientRequest) AddHeader(name, value string) {
 // the loop of the connection that carried it (on a new goroutine when the
 // request failed before it had one). The Response belongs to the
 // caller (call Release to recycle it). Costs a few allocations (the future,
-// its executor); DoFunc is the allocation-free form. Safe from any
-// goroutine.
+// its executor, and a channel when awaited); DoFunc and DoContext are the
+// allocation-free forms. Safe from any goroutine.
 func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
 	ex := &lateExecutor{}
 	p := async.NewPromise[*Response](ex)
-	cl.start(req, func(resp *Response, err error) {
+	cl.start(req, req.Context, func(resp *Response, err error) {
 		if err != nil {
 			ex.set(nil)
 			p.Reject(err)
@@ -298,19 +307,47 @@ func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
 // fn must not block. Steady-state cost: no allocation. Safe from any
 // goroutine.
 func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error)) {
-	cl.start(req, fn, false)
+	cl.start(req, req.Context, fn, false)
 }
 
 // DoContext sends req and waits for its response: the blocking form for
-// goroutines. ctx bounds the wait and cancels the clientExchange (as
-// ClientRequest.Context does). Never call it from a loop callback.
+// goroutines. ctx cancels the exchange (as ClientRequest.Context does, which
+// takes precedence when set) and so ends the wait: the exchange then fails
+// with ctx.Err(). The Response belongs to the caller, who should Release
+// it. Steady-state cost: no allocation (a cancellable ctx costs one, as
+// ClientRequest.Context does); two thread hand-offs per request, to the
+// connection's loop and back. Never call it from a loop callback.
+//
+// The loop wakes the waiting goroutine from its callback: run the Client's
+// Group with Options.NoLockOSThread, or that goroutine may wait for the
+// runtime to take the loop's processor back (see NoLockOSThread).
 func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response, error) {
-	if ctx != nil && req.Context == nil {
-		r2 := *req
-		r2.Context = ctx
-		req = &r2
+	cl.init()
+	if req.Context != nil {
+		ctx = req.Context
 	}
-	return cl.Do(req).Await(context.Background())
+	w := cl.wpool.Get().(*syncWait)
+	cl.start(req, ctx, w.fn, true)
+	<-w.done
+	resp, err := w.resp, w.err
+	w.resp, w.err = nil, nil
+	cl.wpool.Put(w)
+	return resp, err
+}
+
+// syncWait is DoContext's rendezvous with the exchange's end: fn, bound
+// once, stores the result and signals done (buffered: fn never blocks the
+// loop). Pooled by the Client.
+type syncWait struct {
+	done chan struct{}
+	resp *Response
+	err  error
+	fn   func(*Response, error)
+}
+
+func (w *syncWait) complete(resp *Response, err error) {
+	w.resp, w.err = resp, err
+	w.done <- struct{}{}
 }
 
 // Get is Do for a GET of url with a buffered body.

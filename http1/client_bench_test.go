@@ -1,6 +1,8 @@
 package http1
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -66,6 +68,47 @@ func TestClientDoFuncNoAlloc(t *testing.T) {
 	// AllocsPerRun calls once more to warm up.
 	if want := (100 + 501) * len("Hello, World!"); s.n != want {
 		t.Fatalf("read %d body bytes, want %d", s.n, want)
+	}
+	if allocs != 0 && !clientRace {
+		t.Fatalf("%.2f allocations per request, want 0", allocs)
+	}
+}
+
+// TestClientDoContextNoAlloc proves the steady-state blocking round trip
+// (DoContext, then Release) allocates nothing and returns each response
+// whole.
+func TestClientDoContextNoAlloc(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation count")
+	}
+	checkLeaks(t)
+	addr := plaintextServer(t)
+	cl := newClient(t, nil)
+	req := &ClientRequest{URL: "http://" + addr + "/plaintext"}
+	ctx := context.Background()
+	var failed error
+	n := 0
+	call := func() {
+		resp, err := cl.DoContext(ctx, req)
+		if err != nil {
+			failed = err
+			return
+		}
+		if resp.StatusCode != 200 || string(resp.Body()) != "Hello, World!" {
+			failed = fmt.Errorf("got %d %q", resp.StatusCode, resp.Body())
+		}
+		n++
+		resp.Release()
+	}
+	for range 100 {
+		call()
+	}
+	allocs := testing.AllocsPerRun(500, call)
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if want := 100 + 501; n != want {
+		t.Fatalf("%d responses, want %d", n, want)
 	}
 	if allocs != 0 && !clientRace {
 		t.Fatalf("%.2f allocations per request, want 0", allocs)

@@ -75,8 +75,9 @@ func (cl *Client) pool(host string) (*hostPool, error) {
 	return hp, nil
 }
 
-// start begins an exchange for req; fn gets its end.
-func (cl *Client) start(req *ClientRequest, fn func(*Response, error), give bool) {
+// start begins an exchange for req; fn gets its end. ctx (req.Context, or
+// DoContext's context) cancels it.
+func (cl *Client) start(req *ClientRequest, ctx context.Context, fn func(*Response, error), give bool) {
 	cl.init()
 	x := cl.xpool.Get().(*clientExchange)
 	x.begin(req, fn)
@@ -98,14 +99,13 @@ func (cl *Client) start(req *ClientRequest, fn func(*Response, error), give bool
 	if cl.Timeout > 0 {
 		x.deadline = time.Now().Add(cl.Timeout)
 	}
-	if req.Context != nil {
-		if err := req.Context.Err(); err != nil {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
 			x.finish(err)
 			return
 		}
-		if req.Context.Done() != nil {
+		if ctx.Done() != nil {
 			seq := x.seq
-			ctx := req.Context
 			x.stopCtx = context.AfterFunc(ctx, func() { x.cancel(seq, ctx.Err()) })
 		}
 	}
@@ -615,10 +615,11 @@ type clientExchange struct {
 	req *ClientRequest
 	fn  func(*Response, error)
 
-	mu  sync.Mutex
-	seq uint64
-	hp  *hostPool
-	cc  *clientConn
+	mu        sync.Mutex
+	seq       uint64
+	hp        *hostPool
+	cc        *clientConn
+	cancelErr error // cancelled while its connection was dialing
 
 	method, host, target string
 	body                 []byte
@@ -705,6 +706,13 @@ func (x *clientExchange) Run() {
 		return
 	}
 	cc.queue = append(cc.queue, x)
+	x.mu.Lock()
+	cerr := x.cancelErr
+	x.mu.Unlock()
+	if cerr != nil {
+		cc.abort(x, cerr, ErrConnAborted, nil)
+		return
+	}
 	if !x.deadline.IsZero() {
 		x.totalTimer = cc.l.AfterFunc(max(time.Until(x.deadline), 0), x.totalTimeoutFn)
 	}
@@ -762,10 +770,24 @@ func (x *clientExchange) cancel(seq uint64, err error) {
 		cc = x.cc
 		x.mu.Unlock()
 	}
-	if cc == nil || cc.l == nil {
+	if cc == nil {
 		return
 	}
-	_ = cc.l.Post(func() {
+	cc.hp.mu.Lock() // cc.l is set under it once the dial returns
+	l := cc.l
+	if l == nil {
+		// Still dialing: Run sees the cancellation once x reaches the loop.
+		x.mu.Lock()
+		if x.seq == seq {
+			x.cancelErr = err
+		}
+		x.mu.Unlock()
+	}
+	cc.hp.mu.Unlock()
+	if l == nil {
+		return
+	}
+	_ = l.Post(func() {
 		x.mu.Lock()
 		same := x.seq == seq && x.cc == cc
 		x.mu.Unlock()
@@ -968,7 +990,7 @@ func (x *clientExchange) finish(err error) {
 func (x *clientExchange) recycle() {
 	x.mu.Lock()
 	x.seq++
-	x.cc, x.hp = nil, nil
+	x.cc, x.hp, x.cancelErr = nil, nil, nil
 	x.mu.Unlock()
 	x.req, x.fn, x.reader, x.body = nil, nil, nil, nil
 	if len(x.buf) > 4<<10 {

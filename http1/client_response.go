@@ -72,8 +72,8 @@ func (r *Response) Release() {
 		return
 	}
 	r.reset()
-	if len(r.body) > 1<<20 {
-		r.body = nil
+	if cap(r.body) > 1<<20 {
+		r.body = nil // do not pin a large body's buffer in the pool
 	}
 	if r.cl != nil {
 		r.cl.rpool.Put(r)

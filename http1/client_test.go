@@ -469,6 +469,39 @@ func TestClientCancel(t *testing.T) {
 	}
 }
 
+// DoContext's ctx cancels the exchange like ClientRequest.Context, without
+// touching the request, and ends the wait.
+func TestClientDoContextCancel(t *testing.T) {
+	checkLeaks(t)
+	got := make(chan struct{})
+	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
+		readRequest(r)
+		close(got)
+		r.ReadByte() // stall until the client aborts
+	})
+	cl := newClient(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	req := &ClientRequest{URL: srv.url("/")}
+	go func() {
+		<-got
+		cancel()
+	}()
+	resp, err := cl.DoContext(ctx, req)
+	if !errors.Is(err, context.Canceled) || resp != nil {
+		t.Fatalf("got %v, %v; want nil, context.Canceled", resp, err)
+	}
+	if req.Context != nil {
+		t.Fatal("DoContext changed the request's Context")
+	}
+	if n := cl.NumConns(); n != 0 {
+		t.Fatalf("%d connections left in the pool after a cancelled exchange", n)
+	}
+	// An already cancelled context fails before anything is sent.
+	if _, err := cl.DoContext(ctx, req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: got %v, want context.Canceled", err)
+	}
+}
+
 func TestClientDialError(t *testing.T) {
 	checkLeaks(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
