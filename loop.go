@@ -146,8 +146,12 @@ func (l *Loop) run() {
 		// when nothing is ready and no task arrived meanwhile.
 		n, err := l.p.Wait(l.events, 0)
 		if n == 0 && err == nil {
-			if timeout := l.sleepTimeout(); timeout != 0 {
+			if timeout := l.sleepTimeout(); timeout != 0 && l.mb.Sleep() {
+				// Posts wake the poller only while the loop sleeps:
+				// tasks queued from the loop's own callbacks cost no
+				// system call.
 				n, err = l.p.Wait(l.events, timeout)
+				l.mb.Awake()
 			}
 		}
 		l.now = l.clock()

@@ -19,13 +19,18 @@
 // Empty and Len read an atomic counter and take no lock: a loop that checks
 // Empty before each poll pays one atomic load when nobody posted.
 //
-// Wake-ups. The first Post after a Drain calls wake (for example the
-// poller's Wake); later Posts before the next Drain do not. So the loop
-// gets at most one wake per drain cycle, and never misses one: a Post
-// either sees that a wake was already issued since the last Drain, or
-// issues one itself. A loop that drains with a budget and leaves tasks
-// queued must check Empty before sleeping, since those tasks issue no new
-// wake.
+// Wake-ups. Post calls wake (for example the poller's Wake) only while the
+// consumer sleeps. The consumer announces a sleep with Sleep, which reports
+// whether it may block (false: tasks are queued, and the announcement is
+// withdrawn), and ends it with Awake once it runs again. The first Post that
+// finds the announcement takes it (compare-and-swap) and calls wake; every
+// other Post costs one atomic load. So a consumer that is busy, including
+// one posting to itself, gets no wake-up at all (no system call for the
+// tasks a loop queues from its own callbacks), a sleeping one gets exactly
+// one, and none is missed: Sleep stores the announcement before it reads
+// the count, and Post adds to the count before it reads the announcement,
+// so at least one of them sees the other (Go's atomics are sequentially
+// consistent). A consumer that never calls Sleep never gets a wake.
 //
 // Bounds. A mailbox holds at most max tasks (DefaultMax, 1<<20, unless set
 // by New). At the bound Post returns ErrFull and the task is not queued:
@@ -69,9 +74,10 @@ type Mailbox struct {
 	max  int          // immutable after New
 	wake func()       // immutable after New; may be nil
 
+	sleeping atomic.Bool // the consumer announced a sleep (see Sleep)
+
 	mu     sync.Mutex
 	in     []Task // guarded by mu: tasks posted since the last Drain
-	woken  bool   // guarded by mu: wake was called since the last Drain
 	closed bool   // guarded by mu
 
 	// Owned by the consumer goroutine.
@@ -82,10 +88,10 @@ type Mailbox struct {
 }
 
 // New returns an empty mailbox that holds at most max tasks (max <= 0:
-// DefaultMax) and calls wake, if not nil, when a Post makes it non-empty
-// after the last Drain: at most once per drain cycle. wake runs on the
-// posting goroutine, outside any lock, and must not block. Any goroutine
-// may call New.
+// DefaultMax) and calls wake, if not nil, when a Post finds the consumer
+// sleeping (see Sleep): at most once per sleep. wake runs on the posting
+// goroutine, outside any lock, and must not block. Any goroutine may call
+// New.
 func New(max int, wake func()) *Mailbox {
 	if max <= 0 {
 		max = DefaultMax
@@ -133,14 +139,30 @@ func (m *Mailbox) PostTask(t Task) error {
 	}
 	m.in = append(m.in, fn)
 	m.n.Add(1)
-	wake := !m.woken
-	m.woken = true
 	m.mu.Unlock()
-	if wake && m.wake != nil {
+	if m.sleeping.Load() && m.sleeping.CompareAndSwap(true, false) && m.wake != nil {
 		m.wake()
 	}
 	return nil
 }
+
+// Sleep announces that the consumer is about to block until wake is called,
+// and reports whether it may: false when a task is queued, in which case the
+// announcement is withdrawn and the consumer should drain instead. After a
+// true result the consumer blocks, and calls Awake when it runs again
+// (woken or not). Owning goroutine only; two atomic operations.
+func (m *Mailbox) Sleep() bool {
+	m.sleeping.Store(true)
+	if m.n.Load() != 0 {
+		m.sleeping.Store(false)
+		return false
+	}
+	return true
+}
+
+// Awake withdraws the announcement of Sleep: Posts stop calling wake. Owning
+// goroutine only; one atomic store.
+func (m *Mailbox) Awake() { m.sleeping.Store(false) }
 
 // Empty reports whether no task is queued. It is one atomic load, takes no
 // lock, and is safe from any goroutine; seen from a producer the answer may
@@ -174,7 +196,6 @@ func (m *Mailbox) Drain(max int, run func(Task)) int {
 		clear(m.in)
 		m.in = m.in[:0]
 	}
-	m.woken = false
 	m.mu.Unlock()
 
 	end := len(m.out)

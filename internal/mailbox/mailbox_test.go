@@ -148,33 +148,51 @@ func TestPanickingTaskLeavesRestQueued(t *testing.T) {
 	}
 }
 
-func TestWakeDeduplicated(t *testing.T) {
+func TestWakeOnlyWhileSleeping(t *testing.T) {
 	var wakes int
 	m := New(0, func() { wakes++ })
 	for range 100 {
 		m.Post(func() {})
 	}
-	if wakes != 1 {
-		t.Fatalf("%d wakes for 100 posts before a Drain, want 1", wakes)
+	if wakes != 0 {
+		t.Fatalf("%d wakes for posts to a consumer that is not sleeping, want 0", wakes)
+	}
+	if m.Sleep() {
+		t.Fatal("Sleep with 100 tasks queued said the consumer may block")
+	}
+	m.Post(func() {})
+	if wakes != 0 {
+		t.Fatal("a refused Sleep left its announcement: Post woke")
 	}
 	m.Drain(0, nil)
+	if !m.Sleep() {
+		t.Fatal("Sleep on an empty mailbox said the consumer may not block")
+	}
+	for range 100 {
+		m.Post(func() {})
+	}
 	if wakes != 1 {
-		t.Fatal("Drain called wake")
+		t.Fatalf("%d wakes for 100 posts to a sleeping consumer, want 1", wakes)
+	}
+	m.Awake()
+	m.Drain(0, nil)
+	if wakes != 1 {
+		t.Fatal("Drain or Awake called wake")
+	}
+	m.Sleep()
+	m.Awake() // woke for another reason (a timer, I/O): no wake owed
+	m.Post(func() {})
+	if wakes != 1 {
+		t.Fatalf("wakes %d after Awake, want 1", wakes)
+	}
+	m.Drain(1, nil)
+	if !m.Sleep() {
+		t.Fatal("Sleep refused on an empty mailbox")
 	}
 	m.Post(func() {})
 	m.Post(func() {})
 	if wakes != 2 {
-		t.Fatalf("wakes %d, want 2 (one per drain cycle)", wakes)
-	}
-	m.Drain(1, nil) // leaves one task queued
-	m.Post(func() {})
-	if wakes != 3 {
-		t.Fatalf("wakes %d, want 3", wakes)
-	}
-	m.Drain(0, nil)
-	m.Drain(0, nil) // nothing posted in between: no wake owed
-	if wakes != 3 {
-		t.Fatalf("wakes %d, want 3", wakes)
+		t.Fatalf("wakes %d, want 2 (one per sleep)", wakes)
 	}
 }
 
@@ -283,17 +301,21 @@ func TestConcurrentPostersOrdering(t *testing.T) {
 			}
 		})
 	}
-	drains := 0
+	sleeps := 0
 	for received < posters*each {
 		if m.Drain(0, nil) > 0 {
-			drains++
 			continue
 		}
+		if !m.Sleep() {
+			continue
+		}
+		sleeps++
 		select {
 		case <-wakeCh:
 		case <-time.After(20 * time.Second):
 			t.Fatalf("consumer starved with %d/%d tasks: lost wake-up", received, posters*each)
 		}
+		m.Awake()
 	}
 	wg.Wait()
 	for p, l := range last {
@@ -304,8 +326,8 @@ func TestConcurrentPostersOrdering(t *testing.T) {
 	if received != posters*each || !m.Empty() {
 		t.Fatalf("received %d, Len %d", received, m.Len())
 	}
-	if w := wakes.Load(); w > int64(drains)+1 {
-		t.Fatalf("%d wakes for %d non-empty drains: not deduplicated", w, drains)
+	if w := wakes.Load(); w > int64(sleeps) {
+		t.Fatalf("%d wakes for %d sleeps: not deduplicated", w, sleeps)
 	}
 }
 
