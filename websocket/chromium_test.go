@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,7 +90,7 @@ var browserChecks = []string{
 	"echo-plain", "echo-deflate", "echo-nocontext",
 	"browser-close-1000", "browser-close-4000", "browser-close-nocode",
 	"server-close-4001", "server-close-1000", "server-close-nocode", "server-abort",
-	"server-ping", "server-fragments", "too-big", "too-big-inflated", "keepalive", "cross-origin",
+	"server-ping", "server-fragments", "too-big", "too-big-inflated", "keepalive", "going-away", "cross-origin",
 }
 
 // TestChromium runs headless Chromium (through playwright-core) against this
@@ -100,6 +101,11 @@ var browserChecks = []string{
 // from a frame-parsing relay between the two: compressed frames only where
 // compression was negotiated, the server's fragmented frames, the browser's
 // pongs. Sizes go from 0 B to 16 MiB, with and without permessage-deflate.
+// The close paths: the browser's close with a code and reason, and without
+// a code; the server's, likewise; the server's reset; the server's 1009 for
+// a message over the limit (plain and inflated); the browser's 1001 when the
+// document that opened the connection goes away; the keep-alive that the
+// browser's pongs alone satisfy; a refused cross-origin handshake.
 //
 // Not covered: this package's client against the browser (a browser is not
 // a WebSocket server) and protocol violations by the browser (its WebSocket
@@ -125,6 +131,9 @@ func TestChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "browser.mjs"), pageURL, chromium, "120000")
+	// On the time-out, SIGTERM lets playwright close the browser it started.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
@@ -202,6 +211,7 @@ func TestChromium(t *testing.T) {
 	checkClose(t, "server-ping", bs.conn(t, "server-ping").closed, 1000, "ping done", true)
 	checkClose(t, "server-fragments", bs.conn(t, "server-fragments").closed, 1000, "fragments done", true)
 	checkClose(t, "keepalive", bs.conn(t, "keepalive").closed, 1000, "keepalive done", true)
+	checkClose(t, "going-away", bs.conn(t, "going-away").closed, websocket.CloseGoingAway, "", true)
 	for _, id := range []string{"too-big", "too-big-inflated"} {
 		ce := bs.conn(t, id).closed
 		if ce.Code != websocket.CloseMessageTooBig || ce.Remote || ce.Err == nil || len(bs.conn(t, id).msgs) != 1 {
@@ -271,8 +281,8 @@ func TestChromium(t *testing.T) {
 	}
 	pings := tp.conn(t, "keepalive").control(frame.Ping, true)
 	pongs := tp.conn(t, "keepalive").control(frame.Pong, false)
-	if len(pings) < 2 || len(pongs) < 2 {
-		t.Errorf("keepalive: %d pings sent, %d pongs answered, want at least 2 of each", len(pings), len(pongs))
+	if len(pings) < 2 || len(pongs) < 2 || strings.Join(pings, "") != "" || strings.Join(pongs, "") != "" {
+		t.Errorf("keepalive: pings %q sent, pongs %q answered, want at least 2 empty ones of each", pings, pongs)
 	}
 }
 
@@ -318,7 +328,7 @@ type serverMsg struct {
 func startBrowserServer(t *testing.T, page, script []byte) *browserServer {
 	t.Helper()
 	g, err := ioloop.New(ioloop.Options{
-		Loops: 2, NoLockOSThread: true, HighWater: 40 << 20, LowWater: 1 << 20, MaxOutput: 64 << 20,
+		Loops: 2, HighWater: 40 << 20, LowWater: 1 << 20, MaxOutput: 64 << 20,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -234,6 +234,20 @@ const checks = [
     p.ws.close(1000, 'keepalive done');
     expectClose(await p.closed, 1000, 'keepalive done', true);
   }],
+  ['going-away', async () => {
+    // A document that goes away with its WebSocket open: an iframe opens
+    // one and is removed. The page cannot see that close; the Go test checks
+    // what the server got.
+    const frame = document.createElement('iframe');
+    const opened = new Promise((resolve, reject) => {
+      window.onmessage = (e) => (e.data === 'open' ? resolve() : reject(new Error('iframe: ' + e.data)));
+    });
+    frame.srcdoc = '<script>const ws = new WebSocket(' + JSON.stringify(base + '/ws/ctl?id=going-away') + ');' +
+      'ws.onopen = () => parent.postMessage("open", "*"); ws.onerror = () => parent.postMessage("error", "*");</scr' + 'ipt>';
+    document.body.appendChild(frame);
+    await opened;
+    frame.remove();
+  }],
   ['cross-origin', async () => {
     // The server's default origin check refuses a page of another origin
     // (this page's port differs from the server's): the handshake fails.
