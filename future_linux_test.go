@@ -13,8 +13,9 @@ import (
 	"github.com/ioloop/ioloop/async"
 )
 
-// loopTID returns the OS thread of loop l (loops lock their goroutine to a
-// thread, so a callback running there sees this thread id).
+// loopTID returns the OS thread of loop l, which must be locked to its
+// thread (Options.LockOSThread), so a callback running there sees this
+// thread id.
 func loopTID(t *testing.T, l *ioloop.Loop) int {
 	ch := make(chan int)
 	if err := l.Post(func() { ch <- syscall.Gettid() }); err != nil {
@@ -25,7 +26,7 @@ func loopTID(t *testing.T, l *ioloop.Loop) int {
 
 func TestSubmitAndOffloadContinueOnLoop(t *testing.T) {
 	checkLeaks(t)
-	g := newGroup(t, ioloop.Options{Loops: 2})
+	g := newGroup(t, ioloop.Options{Loops: 2, LockOSThread: true}) // thread ids name the loop
 	l := g.Loops()[1]
 	tid := loopTID(t, l)
 
@@ -102,7 +103,7 @@ func TestDialFutureAndWriteFuture(t *testing.T) {
 // loop's context continue on the loop.
 func TestLoopContextExecutor(t *testing.T) {
 	checkLeaks(t)
-	g := newGroup(t, ioloop.Options{Loops: 1})
+	g := newGroup(t, ioloop.Options{Loops: 1, LockOSThread: true}) // thread ids name the loop
 	l := g.Loops()[0]
 	tid := loopTID(t, l)
 	sem := async.NewSemaphore(1)

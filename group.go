@@ -28,7 +28,7 @@ type Group struct {
 
 // New starts a Group of event loops configured by o. It fails on invalid
 // options or when the poller cannot be created. Each loop is one goroutine
-// (locked to an OS thread unless o.NoLockOSThread) and about
+// (locked to an OS thread if o.LockOSThread) and about
 // o.ReadBufferSize bytes of buffer.
 func New(o Options) (*Group, error) {
 	o, err := o.withDefaults()

@@ -136,7 +136,7 @@ func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) }
 // run is the loop goroutine.
 func (l *Loop) run() {
 	defer close(l.done)
-	if !l.opts.NoLockOSThread {
+	if l.opts.LockOSThread {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
@@ -187,13 +187,13 @@ func (l *Loop) run() {
 // run now, on this thread; with nothing else runnable it costs well under a
 // microsecond. A locked loop cannot yield cheaply (its thread would hand the
 // P to another thread and wait to get it back: two thread wake-ups per
-// sleep), so it keeps the old behaviour; Options.NoLockOSThread says when to
-// choose which.
+// sleep), so it blocks at once; Options.LockOSThread says when to choose
+// which.
 func (l *Loop) sleepTimeout() time.Duration {
 	if len(l.ready) > 0 || !l.mb.Empty() {
 		return 0
 	}
-	if l.opts.NoLockOSThread {
+	if !l.opts.LockOSThread {
 		runtime.Gosched()
 		if !l.mb.Empty() {
 			return 0

@@ -44,7 +44,7 @@ func wokenBeforeSleep(t *testing.T, o ioloop.Options, rounds int) (misses, sleep
 	return miss.Load(), slept.Load()
 }
 
-// An unlocked loop yields before it blocks, so a goroutine woken by one of
+// An unlocked loop (the default) yields before it blocks, so a goroutine woken by one of
 // its callbacks runs at once instead of waiting for the runtime to take the
 // loop's P back. The scheduler takes its global queue first once every 61
 // schedules, when the loop may run again before the goroutine: a few misses
@@ -52,7 +52,7 @@ func wokenBeforeSleep(t *testing.T, o ioloop.Options, rounds int) (misses, sleep
 func TestUnlockedLoopYieldsBeforeSleeping(t *testing.T) {
 	checkLeaks(t)
 	const rounds = 300
-	misses, sleeps := wokenBeforeSleep(t, ioloop.Options{Loops: 1, NoLockOSThread: true}, rounds)
+	misses, sleeps := wokenBeforeSleep(t, ioloop.Options{Loops: 1}, rounds)
 	if sleeps == 0 {
 		t.Fatal("the loop never slept after a round")
 	}
@@ -63,11 +63,11 @@ func TestUnlockedLoopYieldsBeforeSleeping(t *testing.T) {
 
 // A locked loop does not yield (that would cost two thread hand-offs per
 // sleep): the goroutine its callback woke is still waiting when it blocks.
-// This is what Options.NoLockOSThread documents.
+// This is what Options.LockOSThread documents.
 func TestLockedLoopSleepsWithoutYielding(t *testing.T) {
 	checkLeaks(t)
 	const rounds = 50
-	misses, sleeps := wokenBeforeSleep(t, ioloop.Options{Loops: 1}, rounds)
+	misses, sleeps := wokenBeforeSleep(t, ioloop.Options{Loops: 1, LockOSThread: true}, rounds)
 	if sleeps == 0 || misses != sleeps {
 		t.Fatalf("locked loop: %d of %d sleeps with the woken goroutine still waiting; want all", misses, sleeps)
 	}

@@ -127,9 +127,10 @@ func (e *ResponseError) Is(target error) bool { return target == ErrBadResponse 
 // from loop callbacks use URLs with IP addresses.
 type Client struct {
 	// Group runs the connections. Required. When goroutines wait for
-	// responses (DoContext, Await), create it with
-	// ioloop.Options.NoLockOSThread, so that a loop yields its thread to
-	// the goroutine it woke instead of keeping it queued while it sleeps.
+	// responses (DoContext, Await), leave its loops unlocked (the default;
+	// see ioloop.Options.LockOSThread), so that a loop yields its thread
+	// to the goroutine it woke instead of keeping it queued while it
+	// sleeps.
 	Group *ioloop.Group
 
 	// MaxConnsPerHost bounds the connections to one host; requests past it
@@ -318,9 +319,9 @@ func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error))
 // ClientRequest.Context does); two thread hand-offs per request, to the
 // connection's loop and back. Never call it from a loop callback.
 //
-// The loop wakes the waiting goroutine from its callback: run the Client's
-// Group with Options.NoLockOSThread, or that goroutine may wait for the
-// runtime to take the loop's processor back (see NoLockOSThread).
+// The loop wakes the waiting goroutine from its callback: with the Client's
+// Group locked to threads (Options.LockOSThread) that goroutine may wait
+// for the runtime to take the loop's processor back.
 func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response, error) {
 	cl.init()
 	if req.Context != nil {

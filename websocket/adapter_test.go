@@ -21,7 +21,7 @@ import (
 // adapter.
 func TestUpgradeAdapted(t *testing.T) {
 	checkLeaks(t)
-	g, err := ioloop.New(ioloop.Options{Loops: 2, NoLockOSThread: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	g, err := ioloop.New(ioloop.Options{Loops: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

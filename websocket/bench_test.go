@@ -41,7 +41,7 @@ func (l *loadClient) OnClose(*websocket.Conn, error) {}
 // openPairs dials n client connections to an echo server and waits for them.
 func openPairs(b *testing.B, n int, cfg websocket.Config, h websocket.Handler, opened chan *websocket.Conn, serverH func() websocket.Handler) (*server, *ioloop.Group, []*websocket.Conn) {
 	s := newServer(b, ioloop.Options{}, &websocket.Upgrader{Config: cfg}, serverH)
-	g, err := ioloop.New(ioloop.Options{NoLockOSThread: true})
+	g, err := ioloop.New(ioloop.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestBroadcastClients(t *testing.T) {
 	}
 	n, _ := strconv.Atoi(os.Getenv("IOLOOP_WS_BCAST_N"))
 	cfg := websocket.Config{Compression: os.Getenv("IOLOOP_WS_BCAST_COMPRESS") == "true", NoContextTakeover: true}
-	g, err := ioloop.New(ioloop.Options{NoLockOSThread: true})
+	g, err := ioloop.New(ioloop.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func accept(key string) string {
 // future with a specific error, and the handler sees nothing.
 func TestClientHandshakeFailures(t *testing.T) {
 	checkLeaks(t)
-	g, err := ioloop.New(ioloop.Options{Loops: 1, NoLockOSThread: true})
+	g, err := ioloop.New(ioloop.Options{Loops: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestClientHandshakeFailures(t *testing.T) {
 // right behind the 101 are read.
 func TestClientRejectsMaskedFrame(t *testing.T) {
 	checkLeaks(t)
-	g, err := ioloop.New(ioloop.Options{Loops: 1, NoLockOSThread: true})
+	g, err := ioloop.New(ioloop.Options{Loops: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

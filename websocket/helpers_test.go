@@ -40,7 +40,6 @@ func newServer(t testing.TB, o ioloop.Options, up *websocket.Upgrader, h func() 
 	if o.MaxOutput == 0 {
 		o.MaxOutput = 64 << 20
 	}
-	o.NoLockOSThread = true
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	g, err := ioloop.New(o)
 	if err != nil {

@@ -86,7 +86,7 @@ func TestNodeServer(t *testing.T) {
 			}
 			url := "ws://127.0.0.1:" + strings.TrimSpace(strings.TrimPrefix(line, "port ")) + "/"
 
-			g, err := ioloop.New(ioloop.Options{Loops: 1, NoLockOSThread: true, HighWater: 40 << 20, MaxOutput: 64 << 20})
+			g, err := ioloop.New(ioloop.Options{Loops: 1, HighWater: 40 << 20, MaxOutput: 64 << 20})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,7 +19,7 @@
 // callbacks chained on the loop, or 64 goroutines calling DoContext, against
 // 64 goroutines calling HostClient.Do.
 //
-// The client's Group runs its loop unlocked (Options.NoLockOSThread), as the
+// The client's Group runs its loop unlocked (the default; see Options.LockOSThread), as the
 // http1 documentation advises when goroutines wait for the loop: a locked
 // loop blocked in the poller keeps the scheduler slot the woken goroutine
 // was queued on.
@@ -64,7 +64,7 @@ func server(b *testing.B) string {
 }
 
 func ioloopClient(b *testing.B) *http1.Client {
-	g, err := ioloop.New(ioloop.Options{Loops: 1, NoLockOSThread: true})
+	g, err := ioloop.New(ioloop.Options{Loops: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

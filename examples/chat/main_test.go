@@ -40,7 +40,7 @@ func next(t *testing.T, ch chan string) string {
 // every member once, and the leave of the one who goes.
 func TestChatRoom(t *testing.T) {
 	fds, _ := os.ReadDir("/proc/self/fd")
-	g, err := ioloop.New(ioloop.Options{Loops: 2, NoLockOSThread: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	g, err := ioloop.New(ioloop.Options{Loops: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
