@@ -344,18 +344,87 @@ func (c *Conn) consume(n int) {
 	}
 }
 
-// Write queues b to be sent; b is copied and may be reused at once. Output is
-// flushed once per loop iteration with one writev per connection, so many
-// small writes in one callback cost one system call. It fails with ErrClosed
-// after Close or CloseWrite, and closes the connection with ErrOutputLimit if
-// the queued output would pass Options.MaxOutput. Loop only.
+// Write queues b to be sent; b may be reused as soon as Write returns.
+// Output is flushed once per loop iteration with one writev per connection,
+// so many small writes in one callback cost one system call. It fails with
+// ErrClosed after Close or CloseWrite, and closes the connection with
+// ErrOutputLimit if the queued output would pass Options.MaxOutput. Loop
+// only.
+//
+// Cost: b is copied into pooled chunks, with one exception that makes an
+// echo or a proxy copy-free. When b lies within the input this OnData call
+// was lent (by Peek or Next) and is the call's first write to a connection
+// with nothing queued, the loop keeps b and writes it as soon as OnData
+// returns, copying only what the kernel does not take; so do not modify lent
+// input after writing it.
 func (c *Conn) Write(b []byte) (int, error) {
+	l := c.l
+	if l.viewConn == c {
+		if l.pend == nil && len(b) > 0 && within(b, l.lent) && c.outLen() == 0 && !c.is(fWriteBlocked) {
+			if err := c.writable(len(b)); err != nil {
+				return 0, err
+			}
+			l.pend = b // written by writePend when OnData returns
+			return len(b), nil
+		}
+		c.unpend()
+	}
 	if err := c.writable(len(b)); err != nil {
 		return 0, err
 	}
-	c.getIO().out.Write(c.l.pool, b)
+	c.getIO().out.Write(l.pool, b)
 	c.queued()
 	return len(b), nil
+}
+
+// unpend copies the write that Write kept by reference (if c has one) into
+// the output queue, ahead of what follows. Loop only.
+func (c *Conn) unpend() {
+	l := c.l
+	if l.pend == nil || l.viewConn != c {
+		return
+	}
+	b := l.pend
+	l.pend = nil
+	c.getIO().out.Write(l.pool, b)
+	c.queued()
+}
+
+// writePend writes the write that Write kept by reference, right after
+// OnData returned (nothing else is queued for c then), and queues a copy of
+// what the kernel did not take. Loop only.
+func (c *Conn) writePend() {
+	l := c.l
+	b := l.pend
+	l.pend = nil
+	if c.state == StateClosed {
+		return
+	}
+	iov := append(l.iov[:0], b)
+	n, err := l.w.Writev(int(c.fd), iov)
+	clear(iov)
+	if l.onWritev != nil {
+		l.onWritev(int(c.fd), 1, n)
+	}
+	n = max(n, 0)
+	if n > 0 {
+		c.lastActive = l.now
+	}
+	switch err {
+	case nil, syscall.EINTR:
+	case syscall.EAGAIN:
+		c.flags |= fWriteBlocked
+	default:
+		c.fail(err)
+		return
+	}
+	if n < len(b) {
+		if err == nil {
+			c.flags |= fWriteBlocked // a short write: the send buffer is full
+		}
+		c.getIO().out.Write(l.pool, b[n:])
+		c.queued()
+	}
 }
 
 // WriteShared queues b by reference instead of copying it: b must not change
@@ -363,6 +432,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 // connections (a prepared broadcast frame). Otherwise it is Write. Loop
 // only; no copy, no allocation once the loop has recycled buffers.
 func (c *Conn) WriteShared(b []byte) (int, error) {
+	c.unpend()
 	if err := c.writable(len(b)); err != nil {
 		return 0, err
 	}
@@ -374,6 +444,7 @@ func (c *Conn) WriteShared(b []byte) (int, error) {
 // Writev queues the buffers in order, like one Write of their concatenation.
 // Loop only.
 func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	c.unpend()
 	n := 0
 	for _, b := range bufs {
 		n += len(b)
@@ -391,12 +462,7 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 
 // WriteString is Write for a string. Loop only.
 func (c *Conn) WriteString(s string) (int, error) {
-	if err := c.writable(len(s)); err != nil {
-		return 0, err
-	}
-	c.getIO().out.Write(c.l.pool, unsafeBytes(s))
-	c.queued()
-	return len(s), nil
+	return c.Write(unsafeBytes(s)) // Write never modifies b
 }
 
 func (c *Conn) writable(n int) error {
@@ -423,13 +489,21 @@ func (c *Conn) queued() {
 }
 
 // OutputLen returns the bytes queued and not yet handed to the kernel. Loop only.
-func (c *Conn) OutputLen() int { return c.outLen() }
+func (c *Conn) OutputLen() int {
+	if c.l.viewConn == c {
+		return c.outLen() + len(c.l.pend)
+	}
+	return c.outLen()
+}
 
 // Flush tries to hand the queued output to the kernel now instead of at the
 // end of the loop iteration. Loop only.
 func (c *Conn) Flush() error {
 	if c.state == StateClosed {
 		return ErrClosed
+	}
+	if c.l.viewConn == c && c.l.pend != nil {
+		c.writePend()
 	}
 	if !c.is(fWriteBlocked) {
 		c.flush()
@@ -699,10 +773,10 @@ func (c *Conn) deliver(data []byte) {
 		l.timers.Cancel(c.ext.readT)
 	}
 	if c.inLen() == 0 {
-		l.viewConn, l.view = c, data
+		l.viewConn, l.view, l.lent = c, data, data
 		c.callData()
 		rest := l.view
-		l.viewConn, l.view = nil, nil
+		l.viewConn, l.view, l.lent = nil, nil, nil
 		if len(rest) > 0 && c.state == StateOpen {
 			if len(rest) > l.opts.MaxInput {
 				c.fail(ErrInputLimit)
@@ -719,10 +793,10 @@ func (c *Conn) deliver(data []byte) {
 	io := c.io
 	io.in.Append(l.pool, data)
 	view := io.in.Bytes()
-	l.viewConn, l.view = c, view
+	l.viewConn, l.view, l.lent = c, view, view
 	c.callData()
 	consumed := len(view) - len(l.view)
-	l.viewConn, l.view = nil, nil
+	l.viewConn, l.view, l.lent = nil, nil, nil
 	if c.state == StateOpen {
 		io.in.Discard(l.pool, consumed)
 	} else {
@@ -874,6 +948,9 @@ func (c *Conn) destroy(err error) {
 	}
 	c.state = StateClosed
 	l := c.l
+	if l.viewConn == c {
+		l.pend = nil // a write kept by reference is dropped like queued output
+	}
 	if c.gen != 0 {
 		l.unregister(c.slot)
 	}
@@ -1016,8 +1093,11 @@ func (c *Conn) after() {
 		stack := debug.Stack()
 		c.l.opts.Logger.Error("ioloop: panic in connection callback recovered; closing the connection",
 			"loop", c.l.idx, "remote", c.RemoteAddrPort(), "panic", r, "stack", string(stack))
-		c.destroy(&PanicError{Value: r, Stack: stack})
+		c.destroy(&PanicError{Value: r, Stack: stack}) // drops a kept write too
 		return
+	}
+	if c.l.pend != nil && c.l.viewConn == c {
+		c.writePend() // before any request: Close flushes it
 	}
 	if c.req.Load() != 0 {
 		c.handleRequests()

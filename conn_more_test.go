@@ -218,3 +218,75 @@ func TestConnFitsItsSizeClass(t *testing.T) {
 		t.Fatalf("Conn is %d bytes, want at most 96", ioloop.ConnSize)
 	}
 }
+
+// lentWriter writes lent input back in pieces mixed with its own bytes,
+// reporting OutputLen after the first (kept, uncopied) write, and then
+// flushes, closes or leaves the rest to the loop.
+type lentWriter struct {
+	ioloop.BaseHandler
+	mode    string // "mix", "flush", "close"
+	outLens chan int
+}
+
+func (h *lentWriter) OnData(c *ioloop.Conn) {
+	b, _ := c.Next(-1)
+	k := len(b) / 2
+	c.Write(b[:k]) // kept by reference: lent input, first write
+	h.outLens <- c.OutputLen()
+	switch h.mode {
+	case "mix":
+		c.WriteString("|")
+		c.Write(b[k:]) // lent again, but not the first write: copied
+		c.Write([]byte("|"))
+	case "flush":
+		if err := c.Flush(); err != nil {
+			panic(err)
+		}
+		c.Write(b[k:])
+	case "close":
+		c.Write(b[k:])
+		c.Close()
+	}
+}
+
+// TestWriteOfLentInput checks the copy-free write of lent input: bytes keep
+// their order with the writes around them, OutputLen counts them, Flush
+// writes them, and Close sends them before the FIN.
+func TestWriteOfLentInput(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	for _, mode := range []string{"mix", "flush", "close"} {
+		h := &lentWriter{mode: mode, outLens: make(chan int, 16)}
+		ln := listen(t, g, "tcp", "127.0.0.1:0", h)
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := []byte("abcdefghij")
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		want := string(msg)
+		if mode == "mix" {
+			want = "abcde|fghij|"
+		}
+		got := make([]byte, len(want))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if string(got) != want {
+			t.Fatalf("%s: got %q, want %q", mode, got, want)
+		}
+		if n := <-h.outLens; n != 5 {
+			t.Fatalf("%s: OutputLen after the kept write = %d, want 5", mode, n)
+		}
+		if mode == "close" {
+			if n, err := c.Read(got); err != io.EOF {
+				t.Fatalf("close: read after the data: %d, %v, want EOF", n, err)
+			}
+		}
+		c.Close()
+		ln.Close()
+	}
+}

@@ -68,6 +68,8 @@ type Loop struct {
 	// The input lent to the OnData callback running now.
 	viewConn *Conn
 	view     []byte
+	lent     []byte // all the input lent to viewConn's OnData (view is what is left)
+	pend     []byte // viewConn's only write of its OnData, not copied yet: see Conn.Write
 
 	// Test hooks: called after every writev with the number of buffers,
 	// and before every blocking poll.
