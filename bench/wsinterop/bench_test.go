@@ -362,6 +362,7 @@ func BenchmarkBroadcast10k(b *testing.B) {
 				b.Fatal(err)
 			}
 			var wall time.Duration
+			cli0 := cpuTime()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -372,12 +373,14 @@ func BenchmarkBroadcast10k(b *testing.B) {
 				wall += d
 			}
 			b.StopTimer()
+			cli1 := cpuTime()
 			cpu1, err := fx.srv.cpu()
 			if err != nil {
 				b.Fatal(err)
 			}
 			stop()
 			b.ReportMetric(float64(wall.Microseconds())/1e3/float64(b.N), "ms/bcast")
+			b.ReportMetric(float64((cli1-cli0).Microseconds())/1e3/float64(b.N), "cli-ms/bcast")
 			b.ReportMetric(float64((cpu1-cpu0).Microseconds())/1e3/float64(b.N), "srv-ms/bcast")
 			b.ReportMetric(fx.perConn, "B/conn")
 		})
