@@ -49,9 +49,11 @@
 // buffer as it arrives. The message buffer exists only while a fragmented or
 // compressed message is arriving (an unfragmented uncompressed message is
 // delivered straight from the input, with no copy) and is dropped after a
-// message larger than 64 KiB. Config.MaxMessageSize bounds it, and bounds
-// the inflated size of a compressed message too, so a decompression bomb
-// costs at most MaxMessageSize+1 bytes.
+// message larger than 64 KiB. Config.MaxMessageSize bounds it (a compressed
+// message's wire form may pass it by deflate's overhead on incompressible
+// data, MaxMessageSize/1024 + 64 bytes), and bounds the inflated size of a
+// compressed message too, so a decompression bomb costs at most
+// MaxMessageSize+1 bytes of output.
 //
 // Closing: the close handshake of RFC 6455 7. Whoever closes first sends a
 // close frame and waits for the peer's (bounded by Config.CloseTimeout); the

@@ -1,5 +1,7 @@
 package frame
 
+import "math"
+
 // Role says which end of the connection a Decoder serves; it decides the
 // masking rule for incoming frames.
 type Role uint8
@@ -25,7 +27,10 @@ type Config struct {
 	// MaxMessageSize bounds the payload of a data message, summed over
 	// its frames; a frame header that would pass it is an error with
 	// code 1009, before its payload arrives. For a compressed message it
-	// bounds the compressed size (Decompressor bounds the inflated size).
+	// bounds the compressed size with room for deflate's overhead on
+	// incompressible data (DeflateSlack), so that a message of exactly
+	// MaxMessageSize bytes is accepted however it was compressed; the
+	// Decompressor bounds the inflated size at MaxMessageSize itself.
 	// Zero means DefaultMaxMessageSize; a negative value means no limit.
 	MaxMessageSize int64
 	// Deflate allows RSV1 on the first frame of a data message, as
@@ -176,7 +181,7 @@ func (d *Decoder) Next(b []byte) (ev Event, n int, err error) {
 		}
 		if hn == 0 {
 			// A data frame's length may be known before its masking key.
-			if !h.Opcode.IsControl() && d.max >= 0 && h.Length > d.max-d.sizeBefore(h.Opcode) {
+			if !h.Opcode.IsControl() && d.max >= 0 && h.Length > d.limit(h)-d.sizeBefore(h.Opcode) {
 				return d.fail(errMessageTooBig, n)
 			}
 			return Event{}, n, nil
@@ -197,7 +202,7 @@ func (d *Decoder) Next(b []byte) (ev Event, n int, err error) {
 			}
 			return Event{Kind: EventControl, Opcode: h.Opcode, Payload: p, First: true, Final: true}, n + end, nil
 		}
-		if d.max >= 0 && h.Length > d.max-d.sizeBefore(h.Opcode) {
+		if d.max >= 0 && h.Length > d.limit(h)-d.sizeBefore(h.Opcode) {
 			return d.fail(errMessageTooBig, n)
 		}
 		if h.Opcode != Continuation {
@@ -223,6 +228,26 @@ func (d *Decoder) Next(b []byte) (ev Event, n int, err error) {
 
 // sizeBefore returns the size of the message a data frame with opcode op
 // adds to: the open message's for a continuation, 0 for a new message.
+// DeflateSlack returns how many bytes the compressed form of an
+// incompressible message of n bytes may exceed n by: deflate stores such data
+// in blocks of at most 65,535 bytes with 5 bytes of header each, plus a few
+// bytes of final block. The bound used is n/1024 + 64.
+func DeflateSlack(n int64) int64 { return n>>10 + 64 }
+
+// limit returns the size bound of the data message that frame h starts or
+// continues (d.max >= 0): MaxMessageSize, plus DeflateSlack for a
+// compressed one.
+func (d *Decoder) limit(h Header) int64 {
+	compressed := d.compressed
+	if h.Opcode != Continuation {
+		compressed = h.Rsv&Rsv1 != 0
+	}
+	if compressed && d.max <= math.MaxInt64/2 {
+		return d.max + DeflateSlack(d.max)
+	}
+	return d.max
+}
+
 func (d *Decoder) sizeBefore(op Opcode) int64 {
 	if op == Continuation {
 		return d.size

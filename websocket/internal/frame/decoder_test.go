@@ -195,6 +195,8 @@ func TestDecodeViolations(t *testing.T) {
 		{"message over the limit", Config{MaxMessageSize: 10}, encode(m, frameSpec{fin: true, op: Binary, payload: payloadOf(11)}), 1009},
 		{"fragments over the limit", Config{MaxMessageSize: 10}, encode(m, frameSpec{op: Binary, payload: "12345"}, frameSpec{op: Continuation, payload: "67890"}, frameSpec{fin: true, op: Continuation, payload: "x"}), 1009},
 		{"default limit", Config{}, encodeRaw(0x82, m, []byte{127, 0, 0, 0, 0, 1, 0, 0, 1}, nil), 1009},
+		{"compressed over the limit and its slack", Config{MaxMessageSize: 1024, Deflate: true}, encode(m, frameSpec{fin: true, rsv: Rsv1, op: Binary, payload: payloadOf(1024 + 64 + 2)}), 1009},
+		{"compressed fragments over the limit and its slack", Config{MaxMessageSize: 1024, Deflate: true}, encode(m, frameSpec{rsv: Rsv1, op: Binary, payload: payloadOf(1000)}, frameSpec{fin: true, op: Continuation, payload: payloadOf(91)}), 1009},
 	}
 	for _, c := range cases {
 		got, err := decodeWays(t, c.cfg, c.input)
@@ -339,5 +341,32 @@ func TestDecodeControlWaitsWhole(t *testing.T) {
 	ev, n, err := d.Next(input)
 	if err != nil || n != len(input) || ev.Kind != EventControl || string(ev.Payload) != payloadOf(125) {
 		t.Fatalf("whole: %+v %d %v", ev, n, err)
+	}
+}
+
+// A compressed message may exceed MaxMessageSize on the wire by
+// DeflateSlack (incompressible data grows a little), and not by more; an
+// uncompressed one may not exceed it at all.
+func TestCompressedLimitAllowsDeflateOverhead(t *testing.T) {
+	const max = 1024
+	limit := max + DeflateSlack(max)
+	cfg := Config{Role: Server, MaxMessageSize: max, Deflate: true}
+	for _, tc := range []struct {
+		rsv  byte
+		size int64
+		ok   bool
+	}{
+		{Rsv1, limit, true},
+		{Rsv1, limit + 1, false},
+		{0, max, true},
+		{0, max + 1, false},
+	} {
+		var d Decoder
+		d.Init(cfg)
+		in := encode(true, frameSpec{fin: true, rsv: tc.rsv, op: Binary, payload: payloadOf(int(tc.size))})
+		_, err := feed(t, &d, in, nil)
+		if tc.ok && err != nil || !tc.ok && codeOf(err) != CloseMessageTooBig {
+			t.Fatalf("rsv %#x, %d bytes (limit %d): err = %v, want ok=%v", tc.rsv, tc.size, limit, err, tc.ok)
+		}
 	}
 }
