@@ -113,6 +113,7 @@ const (
 	fBpPaused                           // reading paused by the output water marks
 	fUserPaused                         // reading paused by PauseRead
 	fRedeliver                          // offer buffered input again after a resume
+	fKeepReading                        // the water marks do not pause reading (SetPauseOnBackpressure)
 )
 
 // is reports whether flag f is set. Loop only.
@@ -626,7 +627,24 @@ func (c *Conn) resume() {
 	c.l.addReady(c)
 }
 
-func (c *Conn) readPaused() bool { return c.is(fBpPaused) || c.is(fUserPaused) }
+func (c *Conn) readPaused() bool {
+	return c.is(fBpPaused) && !c.is(fKeepReading) || c.is(fUserPaused)
+}
+
+// SetPauseOnBackpressure chooses whether reading pauses while the queued
+// output is above Options.HighWater (true, the default) or goes on (false).
+// OnBackpressure is called at the marks either way, and Options.MaxOutput
+// still bounds the output. Keep reading when the handler applies its own
+// policy to a slow peer (drop or close, as the websocket package's
+// Config.SlowConsumer does), or when pausing could deadlock: two peers that
+// each write more than the mark to the other before reading would both stop
+// reading. Loop only; no allocation.
+func (c *Conn) SetPauseOnBackpressure(pause bool) {
+	c.setFlag(fKeepReading, !pause)
+	if !pause && c.is(fBpPaused) {
+		c.resume()
+	}
+}
 
 // SetIdleTimeout changes this connection's idle timeout (0 disables it).
 // Loop only.

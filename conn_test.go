@@ -832,3 +832,60 @@ func TestBalanceModes(t *testing.T) {
 		})
 	}
 }
+
+// keepReader queues more than the high-water mark for a peer that never
+// reads, then counts what the peer sends; with pausing off it must go on
+// reading.
+type keepReader struct {
+	ioloop.BaseHandler
+	got      atomic.Int64
+	paused   atomic.Bool
+	outAtEnd chan int
+	want     int64
+}
+
+func (h *keepReader) OnOpen(c *ioloop.Conn) {
+	c.SetPauseOnBackpressure(false)
+	c.Write(make([]byte, 32<<20)) // more than loopback's socket buffers take
+}
+
+func (h *keepReader) OnBackpressure(c *ioloop.Conn, paused bool) {
+	if paused {
+		h.paused.Store(true)
+	}
+}
+
+func (h *keepReader) OnData(c *ioloop.Conn) {
+	b, _ := c.Next(-1)
+	if h.got.Add(int64(len(b))) == h.want {
+		h.outAtEnd <- c.OutputLen()
+	}
+}
+
+func TestKeepReadingAboveHighWater(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1, HighWater: 64 << 10, LowWater: 16 << 10, MaxOutput: 64 << 20})
+	const total = 16 << 20
+	h := &keepReader{want: total, outAtEnd: make(chan int, 1)}
+	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.Write(make([]byte, total)); err != nil {
+		t.Fatalf("the server stopped reading: %v after %d of %d bytes", err, h.got.Load(), total)
+	}
+	select {
+	case out := <-h.outAtEnd:
+		if out <= 64<<10 {
+			t.Fatalf("output %d at the end: the server's output was not above the mark", out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("server received %d of %d bytes", h.got.Load(), total)
+	}
+	if !h.paused.Load() {
+		t.Fatal("OnBackpressure(true) not called above the mark")
+	}
+}

@@ -63,15 +63,17 @@
 // (1002, 1007, 1009) and nothing after it reaches the handler. Handler.OnClose
 // runs exactly once, last, with a *CloseError saying how it ended.
 //
-// Backpressure: the ioloop connection pauses reading while its output is
-// above the high-water mark; Config.SlowConsumer chooses what happens to data
-// messages sent meanwhile (queue them, drop them, or close the connection).
-// Both ends of a connection between two ioloop programs pause that way: when
-// each queues more than ioloop.Options.HighWater for the other at the same
-// time (an echo of messages larger than the mark, sent without waiting), each
-// waits for the other to read. Keep the mark above the largest message in
-// flight, or do not send a large message before the previous one was
-// answered.
+// Backpressure: Config.SlowConsumer chooses what happens to data messages
+// sent while the connection's output is above the high-water mark. With
+// PolicyQueue (the default) they are queued and the ioloop connection pauses
+// reading until the peer has read (backpressure onto the peer). With
+// PolicyDrop or PolicyClose the policy bounds what is queued, and reading
+// goes on (ioloop.Conn.SetPauseOnBackpressure(false)). Two PolicyQueue peers
+// that each queue more than ioloop.Options.HighWater for the other at the
+// same time (an echo of messages larger than the mark, sent without waiting)
+// both stop reading and wait for each other: use PolicyDrop or PolicyClose
+// on one side, keep the mark above the largest message in flight, or do not
+// send a large message before the previous one was answered.
 //
 // # The net/http adapter
 //
@@ -445,6 +447,11 @@ func (c *Conn) setDeflate(p frame.DeflateParams) {
 func (c *Conn) start() {
 	c.dec.Init(frame.Config{Role: c.role, MaxMessageSize: c.cfg.maxMessage(), Deflate: c.deflate})
 	c.state = stOpen
+	if c.cfg.SlowConsumer != PolicyQueue {
+		// The policy bounds what is queued for a slow peer: reading
+		// goes on (no deadlock between two peers that both send).
+		c.c.SetPauseOnBackpressure(false)
+	}
 	if c.cfg.PingInterval > 0 {
 		c.pingFn, c.checkFn = c.pingTick, c.pingCheck
 		c.pingTimer = c.c.Loop().EveryFunc(c.cfg.PingInterval, c.pingFn)

@@ -501,6 +501,12 @@ func TestSlowConsumer(t *testing.T) {
 				if dropped != 1 {
 					t.Fatalf("dropped %d", dropped)
 				}
+				// Over the mark, the server still reads: the policy
+				// bounds its output, so reading is not paused.
+				rc.write(frameBytes(true, 0, frame.Text, []byte("still reading"), true))
+				if m := recv(t, srec.msgs, "message over the mark"); m.data != "still reading" {
+					t.Fatalf("got %q", m.data)
+				}
 				_ = rc.nc.Close()
 				recv(t, srec.closed, "close")
 			case websocket.PolicyClose:
