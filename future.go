@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop/async"
-	"github.com/ioloop/ioloop/internal/mailbox"
 )
 
 // Execute queues t to run on the loop: Loop implements async.Executor, so a
@@ -15,7 +14,7 @@ import (
 // its mailbox full) t runs on a new goroutine instead, so that no awaiter
 // hangs. Cost: one queued task, no allocation for pointer-shaped tasks.
 func (l *Loop) Execute(t async.Task) {
-	if err := l.mb.PostTask(mailbox.Task(t)); err != nil {
+	if err := l.mb.PostTask(t); err != nil {
 		go t.Run()
 	}
 }

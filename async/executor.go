@@ -8,7 +8,10 @@ import "context"
 // why the interface takes a Task rather than a func(): converting a pointer to
 // an interface does not allocate, binding a method value does, and the cost of
 // a continuation must stay at one allocation.
-type Task interface {
+//
+// Task is an alias of the unnamed interface, so that an executor queuing it
+// into another package's queue of the same shape converts nothing.
+type Task = interface {
 	Run()
 }
 

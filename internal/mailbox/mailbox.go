@@ -113,8 +113,10 @@ func (m *Mailbox) Post(fn func()) error {
 
 // Task is a queued unit of work. Queuing a pointer-shaped Task (a pointer
 // or a Func) does not allocate, so a caller that already has an object with
-// a Run method queues it for free instead of binding a closure.
-type Task interface{ Run() }
+// a Run method queues it for free instead of binding a closure. It is an
+// alias of the unnamed interface, like async.Task, so that passing one as
+// the other is not a conversion.
+type Task = interface{ Run() }
 
 // Func adapts a function to a Task without allocating.
 type Func func()
