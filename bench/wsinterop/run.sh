@@ -5,6 +5,7 @@
 #
 #   ./run.sh                 # 5 rounds
 #   ROUNDS=3 ECHO=2s BCAST=20x ./run.sh
+#   ./run.sh FILE...         # only the table, from the raw lines of earlier runs
 #
 # Each round runs every server once, in a rotating order, as a fresh test
 # process per server: echo (1,000 connections, 64 B and 4 KiB, for ECHO),
@@ -18,25 +19,28 @@ cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-5}
 ECHO=${ECHO:-3s}
 BCAST=${BCAST:-30x}
-OUT=${OUT:-$(mktemp /tmp/wsinterop-XXXXXX.txt)}
 
-ulimit -n 20480 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-bin=$(mktemp /tmp/wsinterop-test-XXXXXX)
-trap 'rm -f "$bin"' EXIT
-go test -c -o "$bin" .
+if [ $# -eq 0 ]; then
+	OUT=${OUT:-$(mktemp /tmp/wsinterop-XXXXXX.txt)}
+	ulimit -n 20480 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	bin=$(mktemp /tmp/wsinterop-test-XXXXXX)
+	trap 'rm -f "$bin"' EXIT
+	go test -c -o "$bin" .
 
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(go version | cut -d' ' -f3), load average at start $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT"
-servers=(ioloop gorilla nbio)
-for ((r = 0; r < ROUNDS; r++)); do
-	for ((k = 0; k < 3; k++)); do
-		s=${servers[$(((r + k) % 3))]}
-		"$bin" -test.run '^$' -test.bench "^BenchmarkEcho1000/size=(64|4096)/server=$s\$" -test.benchtime "$ECHO" | grep '^Benchmark' | tee -a "$OUT"
-		"$bin" -test.run '^$' -test.bench "^BenchmarkBroadcast10k/server=$s\$" -test.benchtime "$BCAST" | grep '^Benchmark' | tee -a "$OUT"
-		"$bin" -test.run '^$' -test.bench "^BenchmarkIdle10k/server=$s\$" -test.benchtime 1x | grep '^Benchmark' | tee -a "$OUT"
+	echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(go version | cut -d' ' -f3), load average at start $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT"
+	servers=(ioloop gorilla nbio)
+	for ((r = 0; r < ROUNDS; r++)); do
+		for ((k = 0; k < 3; k++)); do
+			s=${servers[$(((r + k) % 3))]}
+			"$bin" -test.run '^$' -test.bench "^BenchmarkEcho1000/size=(64|4096)/server=$s\$" -test.benchtime "$ECHO" | grep '^Benchmark' | tee -a "$OUT"
+			"$bin" -test.run '^$' -test.bench "^BenchmarkBroadcast10k/server=$s\$" -test.benchtime "$BCAST" | grep '^Benchmark' | tee -a "$OUT"
+			"$bin" -test.run '^$' -test.bench "^BenchmarkIdle10k/server=$s\$" -test.benchtime 1x | grep '^Benchmark' | tee -a "$OUT"
+		done
 	done
-done
-echo "# load average at end $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
-echo "raw lines: $OUT" >&2
+	echo "# load average at end $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
+	echo "raw lines: $OUT" >&2
+	set -- "$OUT"
+fi
 
 # One line per (benchmark, unit, server) and value, sorted by value; then
 # median, min and max per group and the ratios of ioloop's medians.
@@ -45,7 +49,7 @@ awk '/^Benchmark/ {
 	s = name; sub(/.*server=/, "", s)
 	base = name; sub(/\/server=[a-z]+/, "", base); sub(/^Benchmark/, "", base)
 	for (i = 3; i < NF; i += 2) if ($(i+1) != "ns/op" && $(i+1) !~ /op$/) print base "|" $(i+1) "|" s, $i
-}' "$OUT" | sort -t' ' -k1,1 -k2,2g | awk '
+}' "$@" | sort -t' ' -k1,1 -k2,2g | awk '
 function num(x) { return (x >= 1000) ? sprintf("%.0f", x) : sprintf("%.3g", x) }
 function flush() {
 	if (n == 0) return
