@@ -4,10 +4,11 @@
 // # Contract
 //
 // Producers. Any goroutine may Post a task at any time. Post takes a mutex
-// for a few instructions (an append and two flag updates), never waits for
-// the consumer, and calls the wake function outside the lock. Tasks posted
-// by one goroutine run in the order they were posted; tasks from different
-// goroutines interleave in the order their Posts took the lock.
+// for a few instructions (an append, and a flag store for the first task
+// since the last Drain), never waits for the consumer, and calls the wake
+// function outside the lock. Tasks posted by one goroutine run in the order
+// they were posted; tasks from different goroutines interleave in the order
+// their Posts took the lock.
 //
 // Consumer. Exactly one goroutine, the owning loop, calls Drain and Close.
 // Drain takes the lock once per call, to swap the producers' slice with its
@@ -16,8 +17,11 @@
 // wait for a later Drain. The two slices are reused, so steady-state
 // posting and draining allocate nothing.
 //
-// Empty and Len read an atomic counter and take no lock: a loop that checks
-// Empty before each poll pays one atomic load when nobody posted.
+// Empty is for the consumer: it reads the consumer's own batch and an
+// atomic flag that the first Post since the last Drain sets, and takes no
+// lock, so a loop that checks Empty before each poll pays one atomic load.
+// A Post costs the mutex and one atomic load: no counter is updated per
+// task.
 //
 // Wake-ups. Post calls wake (for example the poller's Wake) only while the
 // consumer sleeps. The consumer announces a sleep with Sleep, which reports
@@ -28,12 +32,16 @@
 // one posting to itself, gets no wake-up at all (no system call for the
 // tasks a loop queues from its own callbacks), a sleeping one gets exactly
 // one, and none is missed: Sleep stores the announcement before it reads
-// the count, and Post adds to the count before it reads the announcement,
-// so at least one of them sees the other (Go's atomics are sequentially
-// consistent). A consumer that never calls Sleep never gets a wake.
+// the flag, and the first Post of a Drain cycle stores the flag before it
+// reads the announcement (later Posts of the cycle follow it through the
+// mutex), so at least one of them sees the other (Go's atomics are
+// sequentially consistent). A consumer that never calls Sleep never gets a
+// wake.
 //
 // Bounds. A mailbox holds at most max tasks (DefaultMax, 1<<20, unless set
-// by New). At the bound Post returns ErrFull and the task is not queued:
+// by New), counting those a budgeted Drain left: the consumer publishes that
+// count once per Drain, and Post adds the tasks posted since. At the bound
+// Post returns ErrFull and the task is not queued:
 // the caller decides whether to drop it, retry later, or fail its request.
 // After Close, Post returns ErrClosed.
 package mailbox
@@ -66,15 +74,17 @@ var (
 	ErrFull = errors.New("mailbox: full")
 )
 
-// Mailbox is a bounded multi-producer, single-consumer FIFO of tasks. Post,
-// Empty and Len may be called from any goroutine; Drain and Close only from
-// the owning loop's goroutine. Create it with New; it must not be copied.
+// Mailbox is a bounded multi-producer, single-consumer FIFO of tasks. Post
+// may be called from any goroutine; Empty, Len, Sleep, Awake, Drain and
+// Close only from the owning loop's goroutine. Create it with New; it must
+// not be copied.
 type Mailbox struct {
-	n    atomic.Int64 // tasks queued: len(in) + len(out) - pos
-	max  int          // immutable after New
-	wake func()       // immutable after New; may be nil
+	max  int    // immutable after New
+	wake func() // immutable after New; may be nil
 
-	sleeping atomic.Bool // the consumer announced a sleep (see Sleep)
+	sleeping atomic.Bool  // the consumer announced a sleep (see Sleep)
+	posted   atomic.Bool  // in is not empty; set and cleared under mu
+	left     atomic.Int64 // len(out)-pos as of the last Drain (an upper bound)
 
 	mu     sync.Mutex
 	in     []Task // guarded by mu: tasks posted since the last Drain
@@ -84,7 +94,6 @@ type Mailbox struct {
 	out   []Task // the batch being drained; out[pos:] still to run
 	pos   int
 	small int // large-capacity batches under a quarter full since the last big one
-	owed  int // tasks of the last batch taken off n but not run (a panic)
 }
 
 // New returns an empty mailbox that holds at most max tasks (max <= 0:
@@ -135,12 +144,14 @@ func (m *Mailbox) PostTask(t Task) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	if m.n.Load() >= int64(m.max) {
+	if len(m.in)+int(m.left.Load()) >= m.max {
 		m.mu.Unlock()
 		return ErrFull
 	}
+	if len(m.in) == 0 {
+		m.posted.Store(true) // before the announcement is read: see Sleep
+	}
 	m.in = append(m.in, fn)
-	m.n.Add(1)
 	m.mu.Unlock()
 	if m.sleeping.Load() && m.sleeping.CompareAndSwap(true, false) && m.wake != nil {
 		m.wake()
@@ -155,7 +166,7 @@ func (m *Mailbox) PostTask(t Task) error {
 // (woken or not). Owning goroutine only; two atomic operations.
 func (m *Mailbox) Sleep() bool {
 	m.sleeping.Store(true)
-	if m.n.Load() != 0 {
+	if !m.Empty() {
 		m.sleeping.Store(false)
 		return false
 	}
@@ -166,26 +177,29 @@ func (m *Mailbox) Sleep() bool {
 // goroutine only; one atomic store.
 func (m *Mailbox) Awake() { m.sleeping.Store(false) }
 
-// Empty reports whether no task is queued. It is one atomic load, takes no
-// lock, and is safe from any goroutine; seen from a producer the answer may
-// be stale by the time it returns.
-func (m *Mailbox) Empty() bool { return m.n.Load() == 0 }
+// Empty reports whether no task is queued, including tasks left by a
+// budgeted Drain. One atomic load, no lock. Owning goroutine only.
+func (m *Mailbox) Empty() bool { return m.pos == len(m.out) && !m.posted.Load() }
 
 // Len returns the number of queued tasks, including tasks left by a
-// budgeted Drain. One atomic load; safe from any goroutine (a snapshot).
-func (m *Mailbox) Len() int { return int(m.n.Load()) }
+// budgeted Drain. It takes the lock. Owning goroutine only.
+func (m *Mailbox) Len() int {
+	m.mu.Lock()
+	n := len(m.in)
+	m.mu.Unlock()
+	return n + len(m.out) - m.pos
+}
 
 // Drain runs up to max queued tasks (max <= 0: all tasks queued when Drain
 // is called) in FIFO order on the calling goroutine, each through run(fn)
 // (run nil: fn is called directly; the loop passes a runner that recovers
 // panics), and returns how many ran. Tasks posted while Drain runs, even by
 // the tasks themselves, wait for a later Drain. If a task panics through
-// run, the tasks after it stay queued for the next Drain (Empty and Len do
-// not count them until then). It takes the lock
+// run, the tasks after it stay queued for the next Drain. It takes the lock
 // once, returns at once when Empty, and allocates nothing in steady state.
 // Owning loop goroutine only; not reentrant (a task must not call Drain).
 func (m *Mailbox) Drain(max int, run func(Task)) int {
-	if m.n.Load() == 0 && m.owed == 0 {
+	if m.Empty() {
 		return 0
 	}
 	m.mu.Lock()
@@ -198,26 +212,21 @@ func (m *Mailbox) Drain(max int, run func(Task)) int {
 		clear(m.in)
 		m.in = m.in[:0]
 	}
+	if m.posted.Load() {
+		m.posted.Store(false) // in is empty now
+	}
+	m.left.Store(int64(len(m.out) - m.pos))
 	m.mu.Unlock()
 
 	end := len(m.out)
 	if max > 0 && end-m.pos > max {
 		end = m.pos + max
 	}
-	// The batch leaves the count before it runs (one atomic add instead of
-	// one per task). If a task panics through run, the tasks after it are
-	// added back by the next Drain (owed).
-	if m.owed > 0 {
-		m.n.Add(int64(m.owed))
-	}
 	ran := end - m.pos
-	m.n.Add(-int64(ran))
-	m.owed = ran
 	for m.pos < end {
 		fn := m.out[m.pos]
 		m.out[m.pos] = nil
 		m.pos++
-		m.owed--
 		if run != nil {
 			run(fn)
 		} else {
@@ -234,6 +243,7 @@ func (m *Mailbox) Drain(max int, run func(Task)) int {
 		}
 		m.out, m.pos = m.out[:0], 0
 	}
+	m.left.Store(int64(len(m.out) - m.pos))
 	return ran
 }
 
@@ -255,7 +265,8 @@ func (m *Mailbox) Close() []Task {
 		rest = append(rest, m.out[m.pos:]...)
 		rest = append(rest, m.in...)
 	}
-	m.out, m.in, m.pos, m.owed = nil, nil, 0, 0
-	m.n.Store(0)
+	m.out, m.in, m.pos = nil, nil, 0
+	m.posted.Store(false)
+	m.left.Store(0)
 	return rest
 }
