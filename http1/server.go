@@ -389,6 +389,53 @@ type loopState struct {
 	lists     [numLists]deadlineList // every connection is on exactly one
 	posted    []*conn                // connections waiting for runPosted
 	postFn    func()                 // runPosted, bound once per loop
+	mem       *memConn               // in-memory benchmarks only, see memConn
+}
+
+// memConn stands in for the socket side of a connection in the in-memory
+// benchmarks: while loopState.mem is set, the request path takes its input
+// from in and appends the output it gathers to out, so that the server's
+// per-connection work is measured without system calls. It is never set
+// outside tests; the check costs one predictable branch per use.
+type memConn struct {
+	in  []byte
+	out []byte
+}
+
+// input returns the connection's unconsumed input, lent until the callback
+// returns.
+func (cs *conn) input() []byte {
+	if m := cs.ls.mem; m != nil {
+		return m.in
+	}
+	b, _ := cs.c.Peek(-1)
+	return b
+}
+
+// discard consumes n bytes of input (n <= len(cs.input())).
+func (cs *conn) discard(n int) {
+	if m := cs.ls.mem; m != nil {
+		m.in = m.in[n:]
+		return
+	}
+	cs.c.Discard(n)
+}
+
+// buffered returns the number of unconsumed input bytes.
+func (cs *conn) buffered() int {
+	if m := cs.ls.mem; m != nil {
+		return len(m.in)
+	}
+	return cs.c.Buffered()
+}
+
+// write queues b on the connection (copied).
+func (cs *conn) write(b []byte) {
+	if m := cs.ls.mem; m != nil {
+		m.out = append(m.out, b...)
+		return
+	}
+	_, _ = cs.c.Write(b)
 }
 
 // Deadline lists. A connection is on the list of its phase while that
@@ -560,7 +607,7 @@ func (cs *conn) emit(b []byte) {
 		}
 		return
 	}
-	_, _ = cs.c.Write(b)
+	cs.write(b)
 	ls.keepScratch(b)
 }
 
@@ -569,7 +616,7 @@ func (ls *loopState) flushPend() {
 	if cs := ls.pendConn; cs != nil {
 		ls.pendConn = nil
 		if len(ls.pend) > 0 {
-			_, _ = cs.c.Write(ls.pend)
+			cs.write(ls.pend)
 		}
 		if cap(ls.pend) > maxScratch {
 			ls.pend = nil
@@ -763,7 +810,7 @@ func (cs *conn) beginShutdown() {
 		return
 	}
 	cs.shutdown = true
-	if cs.x == nil && cs.c.Buffered() == 0 {
+	if cs.x == nil && cs.buffered() == 0 {
 		cs.close()
 	}
 }
@@ -917,7 +964,7 @@ func (cs *conn) sendContinue() {
 
 // takeBufferedBody consumes a Content-Length body that is already buffered.
 func (cs *conn) takeBufferedBody(n int64) ([]byte, bool) {
-	buf, _ := cs.c.Peek(-1)
+	buf := cs.input()
 	if int64(len(buf)) < n {
 		return nil, false
 	}
@@ -925,7 +972,7 @@ func (cs *conn) takeBufferedBody(n int64) ([]byte, bool) {
 	if err != nil || !done || int64(m) != n {
 		return nil, false
 	}
-	cs.c.Discard(m)
+	cs.discard(m)
 	x := cs.x
 	x.bodyTaken, x.bodyDone = true, true
 	return payload, true
@@ -995,7 +1042,7 @@ func (cs *conn) run() {
 			continue
 		}
 		if !x.w.ended {
-			if !x.bodyPaused && cs.c.Buffered() > pipelineInput {
+			if !x.bodyPaused && cs.buffered() > pipelineInput {
 				x.bodyPaused = true // resumed when the exchange ends
 				cs.c.PauseRead()
 			}
@@ -1011,7 +1058,7 @@ func (cs *conn) run() {
 			cs.close()
 			return
 		}
-		if cs.c.Buffered() > 0 {
+		if cs.buffered() > 0 {
 			// The next head is already here (pipelining): readHead lists
 			// the connection for the phase it finds, so the idle list is
 			// skipped, and the parser is kept.
@@ -1029,7 +1076,7 @@ func (cs *conn) run() {
 // readHead parses the next request head and calls the handler. It reports
 // whether to go on.
 func (cs *conn) readHead() bool {
-	buf, _ := cs.c.Peek(-1)
+	buf := cs.input()
 	if len(buf) == 0 {
 		if cs.eof || cs.shutdown {
 			cs.close()
@@ -1058,7 +1105,7 @@ func (cs *conn) readHead() bool {
 	x := cs.ls.getExchange(cs)
 	cs.x = x
 	x.req.init(buf[:n], cs.p)
-	cs.c.Discard(n)
+	cs.discard(n)
 	cs.move(dlRequest, phRequest)
 	if x.req.flags&parse.FlagExpectOther != 0 {
 		cs.reject(http.StatusExpectationFailed)
@@ -1098,7 +1145,7 @@ func (cs *conn) readBody(x *exchange) bool {
 	if x.req.flags&parse.FlagExpectContinue != 0 && !x.continueSent && x.bodyH == nil && !x.w.ended {
 		return false // the client waits for 100 Continue or the response
 	}
-	buf, _ := cs.c.Peek(-1)
+	buf := cs.input()
 	if len(buf) == 0 {
 		if cs.eof {
 			cs.truncated()
@@ -1110,7 +1157,7 @@ func (cs *conn) readBody(x *exchange) bool {
 		cs.reject(statusOf(err))
 		return false
 	}
-	cs.c.Discard(n)
+	cs.discard(n)
 	if done {
 		x.bodyDone = true
 		if m := cs.p.Message(); len(m.Trailers) > 0 {

@@ -1,0 +1,163 @@
+package http1
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ioloop/ioloop"
+)
+
+// plaintextGET is the request of the TechEmpower plaintext test as a wrk
+// load generator sends it, with a User-Agent line added as browsers and
+// most tools send one.
+const plaintextGET = "GET /plaintext HTTP/1.1\r\n" +
+	"Host: 127.0.0.1:8080\r\n" +
+	"User-Agent: wrk/4.2.0\r\n" +
+	"Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n" +
+	"Connection: keep-alive\r\n" +
+	"\r\n"
+
+// plaintextOK is the server's answer to plaintextGET, with the Date line
+// normalized.
+const plaintextOK = "HTTP/1.1 200 OK\r\n" +
+	"Server: ioloop\r\n" +
+	"Date: X\r\n" +
+	"Content-Type: text/plain\r\n" +
+	"Content-Length: 13\r\n" +
+	"\r\n" +
+	"Hello, World!"
+
+// memServer runs one connection of a Server in memory on a real loop (for
+// its clock and timers): its input and output are a memConn instead of a
+// socket, so the per-connection request path runs without system calls.
+type memServer struct {
+	g  *ioloop.Group
+	l  *ioloop.Loop
+	cs *conn
+}
+
+func newMemServer(tb testing.TB, h Handler) *memServer {
+	tb.Helper()
+	g, err := ioloop.New(ioloop.Options{Loops: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &Server{Handler: h}
+	s.init()
+	m := &memServer{g: g, l: g.Loops()[0]}
+	m.onLoop(func() {
+		ls := s.loopState(m.l)
+		ls.mem = &memConn{}
+		m.cs = &conn{ls: ls, list: notListed}
+		ls.refresh()
+		m.cs.move(dlIdle, phIdle)
+	})
+	tb.Cleanup(func() {
+		m.onLoop(func() {
+			cs := m.cs
+			cs.unlink()
+			if cs.x != nil {
+				cs.ls.putExchange(cs.x)
+				cs.x = nil
+			}
+			if cs.p != nil {
+				cs.ls.putParser(cs.p)
+				cs.p = nil
+			}
+		})
+		g.Close()
+	})
+	return m
+}
+
+// onLoop runs f on the loop and waits for it.
+func (m *memServer) onLoop(f func()) {
+	done := make(chan struct{})
+	if err := m.l.Post(func() { defer close(done); f() }); err != nil {
+		panic(err)
+	}
+	<-done
+}
+
+// feed delivers in as one callback's input (loop only) and returns the
+// output gathered, valid until the next feed, and the input left.
+func (m *memServer) feed(in []byte) (out []byte, rest int) {
+	mc := m.cs.ls.mem
+	mc.in, mc.out = in, mc.out[:0]
+	m.cs.process()
+	return mc.out, len(mc.in)
+}
+
+// TestMemServerPipelined checks the in-memory path the benchmark measures:
+// a burst of 16 pipelined requests gives exactly 16 responses, in one
+// gathered write, consumes the whole input, and allocates nothing once warm.
+func TestMemServerPipelined(t *testing.T) {
+	checkLeaks(t)
+	m := newMemServer(t, testHandler{})
+	burst := []byte(strings.Repeat(plaintextGET, 16))
+	want := strings.Repeat(plaintextOK, 16)
+	var allocs float64
+	m.onLoop(func() {
+		for i := range 3 {
+			out, rest := m.feed(burst)
+			if got := normalize(string(out)); got != want || rest != 0 {
+				t.Errorf("burst %d: %d bytes left, output\n%q\nwant\n%q", i, rest, got, want)
+				return
+			}
+		}
+		// A burst split in the middle of a head: the first part's
+		// complete requests are answered, the rest waits.
+		cut := len(plaintextGET)*5 + 40
+		mc := m.cs.ls.mem
+		out, rest := m.feed(burst[:cut])
+		if got := normalize(string(out)); got != strings.Repeat(plaintextOK, 5) || rest != 40 {
+			t.Errorf("first part: %d bytes left, output %q", rest, got)
+			return
+		}
+		mc.in = burst[cut-40:] // the connection keeps what was left
+		mc.out = mc.out[:0]
+		m.cs.process()
+		if got := normalize(string(mc.out)); got != strings.Repeat(plaintextOK, 11) || len(mc.in) != 0 {
+			t.Errorf("second part: %d bytes left, output %q", len(mc.in), got)
+			return
+		}
+		allocs = testing.AllocsPerRun(100, func() { m.feed(burst) })
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per 16-request burst, want 0", allocs)
+	}
+}
+
+// BenchmarkServePipelined16 replays bursts of 16 pipelined plaintext
+// requests through one connection's request path in memory (parse, handler,
+// response head and body, gathered output) and reports the server's
+// user-space cost per request, without system calls.
+func BenchmarkServePipelined16(b *testing.B) { benchMem(b, testHandler{}, 16) }
+
+// BenchmarkServeKeepAlive replays one plaintext request per callback.
+func BenchmarkServeKeepAlive(b *testing.B) { benchMem(b, testHandler{}, 1) }
+
+func benchMem(b *testing.B, h Handler, depth int) {
+	m := newMemServer(b, h)
+	burst := []byte(strings.Repeat(plaintextGET, depth))
+	wantOut := len(plaintextOK) - len("X") + len("Mon, 02 Jan 2006 15:04:05 GMT")
+	wantOut *= depth
+	b.ReportAllocs()
+	b.SetBytes(int64(len(burst)))
+	var bad string
+	b.ResetTimer()
+	m.onLoop(func() {
+		for range b.N {
+			out, rest := m.feed(burst)
+			if len(out) != wantOut || rest != 0 {
+				bad = normalize(string(out))
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	if bad != "" {
+		b.Fatalf("unexpected output %q", bad)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*depth), "ns/req")
+}
