@@ -430,9 +430,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			state = sStart
 			i++
 		case sMethod:
-			for i < len(data) && isToken[data[i]] {
-				i++
-			}
+			i = skipToken(data, i)
 			if i-p.lineStart >= p.lim.MaxRequestLine {
 				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 			}
@@ -591,9 +589,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 				// Fast path: a whole field line is here. Anything unusual
 				// (or the end of the input) leaves it to the states, which
 				// start again at p.mark.
-				j := i + 1
-				for j < len(data) && isToken[data[j]] {
-					j++
+				j, id := knownName(data, i)
+				if id == fUnknown {
+					j = skipToken(data, i+1)
 				}
 				if j+1 >= len(data) || data[j] != ':' {
 					break
@@ -609,7 +607,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 					break
 				}
 				p.nameEnd, p.valStart = nameEnd, valStart
-				if err := p.endField(data, j+1); err != nil {
+				if err := p.endField(data, j+1, id); err != nil {
 					return 0, err
 				}
 				state = sFieldStart
@@ -623,9 +621,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 				return 0, errorf(BadRequest, i, "invalid character in field name")
 			}
 		case sName:
-			for i < len(data) && isToken[data[i]] {
-				i++
-			}
+			i = skipToken(data, i)
 			if i == len(data) {
 				continue
 			}
@@ -664,7 +660,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			if c != '\n' {
 				return 0, errorf(BadRequest, i, "expected LF after CR")
 			}
-			if err := p.endField(data, i); err != nil {
+			if err := p.endField(data, i, fUnknown); err != nil {
 				return 0, err
 			}
 			state = sFieldStart
@@ -690,8 +686,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 }
 
 // endField records the field line whose LF is data[lf] and checks what it
-// says (header fields only; trailers are only recorded).
-func (p *Parser) endField(data []byte, lf int) error {
+// says (header fields only; trailers are only recorded). id names the
+// field when the scanner knows it, else it is fUnknown.
+func (p *Parser) endField(data []byte, lf int, id uint8) error {
 	ve := lf - 1
 	for ve > p.valStart && (data[ve-1] == ' ' || data[ve-1] == '\t') {
 		ve--
@@ -699,9 +696,10 @@ func (p *Parser) endField(data []byte, lf int) error {
 	if len(p.spans) >= p.lim.MaxHeaders {
 		return errorf(HeaderTooLarge, lf, "too many fields")
 	}
-	p.spans = append(p.spans, Span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
+	sp := Span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)}
+	p.spans = append(p.spans, sp)
 	if !p.trailer {
-		return p.field(data)
+		return p.field(data, sp, id)
 	}
 	return nil
 }

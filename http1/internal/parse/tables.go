@@ -22,6 +22,15 @@ var (
 	isHost [256]bool
 	// hex digit values, or -1.
 	hexVal [256]int8
+	// class holds isToken and isHost as bits (cToken, cHost), so that
+	// several bytes are checked with one branch: the AND of their classes.
+	class [256]uint8
+)
+
+// Bits of class.
+const (
+	cToken = 1 << iota
+	cHost
 )
 
 func init() {
@@ -33,6 +42,12 @@ func init() {
 		isValue[c] = 0x21 <= b && b != 0x7f || b == ' ' || b == '\t'
 		isQdtext[c] = b == '\t' || b == ' ' || b == 0x21 || 0x23 <= b && b <= 0x5b || 0x5d <= b && b <= 0x7e || b >= 0x80
 		isHost[c] = alnum || indexByte("-._~%!$&'()*+,;=:[]", b)
+		if isToken[c] {
+			class[c] |= cToken
+		}
+		if isHost[c] {
+			class[c] |= cHost
+		}
 		hexVal[c] = -1
 		switch {
 		case '0' <= b && b <= '9':
@@ -152,6 +167,24 @@ func targetWord(x uint64) bool { return targetMask(x) == 0 }
 // skipValue returns the index of the first byte at or after i that is not a
 // field-value byte (len(data) when there is none).
 func skipValue(data []byte, i int) int {
+	for i+16 <= len(data) {
+		// Two words per branch: most values are longer than 8 bytes.
+		w := data[i : i+16 : i+16]
+		m0 := valueMask(binary.LittleEndian.Uint64(w))
+		m1 := valueMask(binary.LittleEndian.Uint64(w[8:]))
+		if m0|m1 == 0 {
+			i += 16
+			continue
+		}
+		if m0 == 0 {
+			i, m0 = i+8, m1
+		}
+		i += bits.TrailingZeros64(m0) >> 3
+		if data[i] != '\t' {
+			return i
+		}
+		i++
+	}
 	for i+8 <= len(data) {
 		m := valueMask(binary.LittleEndian.Uint64(data[i : i+8]))
 		if m == 0 {
@@ -184,4 +217,39 @@ func skipTarget(data []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// skipToken returns the index of the first byte at or after i that is not a
+// token character (len(data) when there is none), four bytes per branch.
+func skipToken(data []byte, i int) int {
+	for i+4 <= len(data) {
+		w := data[i : i+4 : i+4]
+		if class[w[0]]&class[w[1]]&class[w[2]]&class[w[3]]&cToken == 0 {
+			break
+		}
+		i += 4
+	}
+	for i < len(data) && isToken[data[i]] {
+		i++
+	}
+	return i
+}
+
+// firstNonHost returns the index of the first byte of v that may not appear
+// in a Host field value, or -1, four bytes per branch.
+func firstNonHost(v []byte) int {
+	i := 0
+	for i+4 <= len(v) {
+		w := v[i : i+4 : i+4]
+		if class[w[0]]&class[w[1]]&class[w[2]]&class[w[3]]&cHost == 0 {
+			break
+		}
+		i += 4
+	}
+	for ; i < len(v); i++ {
+		if !isHost[v[i]] {
+			return i
+		}
+	}
+	return -1
 }

@@ -64,7 +64,7 @@ func TestSkipFunctions(t *testing.T) {
 		}
 		return i
 	}
-	base := []byte("text/plain,text/html;q=0.9 abc/def?x=1&y=2")
+	base := []byte("text/plain,text/html;q=0.9 abc/def?x=1&y=2&z=text/plain,text/html")
 	for n := 0; n <= len(base); n++ {
 		for pos := 0; pos < n; pos++ {
 			for c := range 256 {
@@ -79,6 +79,41 @@ func TestSkipFunctions(t *testing.T) {
 					}
 					if got, want := skipTarget(data, from), ref(data, from, &isTarget); got != want {
 						t.Fatalf("skipTarget(%q, %d) = %d, want %d", data, from, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSkipTokenAndHost compares skipToken and firstNonHost with table scans
+// on token and host inputs with one odd byte at every position, behind every
+// offset.
+func TestSkipTokenAndHost(t *testing.T) {
+	for _, base := range []string{"User-Agent_X-Forwarded-For~1", "www.example.com:8080[::1]%41"} {
+		for n := 0; n <= len(base); n++ {
+			for pos := 0; pos < n; pos++ {
+				for c := range 256 {
+					data := []byte(base[:n])
+					data[pos] = byte(c)
+					for from := 0; from <= n; from++ {
+						want := from
+						for want < n && isToken[data[want]] {
+							want++
+						}
+						if got := skipToken(data, from); got != want {
+							t.Fatalf("skipToken(%q, %d) = %d, want %d", data, from, got, want)
+						}
+					}
+					want := -1
+					for i, b := range data {
+						if !isHost[b] {
+							want = i
+							break
+						}
+					}
+					if got := firstNonHost(data); got != want {
+						t.Fatalf("firstNonHost(%q) = %d, want %d", data, got, want)
 					}
 				}
 			}
@@ -113,6 +148,42 @@ func TestEqFold(t *testing.T) {
 					if got, want := eqFold(b, s), eqFoldBytewise(b, s); got != want {
 						t.Fatalf("eqFold(%q, %q) = %v, want %v", b, s, got, want)
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestKnownName checks knownName against the general path (skipToken and
+// fieldOf): every listed name is found with its colon, and whatever it
+// finds, in inputs with one byte changed at every position or cut short,
+// is a token followed by a colon that fieldOf names the same way.
+func TestKnownName(t *testing.T) {
+	check := func(data []byte, from int) {
+		t.Helper()
+		colon, id := knownName(data, from)
+		if id == fUnknown {
+			return
+		}
+		if end := skipToken(data, from); end != colon || colon >= len(data) || data[colon] != ':' || colon == from {
+			t.Fatalf("knownName(%q, %d) = %d, but the token ends at %d", data, from, colon, end)
+		}
+		if want := fieldOf(data[from:colon]); want != id {
+			t.Fatalf("knownName(%q, %d) names the field %d, fieldOf %d", data, from, id, want)
+		}
+	}
+	for _, e := range knownList {
+		line := "xy" + e.name + ": value\r\n"
+		if colon, id := knownName([]byte(line), 2); colon != 2+len(e.name) || id != fieldOf([]byte(e.name)) {
+			t.Fatalf("knownName misses %q: %d %d", e.name, colon, id)
+		}
+		for n := 0; n <= len(line); n++ {
+			check([]byte(line[:n]), 2)
+			for pos := 2; pos < n; pos++ {
+				for c := range 256 {
+					data := []byte(line[:n])
+					data[pos] = byte(c)
+					check(data, 2)
 				}
 			}
 		}
