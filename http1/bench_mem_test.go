@@ -170,3 +170,77 @@ func benchMem(b *testing.B, h Handler, depth int) {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*depth), "cpu-ns/req")
 	}
 }
+
+// TestHeadCache: the per-loop copy of the last usual 200 head is used only
+// for a response with the same header lines and length; any other
+// response (other lines of the same size, another length, another status,
+// HEAD, HTTP/1.0) gets its own head, and a new Date line drops the copy.
+func TestHeadCache(t *testing.T) {
+	checkLeaks(t)
+	m := newMemServer(t, HandlerFunc(func(w *ResponseWriter, r *Request) {
+		switch string(r.Path()) {
+		case "/a":
+			_ = w.AddHeader("Content-Type", "text/plain")
+			_, _ = w.WriteString("abc")
+		case "/b": // same lines, another length
+			_ = w.AddHeader("Content-Type", "text/plain")
+			_, _ = w.WriteString("abcd")
+		case "/c": // lines of the same size, other bytes
+			_ = w.AddHeader("Content-Type", "text/PLAIN")
+			_, _ = w.WriteString("abc")
+		case "/d":
+			_ = w.SetStatus(404)
+			_ = w.AddHeader("Content-Type", "text/plain")
+			_, _ = w.WriteString("abc")
+		case "/e":
+			_ = w.AddHeader("Content-Type", "text/plain")
+			_ = w.AddHeader("X-A", "1")
+			_, _ = w.WriteString("abc")
+		}
+	}))
+	const (
+		head  = "HTTP/1.1 200 OK\r\nServer: ioloop\r\nDate: X\r\n"
+		a     = head + "Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc"
+		b     = head + "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nabcd"
+		c     = head + "Content-Type: text/PLAIN\r\nContent-Length: 3\r\n\r\nabc"
+		d     = "HTTP/1.1 404 Not Found\r\nServer: ioloop\r\nDate: X\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc"
+		e     = head + "Content-Type: text/plain\r\nX-A: 1\r\nContent-Length: 3\r\n\r\nabc"
+		headA = head + "Content-Type: text/plain\r\nContent-Length: 3\r\n\r\n"
+		a10   = head + "Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc"
+	)
+	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n" }
+	steps := []struct{ req, want string }{
+		{req: get("/a"), want: a},
+		{req: get("/a"), want: a},
+		{req: get("/b"), want: b},
+		{req: get("/a"), want: a},
+		{req: get("/c"), want: c},
+		{req: get("/a") + get("/a"), want: a + a},
+		{req: get("/d"), want: d},
+		{req: get("/a"), want: a},
+		{req: get("/e") + get("/e") + get("/a"), want: e + e + a},
+		{req: "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n", want: headA},
+		{req: get("/a"), want: a},
+		{req: "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", want: a10},
+		{req: get("/a"), want: a},
+	}
+	m.onLoop(func() {
+		for i, st := range steps {
+			out, rest := m.feed([]byte(st.req))
+			if got := normalize(string(out)); got != st.want || rest != 0 {
+				t.Errorf("step %d: %d bytes left, output\n%q\nwant\n%q", i, rest, got, st.want)
+				return
+			}
+		}
+		// A new second: the Date line changes and the kept head goes.
+		ls := m.cs.ls
+		if !ls.lastOK.valid {
+			t.Error("no head kept after the usual responses")
+		}
+		ls.dateUntil = ls.now
+		ls.dateLine()
+		if ls.lastOK.valid {
+			t.Error("the kept head outlived its Date line")
+		}
+	})
+}

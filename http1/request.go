@@ -73,7 +73,7 @@ func (r *Request) init(head []byte, p *parse.Parser) {
 	r.method = spanOf(head, m.Method)
 	r.target = spanOf(head, m.Target)
 	r.host = spanOf(head, m.Host)
-	r.hdrs = append(r.hdrs[:0], p.Fields()...)
+	r.hdrs = p.TakeFields(r.hdrs)
 	r.trailers = r.trailers[:0]
 	r.trRaw = nil
 	r.minor = m.Minor

@@ -355,6 +355,49 @@ func (w *ResponseWriter) commit(final bool) {
 		ls.refresh() // outside process (End from a timer, say)
 	}
 	b := cs.outBuf()
+	if w.status == 200 && !w.ownServer && !w.ownDate && bodyLen >= 0 && keep && r.minor == 1 && !w.chunked {
+		// The usual head: one copy when the previous one on this loop had
+		// the same header lines and length (and the Date line is the same).
+		lh := &ls.lastOK
+		ls.dateLine() // clears lh.valid when the Date line changes
+		if lh.valid && lh.n == bodyLen && string(lh.hdr) == string(w.hdr) {
+			b = append(b, lh.head...)
+		} else {
+			start := len(b)
+			b = w.appendHead(b, bodyLen, keep, r.minor)
+			lh.keep(b[start:], w.hdr, bodyLen)
+		}
+	} else {
+		b = w.appendHead(b, bodyLen, keep, r.minor)
+	}
+	if !keep {
+		w.closeAfter = true
+	}
+	w.committed = true
+	if len(w.body) > 0 {
+		if w.chunked {
+			b = strconv.AppendInt(b, int64(len(w.body)), 16)
+			b = append(b, crlf...)
+			b = append(b, w.body...)
+			b = append(b, crlf...)
+		} else {
+			b = append(b, w.body...)
+		}
+		w.body = w.body[:0]
+	}
+	if final && w.chunked {
+		b = append(b, "0\r\n"...)
+		b = append(b, w.trl...)
+		b = append(b, crlf...)
+	}
+	cs.emit(b)
+}
+
+// appendHead appends the head: status line, Server and Date lines (unless
+// the handler gave its own), the handler's lines, the framing and
+// Connection lines and the final CRLF.
+func (w *ResponseWriter) appendHead(b []byte, bodyLen int64, keep bool, minor int) []byte {
+	ls := w.x.cs.ls
 	if w.status == 200 && !w.ownServer && !w.ownDate {
 		b = append(b, ls.headOK()...)
 	} else {
@@ -378,31 +421,36 @@ func (w *ResponseWriter) commit(final bool) {
 	switch {
 	case !keep:
 		b = append(b, "Connection: close\r\n"...)
-	case r.minor == 0:
+	case minor == 0:
 		b = append(b, "Connection: keep-alive\r\n"...)
 	}
-	b = append(b, crlf...)
-	if !keep {
-		w.closeAfter = true
+	return append(b, crlf...)
+}
+
+// headCache keeps the last head of a 200 keep-alive HTTP/1.1 response with a
+// Content-Length and the server's Server and Date lines, per loop: the
+// next response with the same header lines and length (a server answering
+// the same route again and again) copies it whole.
+type headCache struct {
+	head  []byte // status line to final CRLF
+	hdr   []byte // the handler's header lines in it
+	n     int64  // its Content-Length
+	valid bool   // cleared when the Date line changes
+}
+
+// maxCachedHead bounds the head kept by headCache.
+const maxCachedHead = 1 << 10
+
+// keep remembers head, built from the handler's lines hdr and length n.
+func (c *headCache) keep(head, hdr []byte, n int64) {
+	if len(head) > maxCachedHead {
+		c.valid = false
+		return
 	}
-	w.committed = true
-	if len(w.body) > 0 {
-		if w.chunked {
-			b = strconv.AppendInt(b, int64(len(w.body)), 16)
-			b = append(b, crlf...)
-			b = append(b, w.body...)
-			b = append(b, crlf...)
-		} else {
-			b = append(b, w.body...)
-		}
-		w.body = w.body[:0]
-	}
-	if final && w.chunked {
-		b = append(b, "0\r\n"...)
-		b = append(b, w.trl...)
-		b = append(b, crlf...)
-	}
-	cs.emit(b)
+	c.head = append(c.head[:0], head...)
+	c.hdr = append(c.hdr[:0], hdr...)
+	c.n = n
+	c.valid = true
 }
 
 var crlf = []byte("\r\n")

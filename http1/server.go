@@ -383,6 +383,7 @@ type loopState struct {
 	fields    fieldMemo     // header fields that passed validField
 	date      []byte        // "Date: ...\r\n"
 	okHead    []byte        // status line of a 200, Server and Date lines; see headOK
+	lastOK    headCache     // the last usual 200 head, see commit
 	dateUntil time.Duration // when date must be formatted again (like now)
 	now       time.Duration // the loop's time since Server.base, see refresh
 	nowT      time.Time
@@ -645,6 +646,7 @@ func (ls *loopState) dateLine() []byte {
 		b = append(ls.okHead[:0], "HTTP/1.1 200 OK\r\n"...)
 		b = append(b, ls.s.serverLine...)
 		ls.okHead = append(b, ls.date...)
+		ls.lastOK.valid = false
 	}
 	return ls.date
 }

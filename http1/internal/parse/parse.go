@@ -339,6 +339,16 @@ func (p *Parser) SetOffsetsOnly(on bool) { p.offsetsOnly = on }
 // not modify it. It allocates nothing.
 func (p *Parser) Fields() []Span { return p.spans }
 
+// TakeFields returns what Fields returns and hands the slice over to the
+// caller, who may keep it: the parser records the next message's fields in
+// spare's storage instead (its contents are dropped). Exchanging two slices
+// saves copying the fields. It allocates nothing.
+func (p *Parser) TakeFields(spare []Span) []Span {
+	f := p.spans
+	p.spans = spare[:0]
+	return f
+}
+
 // SetRequestMethod tells a Response parser which request the next response
 // answers: after HEAD it has no body, and a 2xx answer to CONNECT starts a
 // tunnel (no body). Call it before the response's first byte is parsed; it
