@@ -411,6 +411,13 @@ func (p *Parser) scan(buf []byte) (int, error) {
 	if len(data) > lim {
 		data = data[:lim]
 	}
+	if p.pos == 0 && p.state == sStart && p.mode == Request && !p.trailer {
+		if end, ok := p.wholeRequest(data); ok {
+			p.pos, p.state = end, sEndLF // where the state machine ends
+			return end, nil
+		}
+		p.resetHead() // forget what the straight path recorded
+	}
 	i := p.pos
 	state := p.state
 	for i < len(data) {
@@ -580,13 +587,16 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			state = sLineLF
 			i++
 		case sLineLF:
+			// The length first: a line that its LF would make too long is
+			// too long whatever byte comes, as the check at the end of
+			// the input already said when the bytes came one at a time.
+			if i+1-p.lineStart > p.lim.MaxRequestLine {
+				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
+			}
 			if c != '\n' {
 				return 0, errorf(BadRequest, i, "expected LF after CR")
 			}
 			i++
-			if i-p.lineStart > p.lim.MaxRequestLine {
-				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
-			}
 			state = sFieldStart
 		case sFieldStart:
 			switch {
@@ -693,6 +703,80 @@ func (p *Parser) scan(buf []byte) (int, error) {
 		return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 	}
 	return -1, nil
+}
+
+// wholeRequest reads a request head that starts at data[0] and lies whole
+// in data along a straight path, with the checks of the state machine but
+// without its states: it handles the usual head (no empty line before it,
+// an origin-form target, "HTTP/1.x", every field line whole with CRLF). It
+// reports false when the head takes any other turn, breaks a rule or is not
+// complete in data; the caller then resets the parser and the state machine
+// reads the head from its first byte, so that every head is accepted or
+// refused (with the same error) exactly as the state machine does alone.
+// The state machine parses a head given in pieces, and the tests and
+// fuzzers compare the two by splitting the same input.
+func (p *Parser) wholeRequest(data []byte) (end int, ok bool) {
+	// request-line = method SP request-target SP HTTP-version CRLF
+	i := skipToken(data, 0)
+	if i == 0 || i >= len(data) || data[i] != ' ' {
+		return 0, false
+	}
+	if m := data[:i]; string(m) == "PRI" || string(m) == "CONNECT" {
+		return 0, false // refused, or an authority-form target
+	}
+	t := i + 1
+	i = skipTarget(data, t)
+	if i >= len(data) || data[i] != ' ' || i == t || data[t] != '/' {
+		return 0, false
+	}
+	v := i + 1
+	if v+10 > len(data) || v+10 > p.lim.MaxRequestLine {
+		return 0, false
+	}
+	if w := le64(data[v:]); w != http10 && w != http11 || data[v+8] != '\r' || data[v+9] != '\n' {
+		return 0, false
+	}
+	p.started = true
+	p.method = [2]int32{0, int32(t - 1)}
+	p.target = [2]int32{int32(t), int32(i)}
+	p.msg.Minor = int(data[v+7] - '0')
+	i = v + 10
+	// *( field-line CRLF ) CRLF
+	for i < len(data) {
+		c := data[i]
+		if c == '\r' {
+			if i+1 < len(data) && data[i+1] == '\n' {
+				return i + 2, true
+			}
+			return 0, false
+		}
+		j, id := knownName(data, i)
+		if id == fUnknown {
+			if !isToken[c] {
+				return 0, false
+			}
+			j = skipToken(data, i+1)
+		}
+		if j >= len(data) || data[j] != ':' {
+			return 0, false
+		}
+		nameEnd := j
+		j++
+		for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
+			j++
+		}
+		valStart := j
+		j = skipValue(data, j)
+		if j+1 >= len(data) || data[j] != '\r' || data[j+1] != '\n' {
+			return 0, false
+		}
+		p.mark, p.nameEnd, p.valStart = i, nameEnd, valStart
+		if p.endField(data, j+1, id) != nil {
+			return 0, false
+		}
+		i = j + 2
+	}
+	return 0, false
 }
 
 // endField records the field line whose LF is data[lf] and checks what it

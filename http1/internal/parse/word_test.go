@@ -189,3 +189,28 @@ func TestKnownName(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeRequestAgrees changes every byte of two pipelined usual heads
+// to each of the bytes that turn a parse (spaces, line ends, colon, NUL,
+// DEL, obs-text, a letter, a digit, slash) and under tight limits, and
+// requires the same messages and the same error whether the input comes
+// whole (the straight path) or one byte at a time (the state machine only).
+func TestWholeRequestAgrees(t *testing.T) {
+	base := "GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n" +
+		"Content-Length: 2\r\nConnection: keep-alive\r\nX-Y:\tz \r\n\r\nhi" +
+		"POST /u?q=1 HTTP/1.0\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n0\r\n\r\n"
+	limits := []Limits{{}, {MaxRequestLine: 24, MaxHeaderBytes: 90, MaxHeaders: 3}}
+	for pos := range len(base) {
+		for _, c := range []byte(" \t\r\n:\x00\x7f\x80A7/@") {
+			data := []byte(base)
+			data[pos] = c
+			for _, l := range limits {
+				whole := drive(Request, l, [][]byte{data}, false)
+				bytewise := drive(Request, l, splits(data)["bytes"], false)
+				if !sameResult(whole, bytewise) {
+					t.Fatalf("%q: whole and byte at a time differ:\nwhole: %v\nbytes: %v", data, whole, bytewise)
+				}
+			}
+		}
+	}
+}
