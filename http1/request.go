@@ -82,6 +82,11 @@ func (r *Request) init(head []byte, p *parse.Parser) {
 	r.flags = m.Flags
 }
 
+// isHEAD reports whether the method is HEAD.
+func (r *Request) isHEAD() bool {
+	return r.method.end-r.method.off == 4 && string(r.raw[r.method.off:r.method.end]) == "HEAD"
+}
+
 func (r *Request) at(s span) []byte { return r.raw[s.off:s.end:s.end] }
 
 // Method returns the request method, for example "GET". Loop only.

@@ -62,6 +62,7 @@ type ResponseWriter struct {
 	closeAfter bool
 	ownDate    bool // the handler added Date
 	ownServer  bool // the handler added Server
+	head       bool // the request is HEAD: set with the request, kept by reset
 	iov        [3][]byte
 	size       [24]byte
 }
@@ -199,10 +200,7 @@ func (w *ResponseWriter) bodyAllowed() bool {
 	return w.status >= 200 && w.status != 204 && w.status != 304
 }
 
-func (w *ResponseWriter) isHead() bool {
-	m := w.x.req.Method()
-	return len(m) == 4 && string(m) == "HEAD"
-}
+func (w *ResponseWriter) isHead() bool { return w.head }
 
 // Write adds p to the body. Before the head is sent p is copied to the
 // response buffer; after, it is queued on the connection at once (copied,
@@ -230,7 +228,7 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	}
 	if !w.committed {
 		w.body = append(w.body, p...)
-		if len(w.body) > w.x.cs.ls.s.responseBuffer() {
+		if len(w.body) > w.x.cs.ls.respBuf {
 			w.commit(false)
 		}
 		return n, err

@@ -350,7 +350,7 @@ func (s *Server) loopState(l *ioloop.Loop) *loopState {
 	defer s.mu.Unlock()
 	ls := s.loops[l]
 	if ls == nil {
-		ls = &loopState{s: s, l: l}
+		ls = &loopState{s: s, l: l, respBuf: s.responseBuffer()}
 		for i := range ls.lists {
 			dl := &ls.lists[i]
 			switch i {
@@ -391,6 +391,7 @@ type loopState struct {
 	posted    []*conn                // connections waiting for runPosted
 	postFn    func()                 // runPosted, bound once per loop
 	mem       *memConn               // in-memory benchmarks only, see memConn
+	respBuf   int                    // Server.responseBuffer()
 }
 
 // memConn stands in for the socket side of a connection in the in-memory
@@ -639,16 +640,22 @@ func (cs *conn) flushOutput() {
 // passes the next whole second, it is one comparison.
 func (ls *loopState) dateLine() []byte {
 	if ls.now >= ls.dateUntil || ls.date == nil {
-		ls.dateUntil = ls.now + time.Second - time.Duration(ls.nowT.Nanosecond())
-		b := append(ls.date[:0], "Date: "...)
-		b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
-		ls.date = append(b, crlf...)
-		b = append(ls.okHead[:0], "HTTP/1.1 200 OK\r\n"...)
-		b = append(b, ls.s.serverLine...)
-		ls.okHead = append(b, ls.date...)
-		ls.lastOK.valid = false
+		ls.formatDate()
 	}
 	return ls.date
+}
+
+// formatDate formats the Date line and the 200 head for ls.nowT; apart
+// from dateLine so that dateLine's one comparison is inlined.
+func (ls *loopState) formatDate() {
+	ls.dateUntil = ls.now + time.Second - time.Duration(ls.nowT.Nanosecond())
+	b := append(ls.date[:0], "Date: "...)
+	b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
+	ls.date = append(b, crlf...)
+	b = append(ls.okHead[:0], "HTTP/1.1 200 OK\r\n"...)
+	b = append(b, ls.s.serverLine...)
+	ls.okHead = append(b, ls.date...)
+	ls.lastOK.valid = false
 }
 
 // headOK returns the status line of a 200 response, the Server line (if
@@ -1107,6 +1114,7 @@ func (cs *conn) readHead() bool {
 	x := cs.ls.getExchange(cs)
 	cs.x = x
 	x.req.init(buf[:n], cs.p)
+	x.w.head = x.req.isHEAD()
 	cs.discard(n)
 	cs.move(dlRequest, phRequest)
 	if x.req.flags&parse.FlagExpectOther != 0 {
