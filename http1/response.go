@@ -303,7 +303,7 @@ func (w *ResponseWriter) finish() {
 			cs := w.x.cs
 			b := append(cs.outBuf(), "0\r\n"...)
 			b = append(b, w.trl...)
-			b = append(b, crlf...)
+			b = append(b, '\r', '\n')
 			cs.emit(b)
 		case w.untilClose:
 			w.closeAfter = true
@@ -375,9 +375,9 @@ func (w *ResponseWriter) commit(final bool) {
 	if len(w.body) > 0 {
 		if w.chunked {
 			b = strconv.AppendInt(b, int64(len(w.body)), 16)
-			b = append(b, crlf...)
+			b = append(b, '\r', '\n')
 			b = append(b, w.body...)
-			b = append(b, crlf...)
+			b = append(b, '\r', '\n')
 		} else {
 			b = append(b, w.body...)
 		}
@@ -386,7 +386,7 @@ func (w *ResponseWriter) commit(final bool) {
 	if final && w.chunked {
 		b = append(b, "0\r\n"...)
 		b = append(b, w.trl...)
-		b = append(b, crlf...)
+		b = append(b, '\r', '\n')
 	}
 	cs.emit(b)
 }
@@ -411,7 +411,7 @@ func (w *ResponseWriter) appendHead(b []byte, bodyLen int64, keep bool, minor in
 	if bodyLen >= 0 && (w.status >= 200 && w.status != 204) {
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, bodyLen, 10)
-		b = append(b, crlf...)
+		b = append(b, '\r', '\n')
 	}
 	if w.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
@@ -422,7 +422,7 @@ func (w *ResponseWriter) appendHead(b []byte, bodyLen int64, keep bool, minor in
 	case minor == 0:
 		b = append(b, "Connection: keep-alive\r\n"...)
 	}
-	return append(b, crlf...)
+	return append(b, '\r', '\n')
 }
 
 // headCache keeps the last head of a 200 keep-alive HTTP/1.1 response with a
@@ -462,14 +462,14 @@ func appendStatusLine(b []byte, code int) []byte {
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
 	b = append(b, http.StatusText(code)...)
-	return append(b, crlf...)
+	return append(b, '\r', '\n')
 }
 
 func appendField(b []byte, name, value string) []byte {
 	b = append(b, name...)
-	b = append(b, ": "...)
+	b = append(b, ':', ' ')
 	b = append(b, value...)
-	return append(b, crlf...)
+	return append(b, '\r', '\n')
 }
 
 // fieldMemo remembers the last few header fields that passed validField on

@@ -247,39 +247,46 @@ type Parser struct {
 	mode Mode
 	init bool
 
+	reqHead     bool // response mode: the request was HEAD
+	reqConnect  bool // response mode: the request was CONNECT
+	offsetsOnly bool // Message.Headers is left empty: see SetOffsetsOnly
+
+	// The state of the message being read, cleared as a whole by resetHead
+	// (its zero value is the start of a message).
+	headState
+
+	spans    []Span
+	msg      Message
+	hdrs     []Header
+	trailers []Header
+}
+
+// headState is what a Parser knows of the message it is reading.
+type headState struct {
 	// head scanner, offsets relative to the first byte of the head or of
 	// the trailer section
-	state     uint8
-	trailer   bool // scanning a trailer section
-	inBody    bool // head done, Body must be called
-	started   bool // a byte of the start line was seen
-	pos       int  // next byte to examine
-	mark      int  // start of the current element
-	lineStart int  // start of the start line
+	pos       int // next byte to examine
+	mark      int // start of the current element
+	lineStart int // start of the start line
 	nameEnd   int
 	valStart  int
+	status    int
+	hostCount int
 	method    [2]int32
 	target    [2]int32
 	reason    [2]int32
 	host      [2]int32
-	status    int
-	spans     []Span
+	state     uint8
+	trailer   bool // scanning a trailer section
+	inBody    bool // head done, Body must be called
+	started   bool // a byte of the start line was seen
 
 	// header facts
-	hostCount  int
-	teChunked  bool // chunked is the last coding so far
-	teBad      bool // chunked appears before another coding
-	teUnknown  bool // a coding other than the known ones
-	reqHead    bool // response mode: the request was HEAD
-	reqConnect bool // response mode: the request was CONNECT
+	teChunked bool // chunked is the last coding so far
+	teBad     bool // chunked appears before another coding
+	teUnknown bool // a coding other than the known ones
 
-	offsetsOnly bool // Message.Headers is left empty: see SetOffsetsOnly
-
-	// body
-	body     bodyState
-	msg      Message
-	hdrs     []Header
-	trailers []Header
+	body bodyState
 }
 
 // Init prepares p for a connection in the given mode with the given limits
@@ -306,24 +313,14 @@ func (p *Parser) Reset() {
 }
 
 func (p *Parser) resetHead() {
-	p.state = sStart
-	p.trailer = false
-	p.inBody = false
-	p.started = false
-	p.pos, p.mark, p.lineStart = 0, 0, 0
+	p.headState = headState{} // zeroed in place, sStart
 	p.spans = p.spans[:0]
-	p.hostCount = 0
-	p.teChunked, p.teBad, p.teUnknown = false, false, false
-	p.status = 0
-	p.method, p.target, p.reason, p.host = [2]int32{}, [2]int32{}, [2]int32{}, [2]int32{}
-	p.body = bodyState{}
-	// Field by field: a composite literal would build a temporary first.
+	// Zeroed in place, then the fields that are not zero; a composite
+	// literal with them would build a temporary first.
 	m := &p.msg
-	m.Method, m.Target, m.Reason, m.Host = nil, nil, nil, nil
-	m.Status, m.Minor = 0, 0
+	*m = Message{}
 	m.Headers, m.Trailers = p.hdrs[:0], p.trailers[:0]
 	m.ContentLength = -1
-	m.Framing, m.Flags = BodyNone, 0
 }
 
 // SetOffsetsOnly(true) makes Parse leave Message.Headers empty: the caller
