@@ -70,9 +70,13 @@ type Request struct {
 func (r *Request) init(head []byte, p *parse.Parser) {
 	m := p.Message()
 	r.raw, r.copied = head, false
-	r.method = spanOf(head, m.Method)
-	r.target = spanOf(head, m.Target)
-	r.host = spanOf(head, m.Host)
+	method, target, host := p.RequestOffsets()
+	r.method = span{method[0], method[1]}
+	r.target = span{target[0], target[1]}
+	r.host = span{}
+	if host[1] > host[0] {
+		r.host = span{host[0], host[1]} // an empty value reads as none, as before
+	}
 	r.hdrs = p.TakeFields(r.hdrs)
 	r.trailers = r.trailers[:0]
 	r.trRaw = nil

@@ -226,11 +226,14 @@ func (p *Parser) finishHead(buf []byte) error {
 	te := m.Flags&FlagTransferEncoding != 0
 	cl := m.Flags&FlagContentLength != 0
 	if p.mode == Request {
-		m.Method = buf[p.method[0]:p.method[1]:p.method[1]]
-		m.Target = buf[p.target[0]:p.target[1]:p.target[1]]
-		if p.hostCount > 0 {
-			m.Host = buf[p.host[0]:p.host[1]:p.host[1]]
-		} else if m.Minor == 1 {
+		if !p.offsetsOnly {
+			m.Method = buf[p.method[0]:p.method[1]:p.method[1]]
+			m.Target = buf[p.target[0]:p.target[1]:p.target[1]]
+			if p.hostCount > 0 {
+				m.Host = buf[p.host[0]:p.host[1]:p.host[1]]
+			}
+		}
+		if p.hostCount == 0 && m.Minor == 1 {
 			// RFC 9112 3.2: a 1.1 request without Host is a 400.
 			return errorf(BadRequest, end, "missing Host field")
 		}

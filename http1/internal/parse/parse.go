@@ -323,12 +323,22 @@ func (p *Parser) resetHead() {
 	m.ContentLength = -1
 }
 
-// SetOffsetsOnly(true) makes Parse leave Message.Headers empty: the caller
-// reads the field lines of a completed head as offsets with Fields instead,
-// which saves building the slices. Trailers are reported in
-// Message.Trailers either way. The setting stays across Reset; Init clears
-// it. It costs nothing.
+// SetOffsetsOnly(true) makes Parse leave Message.Headers empty, and for a
+// request Message.Method, Target and Host nil: the caller reads the field
+// lines of a completed head as offsets with Fields and the others with
+// RequestOffsets instead, which saves building the slices. Trailers are
+// reported in Message.Trailers either way. The setting stays across Reset;
+// Init clears it. It costs nothing.
 func (p *Parser) SetOffsetsOnly(on bool) { p.offsetsOnly = on }
+
+// RequestOffsets returns where the method, the request-target and the Host
+// field value of the request head that Parse just completed lie in its
+// bytes, as [start, end) offsets; host is {0, 0} when there is no Host
+// field. It is valid until the next call to Parse or Reset and allocates
+// nothing.
+func (p *Parser) RequestOffsets() (method, target, host [2]int32) {
+	return p.method, p.target, p.host
+}
 
 // Fields returns the field lines of the head that Parse just completed, as
 // offsets into its bytes (buf[:n]), in order, duplicates kept. The slice is

@@ -422,9 +422,10 @@ func TestIncrementalIsLinear(t *testing.T) {
 	}
 }
 
-// TestTakeFields: the fields taken after one head stay intact while the
-// parser records the next heads in the spare storage, and exchanging the
-// two slices back and forth allocates nothing.
+// TestTakeFields: with offsets only, the request line and Host come as
+// offsets and the fields taken after one head stay intact while the parser
+// records the next heads in the spare storage; exchanging the two slices
+// back and forth allocates nothing.
 func TestTakeFields(t *testing.T) {
 	in := []byte("GET / HTTP/1.1\r\nHost: a\r\nX-One: 1\r\n\r\nGET / HTTP/1.1\r\nHost: bb\r\nX-Two: 22\r\nX-Three: 3\r\n\r\n")
 	var p Parser
@@ -433,6 +434,12 @@ func TestTakeFields(t *testing.T) {
 	n, err := p.Parse(in)
 	if n == 0 || err != nil {
 		t.Fatal(n, err)
+	}
+	if m, tg, h := p.RequestOffsets(); m != [2]int32{0, 3} || tg != [2]int32{4, 5} || h != [2]int32{22, 23} {
+		t.Fatalf("request offsets %v %v %v", m, tg, h)
+	}
+	if msg := p.Message(); msg.Method != nil || msg.Target != nil || msg.Host != nil {
+		t.Fatalf("offsets only, yet the message has slices: %q %q %q", msg.Method, msg.Target, msg.Host)
 	}
 	first := p.TakeFields(make([]Span, 0, 4))
 	want := []Span{{16, 20, 22, 23}, {25, 30, 32, 33}}
