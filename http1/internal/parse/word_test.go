@@ -174,8 +174,19 @@ func TestKnownName(t *testing.T) {
 	}
 	for _, e := range knownList {
 		line := "xy" + e.name + ": value\r\n"
+		long := line + "Host: example.com:80\r\n\r\n" // 24 bytes after any name
 		if colon, id := knownName([]byte(line), 2); colon != 2+len(e.name) || id != fieldOf([]byte(e.name)) {
 			t.Fatalf("knownName misses %q: %d %d", e.name, colon, id)
+		}
+		if colon, id := knownName([]byte(long), 2); colon != 2+len(e.name) || id != fieldOf([]byte(e.name)) {
+			t.Fatalf("knownName misses %q with more input: %d %d", e.name, colon, id)
+		}
+		for pos := 2; pos < len(long); pos++ {
+			for c := range 256 {
+				data := []byte(long)
+				data[pos] = byte(c)
+				check(data, 2)
+			}
 		}
 		for n := 0; n <= len(line); n++ {
 			check([]byte(line[:n]), 2)
