@@ -538,13 +538,11 @@ func (ls *loopState) getExchange(cs *conn) *exchange {
 	} else {
 		x = new(exchange)
 	}
+	// putExchange (or new) left bodyH, the callbacks and upNext nil.
 	x.cs = cs
 	x.req.x = x
 	x.w.reset(x)
-	x.bodyH = nil
 	x.bodyTaken, x.bodyDone, x.bodyPaused, x.continueSent = false, false, false, false
-	x.onAbort, x.onDrain, x.drainWait, x.onPeerEOF = nil, nil, 0, nil
-	x.upNext = nil
 	x.dead = false
 	return x
 }
