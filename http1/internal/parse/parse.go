@@ -753,11 +753,16 @@ func (p *Parser) wholeRequest(data []byte) (end int, ok bool) {
 	p.target = [2]int32{int32(t), int32(i)}
 	p.msg.Minor = int(data[v+7] - '0')
 	i = v + 10
-	// *( field-line CRLF ) CRLF
+	// *( field-line CRLF ) CRLF. The spans are kept in a local slice, put
+	// back when the head is complete (after a false return the caller
+	// resets them), and each line is recorded as endField does, without
+	// the call.
+	spans := p.spans
 	for i < len(data) {
 		c := data[i]
 		if c == '\r' {
 			if i+1 < len(data) && data[i+1] == '\n' {
+				p.spans = spans
 				return i + 2, true
 			}
 			return 0, false
@@ -782,8 +787,16 @@ func (p *Parser) wholeRequest(data []byte) (end int, ok bool) {
 		if j+1 >= len(data) || data[j] != '\r' || data[j+1] != '\n' {
 			return 0, false
 		}
-		p.mark, p.nameEnd, p.valStart = i, nameEnd, valStart
-		if p.endField(data, j+1, id) != nil {
+		ve := j
+		for ve > valStart && (data[ve-1] == ' ' || data[ve-1] == '\t') {
+			ve--
+		}
+		if len(spans) >= p.lim.MaxHeaders {
+			return 0, false
+		}
+		sp := Span{int32(i), int32(nameEnd), int32(valStart), int32(ve)}
+		spans = append(spans, sp)
+		if id != fOther && p.field(data, sp, id) != nil {
 			return 0, false
 		}
 		i = j + 2
