@@ -70,12 +70,12 @@ type Request struct {
 func (r *Request) init(head []byte, p *parse.Parser) {
 	m := p.Message()
 	r.raw, r.copied = head, false
-	method, target, host := p.RequestOffsets()
-	r.method = span{method[0], method[1]}
-	r.target = span{target[0], target[1]}
+	ms, me, ts, te, hs, he := p.RequestOffsets()
+	r.method = span{ms, me}
+	r.target = span{ts, te}
 	r.host = span{}
-	if host[1] > host[0] {
-		r.host = span{host[0], host[1]} // an empty value reads as none, as before
+	if he > hs {
+		r.host = span{hs, he} // an empty value reads as none, as before
 	}
 	r.hdrs = p.TakeFields(r.hdrs)
 	r.trailers = r.trailers[:0]

@@ -435,8 +435,8 @@ func TestTakeFields(t *testing.T) {
 	if n == 0 || err != nil {
 		t.Fatal(n, err)
 	}
-	if m, tg, h := p.RequestOffsets(); m != [2]int32{0, 3} || tg != [2]int32{4, 5} || h != [2]int32{22, 23} {
-		t.Fatalf("request offsets %v %v %v", m, tg, h)
+	if ms, me, ts, te, hs, he := p.RequestOffsets(); ms != 0 || me != 3 || ts != 4 || te != 5 || hs != 22 || he != 23 {
+		t.Fatalf("request offsets %d %d %d %d %d %d", ms, me, ts, te, hs, he)
 	}
 	if msg := p.Message(); msg.Method != nil || msg.Target != nil || msg.Host != nil {
 		t.Fatalf("offsets only, yet the message has slices: %q %q %q", msg.Method, msg.Target, msg.Host)
