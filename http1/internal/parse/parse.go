@@ -54,7 +54,10 @@
 // Costs. Parse and Body allocate nothing in the steady state: the header
 // and trailer slices are reused from message to message and only grow
 // (up to Limits.MaxHeaders) the first time a message has more fields.
-// Errors allocate.
+// Errors allocate. A request head that is whole in the first call is read
+// along a straight path (wholeRequest) that falls back to the state
+// machine, from the head's first byte, at anything unusual; so each byte
+// is examined at most twice, and the result never depends on the path.
 package parse
 
 // Mode selects whether a Parser reads requests or responses.
