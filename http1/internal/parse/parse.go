@@ -800,13 +800,27 @@ func (p *Parser) wholeRequest(data []byte) (end int, ok bool) {
 		}
 		sp := Span{int32(i), int32(nameEnd), int32(valStart), int32(ve)}
 		spans = append(spans, sp)
-		if id != fOther && p.field(data, sp, id) != nil {
-			return 0, false
+		switch {
+		case id == fOther:
+		case id == fHost && p.hostCount == 0 && firstNonHost(data[valStart:ve]) < 0:
+			// field's fHost case for the usual single valid Host
+			p.hostCount = 1
+			p.host = [2]int32{sp.ValueStart, sp.ValueEnd}
+		case id == fConnection && ve-valStart == 10 && le64(data[valStart:]) == keepAli && data[valStart+8] == 'v' && data[valStart+9] == 'e':
+			// field's fConnection case for the usual "keep-alive"
+			p.msg.Flags |= FlagKeepAlive
+		default:
+			if p.field(data, sp, id) != nil {
+				return 0, false
+			}
 		}
 		i = j + 2
 	}
 	return 0, false
 }
+
+// keepAli is "keep-ali" little-endian: see wholeRequest.
+const keepAli = 0x696c612d7065656b
 
 // endField records the field line whose LF is data[lf] and checks what it
 // says (header fields only; trailers are only recorded). id names the
