@@ -397,8 +397,23 @@ func (p *Parser) Parse(buf []byte) (n int, err error) {
 		return 0, errorf(BadRequest, 0, "parse called before the body ended")
 	}
 	if p.pos == 0 && p.state == sStart {
-		// A new message: forget the previous one.
+		// A new message: forget the previous one, and try the straight
+		// path for a request head that is already whole.
 		p.resetHead()
+		if p.mode == Request {
+			data := buf
+			if len(data) > p.lim.MaxHeaderBytes {
+				data = data[:p.lim.MaxHeaderBytes]
+			}
+			if end, ok := p.wholeRequest(data); ok {
+				p.pos, p.state = end, sEndLF // where the state machine ends
+				if err := p.finishHead(buf[:end]); err != nil {
+					return 0, err
+				}
+				return end, nil
+			}
+			p.resetHead() // forget what the straight path recorded
+		}
 	}
 	end, err := p.scan(buf)
 	if err != nil {
@@ -421,13 +436,6 @@ func (p *Parser) scan(buf []byte) (int, error) {
 	data := buf
 	if len(data) > lim {
 		data = data[:lim]
-	}
-	if p.pos == 0 && p.state == sStart && p.mode == Request && !p.trailer {
-		if end, ok := p.wholeRequest(data); ok {
-			p.pos, p.state = end, sEndLF // where the state machine ends
-			return end, nil
-		}
-		p.resetHead() // forget what the straight path recorded
 	}
 	i := p.pos
 	state := p.state
