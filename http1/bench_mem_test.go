@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -243,4 +244,25 @@ func TestHeadCache(t *testing.T) {
 			t.Error("the kept head outlived its Date line")
 		}
 	})
+}
+
+// TestSameBytes compares sameBytes with bytes.Equal for every length up to
+// 40 and a difference at every position.
+func TestSameBytes(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		a := []byte(strings.Repeat("Content-Type: text/plain\r\n", 2)[:n])
+		if !sameBytes(a, append([]byte(nil), a...)) {
+			t.Fatalf("length %d: equal bytes differ", n)
+		}
+		if n > 0 && sameBytes(a, a[:n-1]) {
+			t.Fatalf("length %d: a shorter slice is the same", n)
+		}
+		for pos := range n {
+			b := append([]byte(nil), a...)
+			b[pos] ^= 0x20
+			if sameBytes(a, b) != bytes.Equal(a, b) {
+				t.Fatalf("length %d, change at %d: sameBytes %v", n, pos, sameBytes(a, b))
+			}
+		}
+	}
 }

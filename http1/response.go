@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"strconv"
@@ -358,7 +359,7 @@ func (w *ResponseWriter) commit(final bool) {
 		// the same header lines and length (and the Date line is the same).
 		lh := &ls.lastOK
 		ls.dateLine() // clears lh.valid when the Date line changes
-		if lh.valid && lh.n == bodyLen && string(lh.hdr) == string(w.hdr) {
+		if lh.valid && lh.n == bodyLen && sameBytes(lh.hdr, w.hdr) {
 			b = append(b, lh.head...)
 		} else {
 			start := len(b)
@@ -434,6 +435,24 @@ type headCache struct {
 	hdr   []byte // the handler's header lines in it
 	n     int64  // its Content-Length
 	valid bool   // cleared when the Date line changes
+}
+
+// sameBytes reports whether a and b hold the same bytes: for header blocks
+// of 8 to 32 bytes (a Content-Type line, say) with words and no call.
+func sameBytes(a, b []byte) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
+	}
+	if n < 8 || n > 32 {
+		return string(a) == string(b)
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]) {
+			return false
+		}
+	}
+	return binary.LittleEndian.Uint64(a[n-8:]) == binary.LittleEndian.Uint64(b[n-8:])
 }
 
 // maxCachedHead bounds the head kept by headCache.

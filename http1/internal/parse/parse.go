@@ -780,14 +780,14 @@ func (p *Parser) wholeRequest(data []byte) (end int, ok bool) {
 			return 0, false
 		}
 		j, id := knownName(data, i)
-		if id == fUnknown {
+		if id == fUnknown { // else knownName matched the colon too
 			if !isToken[c] {
 				return 0, false
 			}
 			j = skipToken(data, i+1)
-		}
-		if j >= len(data) || data[j] != ':' {
-			return 0, false
+			if j >= len(data) || data[j] != ':' {
+				return 0, false
+			}
 		}
 		nameEnd := j
 		j++
