@@ -86,11 +86,43 @@ func TestSkipFunctions(t *testing.T) {
 	}
 }
 
+// TestHostWord puts every byte value at every position of words of usual
+// Host bytes and requires hostWord to accept exactly the words whose bytes
+// are letters, digits, '-', '.' or ':'.
+func TestHostWord(t *testing.T) {
+	usual := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == ':'
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, base := range []string{"127.0.0", "www.Exam", "a-b.c:80", "ZZZZZZZZ", "--------"} {
+		fill := le64([]byte(base + "00000000"))
+		for pos := range 8 {
+			for c := range 256 {
+				x := fill&^(0xff<<(8*pos)) | uint64(c)<<(8*pos)
+				if got, want := hostWord(x), wordByTable(x, usual); got != want {
+					t.Fatalf("hostWord(%#016x) = %v, want %v", x, got, want)
+				}
+			}
+		}
+	}
+	for range 1 << 16 {
+		x := rng.Uint64()
+		if hostWord(x) != wordByTable(x, usual) {
+			t.Fatalf("hostWord(%#016x) unlike the table", x)
+		}
+	}
+	for c := range 256 {
+		if usual(byte(c)) && !isHost[c] {
+			t.Fatalf("%q is usual but not a Host byte", byte(c))
+		}
+	}
+}
+
 // TestSkipTokenAndHost compares skipToken and firstNonHost with table scans
 // on token and host inputs with one odd byte at every position, behind every
 // offset.
 func TestSkipTokenAndHost(t *testing.T) {
-	for _, base := range []string{"User-Agent_X-Forwarded-For~1", "www.example.com:8080[::1]%41"} {
+	for _, base := range []string{"User-Agent_X-Forwarded-For~1", "www.example.com:8080[::1]%41", "127.0.0.1:8080.example-host.COM:443"} {
 		for n := 0; n <= len(base); n++ {
 			for pos := 0; pos < n; pos++ {
 				for c := range 256 {
