@@ -514,6 +514,12 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			p.mark = i
 			state = sVersion
 		case sVersion:
+			// A start line already at its limit is too long whatever this
+			// byte is (as the end-of-input check below says when the
+			// bytes come one at a time); likewise in sStatus and sLineLF.
+			if i-p.lineStart >= p.lim.MaxRequestLine {
+				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
+			}
 			k := i - p.mark
 			if k == 0 && p.mode == Request && i+10 <= len(data) && i+10-p.lineStart <= p.lim.MaxRequestLine {
 				// Fast path for a whole "HTTP/1.x\r\n"; anything else takes
@@ -562,6 +568,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			}
 			i++
 		case sStatus:
+			if i-p.lineStart >= p.lim.MaxRequestLine {
+				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
+			}
 			k := i - p.mark
 			if k < 3 {
 				if c < '0' || c > '9' {
@@ -609,7 +618,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			// The length first: a line that its LF would make too long is
 			// too long whatever byte comes, as the check at the end of
 			// the input already said when the bytes came one at a time.
-			if i+1-p.lineStart > p.lim.MaxRequestLine {
+			if i-p.lineStart >= p.lim.MaxRequestLine {
 				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 			}
 			if c != '\n' {
