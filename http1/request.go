@@ -70,16 +70,25 @@ type Request struct {
 func (r *Request) init(head []byte, p *parse.Parser) {
 	m := p.Message()
 	r.raw, r.copied = head, false
-	r.method = spanOf(head, m.Method)
-	r.target = spanOf(head, m.Target)
-	r.host = spanOf(head, m.Host)
-	r.hdrs = append(r.hdrs[:0], p.Fields()...)
+	ms, me, ts, te, hs, he := p.RequestOffsets()
+	r.method = span{ms, me}
+	r.target = span{ts, te}
+	r.host = span{}
+	if he > hs {
+		r.host = span{hs, he} // an empty value reads as none, as before
+	}
+	r.hdrs = p.TakeFields(r.hdrs)
 	r.trailers = r.trailers[:0]
 	r.trRaw = nil
 	r.minor = m.Minor
 	r.clen = m.ContentLength
 	r.framing = m.Framing
 	r.flags = m.Flags
+}
+
+// isHEAD reports whether the method is HEAD.
+func (r *Request) isHEAD() bool {
+	return r.method.end-r.method.off == 4 && string(r.raw[r.method.off:r.method.end]) == "HEAD"
 }
 
 func (r *Request) at(s span) []byte { return r.raw[s.off:s.end:s.end] }

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"strconv"
@@ -62,6 +63,7 @@ type ResponseWriter struct {
 	closeAfter bool
 	ownDate    bool // the handler added Date
 	ownServer  bool // the handler added Server
+	head       bool // the request is HEAD: set with the request, kept by reset
 	iov        [3][]byte
 	size       [24]byte
 }
@@ -199,10 +201,7 @@ func (w *ResponseWriter) bodyAllowed() bool {
 	return w.status >= 200 && w.status != 204 && w.status != 304
 }
 
-func (w *ResponseWriter) isHead() bool {
-	m := w.x.req.Method()
-	return len(m) == 4 && string(m) == "HEAD"
-}
+func (w *ResponseWriter) isHead() bool { return w.head }
 
 // Write adds p to the body. Before the head is sent p is copied to the
 // response buffer; after, it is queued on the connection at once (copied,
@@ -230,7 +229,7 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	}
 	if !w.committed {
 		w.body = append(w.body, p...)
-		if len(w.body) > w.x.cs.ls.s.responseBuffer() {
+		if len(w.body) > w.x.cs.ls.respBuf {
 			w.commit(false)
 		}
 		return n, err
@@ -305,7 +304,7 @@ func (w *ResponseWriter) finish() {
 			cs := w.x.cs
 			b := append(cs.outBuf(), "0\r\n"...)
 			b = append(b, w.trl...)
-			b = append(b, crlf...)
+			b = append(b, '\r', '\n')
 			cs.emit(b)
 		case w.untilClose:
 			w.closeAfter = true
@@ -355,6 +354,49 @@ func (w *ResponseWriter) commit(final bool) {
 		ls.refresh() // outside process (End from a timer, say)
 	}
 	b := cs.outBuf()
+	if w.status == 200 && !w.ownServer && !w.ownDate && bodyLen >= 0 && keep && r.minor == 1 && !w.chunked {
+		// The usual head: one copy when the previous one on this loop had
+		// the same header lines and length (and the Date line is the same).
+		lh := &ls.lastOK
+		ls.dateLine() // clears lh.valid when the Date line changes
+		if lh.valid && lh.n == bodyLen && sameBytes(lh.hdr, w.hdr) {
+			b = append(b, lh.head...)
+		} else {
+			start := len(b)
+			b = w.appendHead(b, bodyLen, keep, r.minor)
+			lh.keep(b[start:], w.hdr, bodyLen)
+		}
+	} else {
+		b = w.appendHead(b, bodyLen, keep, r.minor)
+	}
+	if !keep {
+		w.closeAfter = true
+	}
+	w.committed = true
+	if len(w.body) > 0 {
+		if w.chunked {
+			b = strconv.AppendInt(b, int64(len(w.body)), 16)
+			b = append(b, '\r', '\n')
+			b = append(b, w.body...)
+			b = append(b, '\r', '\n')
+		} else {
+			b = append(b, w.body...)
+		}
+		w.body = w.body[:0]
+	}
+	if final && w.chunked {
+		b = append(b, "0\r\n"...)
+		b = append(b, w.trl...)
+		b = append(b, '\r', '\n')
+	}
+	cs.emit(b)
+}
+
+// appendHead appends the head: status line, Server and Date lines (unless
+// the handler gave its own), the handler's lines, the framing and
+// Connection lines and the final CRLF.
+func (w *ResponseWriter) appendHead(b []byte, bodyLen int64, keep bool, minor int) []byte {
+	ls := w.x.cs.ls
 	if w.status == 200 && !w.ownServer && !w.ownDate {
 		b = append(b, ls.headOK()...)
 	} else {
@@ -370,7 +412,7 @@ func (w *ResponseWriter) commit(final bool) {
 	if bodyLen >= 0 && (w.status >= 200 && w.status != 204) {
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, bodyLen, 10)
-		b = append(b, crlf...)
+		b = append(b, '\r', '\n')
 	}
 	if w.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
@@ -378,31 +420,54 @@ func (w *ResponseWriter) commit(final bool) {
 	switch {
 	case !keep:
 		b = append(b, "Connection: close\r\n"...)
-	case r.minor == 0:
+	case minor == 0:
 		b = append(b, "Connection: keep-alive\r\n"...)
 	}
-	b = append(b, crlf...)
-	if !keep {
-		w.closeAfter = true
+	return append(b, '\r', '\n')
+}
+
+// headCache keeps the last head of a 200 keep-alive HTTP/1.1 response with a
+// Content-Length and the server's Server and Date lines, per loop: the
+// next response with the same header lines and length (a server answering
+// the same route again and again) copies it whole.
+type headCache struct {
+	head  []byte // status line to final CRLF
+	hdr   []byte // the handler's header lines in it
+	n     int64  // its Content-Length
+	valid bool   // cleared when the Date line changes
+}
+
+// sameBytes reports whether a and b hold the same bytes: for header blocks
+// of 8 to 32 bytes (a Content-Type line, say) with words and no call.
+func sameBytes(a, b []byte) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
 	}
-	w.committed = true
-	if len(w.body) > 0 {
-		if w.chunked {
-			b = strconv.AppendInt(b, int64(len(w.body)), 16)
-			b = append(b, crlf...)
-			b = append(b, w.body...)
-			b = append(b, crlf...)
-		} else {
-			b = append(b, w.body...)
+	if n < 8 || n > 32 {
+		return string(a) == string(b)
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]) {
+			return false
 		}
-		w.body = w.body[:0]
 	}
-	if final && w.chunked {
-		b = append(b, "0\r\n"...)
-		b = append(b, w.trl...)
-		b = append(b, crlf...)
+	return binary.LittleEndian.Uint64(a[n-8:]) == binary.LittleEndian.Uint64(b[n-8:])
+}
+
+// maxCachedHead bounds the head kept by headCache.
+const maxCachedHead = 1 << 10
+
+// keep remembers head, built from the handler's lines hdr and length n.
+func (c *headCache) keep(head, hdr []byte, n int64) {
+	if len(head) > maxCachedHead {
+		c.valid = false
+		return
 	}
-	cs.emit(b)
+	c.head = append(c.head[:0], head...)
+	c.hdr = append(c.hdr[:0], hdr...)
+	c.n = n
+	c.valid = true
 }
 
 var crlf = []byte("\r\n")
@@ -416,14 +481,14 @@ func appendStatusLine(b []byte, code int) []byte {
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
 	b = append(b, http.StatusText(code)...)
-	return append(b, crlf...)
+	return append(b, '\r', '\n')
 }
 
 func appendField(b []byte, name, value string) []byte {
 	b = append(b, name...)
-	b = append(b, ": "...)
+	b = append(b, ':', ' ')
 	b = append(b, value...)
-	return append(b, crlf...)
+	return append(b, '\r', '\n')
 }
 
 // fieldMemo remembers the last few header fields that passed validField on

@@ -350,7 +350,7 @@ func (s *Server) loopState(l *ioloop.Loop) *loopState {
 	defer s.mu.Unlock()
 	ls := s.loops[l]
 	if ls == nil {
-		ls = &loopState{s: s, l: l}
+		ls = &loopState{s: s, l: l, respBuf: s.responseBuffer()}
 		for i := range ls.lists {
 			dl := &ls.lists[i]
 			switch i {
@@ -383,12 +383,61 @@ type loopState struct {
 	fields    fieldMemo     // header fields that passed validField
 	date      []byte        // "Date: ...\r\n"
 	okHead    []byte        // status line of a 200, Server and Date lines; see headOK
+	lastOK    headCache     // the last usual 200 head, see commit
 	dateUntil time.Duration // when date must be formatted again (like now)
 	now       time.Duration // the loop's time since Server.base, see refresh
 	nowT      time.Time
 	lists     [numLists]deadlineList // every connection is on exactly one
 	posted    []*conn                // connections waiting for runPosted
 	postFn    func()                 // runPosted, bound once per loop
+	mem       *memConn               // in-memory benchmarks only, see memConn
+	respBuf   int                    // Server.responseBuffer()
+}
+
+// memConn stands in for the socket side of a connection in the in-memory
+// benchmarks: while loopState.mem is set, the request path takes its input
+// from in and appends the output it gathers to out, so that the server's
+// per-connection work is measured without system calls. It is never set
+// outside tests; the check costs one predictable branch per use.
+type memConn struct {
+	in  []byte
+	out []byte
+}
+
+// input returns the connection's unconsumed input, lent until the callback
+// returns.
+func (cs *conn) input() []byte {
+	if m := cs.ls.mem; m != nil {
+		return m.in
+	}
+	b, _ := cs.c.Peek(-1)
+	return b
+}
+
+// discard consumes n bytes of input (n <= len(cs.input())).
+func (cs *conn) discard(n int) {
+	if m := cs.ls.mem; m != nil {
+		m.in = m.in[n:]
+		return
+	}
+	cs.c.Discard(n)
+}
+
+// buffered returns the number of unconsumed input bytes.
+func (cs *conn) buffered() int {
+	if m := cs.ls.mem; m != nil {
+		return len(m.in)
+	}
+	return cs.c.Buffered()
+}
+
+// write queues b on the connection (copied).
+func (cs *conn) write(b []byte) {
+	if m := cs.ls.mem; m != nil {
+		m.out = append(m.out, b...)
+		return
+	}
+	_, _ = cs.c.Write(b)
 }
 
 // Deadline lists. A connection is on the list of its phase while that
@@ -489,13 +538,11 @@ func (ls *loopState) getExchange(cs *conn) *exchange {
 	} else {
 		x = new(exchange)
 	}
+	// putExchange (or new) left bodyH, the callbacks and upNext nil.
 	x.cs = cs
 	x.req.x = x
 	x.w.reset(x)
-	x.bodyH = nil
 	x.bodyTaken, x.bodyDone, x.bodyPaused, x.continueSent = false, false, false, false
-	x.onAbort, x.onDrain, x.drainWait, x.onPeerEOF = nil, nil, 0, nil
-	x.upNext = nil
 	x.dead = false
 	return x
 }
@@ -560,7 +607,7 @@ func (cs *conn) emit(b []byte) {
 		}
 		return
 	}
-	_, _ = cs.c.Write(b)
+	cs.write(b)
 	ls.keepScratch(b)
 }
 
@@ -569,7 +616,7 @@ func (ls *loopState) flushPend() {
 	if cs := ls.pendConn; cs != nil {
 		ls.pendConn = nil
 		if len(ls.pend) > 0 {
-			_, _ = cs.c.Write(ls.pend)
+			cs.write(ls.pend)
 		}
 		if cap(ls.pend) > maxScratch {
 			ls.pend = nil
@@ -591,15 +638,22 @@ func (cs *conn) flushOutput() {
 // passes the next whole second, it is one comparison.
 func (ls *loopState) dateLine() []byte {
 	if ls.now >= ls.dateUntil || ls.date == nil {
-		ls.dateUntil = ls.now + time.Second - time.Duration(ls.nowT.Nanosecond())
-		b := append(ls.date[:0], "Date: "...)
-		b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
-		ls.date = append(b, crlf...)
-		b = append(ls.okHead[:0], "HTTP/1.1 200 OK\r\n"...)
-		b = append(b, ls.s.serverLine...)
-		ls.okHead = append(b, ls.date...)
+		ls.formatDate()
 	}
 	return ls.date
+}
+
+// formatDate formats the Date line and the 200 head for ls.nowT; apart
+// from dateLine so that dateLine's one comparison is inlined.
+func (ls *loopState) formatDate() {
+	ls.dateUntil = ls.now + time.Second - time.Duration(ls.nowT.Nanosecond())
+	b := append(ls.date[:0], "Date: "...)
+	b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
+	ls.date = append(b, crlf...)
+	b = append(ls.okHead[:0], "HTTP/1.1 200 OK\r\n"...)
+	b = append(b, ls.s.serverLine...)
+	ls.okHead = append(b, ls.date...)
+	ls.lastOK.valid = false
 }
 
 // headOK returns the status line of a 200 response, the Server line (if
@@ -763,7 +817,7 @@ func (cs *conn) beginShutdown() {
 		return
 	}
 	cs.shutdown = true
-	if cs.x == nil && cs.c.Buffered() == 0 {
+	if cs.x == nil && cs.buffered() == 0 {
 		cs.close()
 	}
 }
@@ -917,7 +971,7 @@ func (cs *conn) sendContinue() {
 
 // takeBufferedBody consumes a Content-Length body that is already buffered.
 func (cs *conn) takeBufferedBody(n int64) ([]byte, bool) {
-	buf, _ := cs.c.Peek(-1)
+	buf := cs.input()
 	if int64(len(buf)) < n {
 		return nil, false
 	}
@@ -925,7 +979,7 @@ func (cs *conn) takeBufferedBody(n int64) ([]byte, bool) {
 	if err != nil || !done || int64(m) != n {
 		return nil, false
 	}
-	cs.c.Discard(m)
+	cs.discard(m)
 	x := cs.x
 	x.bodyTaken, x.bodyDone = true, true
 	return payload, true
@@ -995,7 +1049,7 @@ func (cs *conn) run() {
 			continue
 		}
 		if !x.w.ended {
-			if !x.bodyPaused && cs.c.Buffered() > pipelineInput {
+			if !x.bodyPaused && cs.buffered() > pipelineInput {
 				x.bodyPaused = true // resumed when the exchange ends
 				cs.c.PauseRead()
 			}
@@ -1011,7 +1065,7 @@ func (cs *conn) run() {
 			cs.close()
 			return
 		}
-		if cs.c.Buffered() > 0 {
+		if cs.buffered() > 0 {
 			// The next head is already here (pipelining): readHead lists
 			// the connection for the phase it finds, so the idle list is
 			// skipped, and the parser is kept.
@@ -1029,7 +1083,7 @@ func (cs *conn) run() {
 // readHead parses the next request head and calls the handler. It reports
 // whether to go on.
 func (cs *conn) readHead() bool {
-	buf, _ := cs.c.Peek(-1)
+	buf := cs.input()
 	if len(buf) == 0 {
 		if cs.eof || cs.shutdown {
 			cs.close()
@@ -1058,7 +1112,8 @@ func (cs *conn) readHead() bool {
 	x := cs.ls.getExchange(cs)
 	cs.x = x
 	x.req.init(buf[:n], cs.p)
-	cs.c.Discard(n)
+	x.w.head = x.req.isHEAD()
+	cs.discard(n)
 	cs.move(dlRequest, phRequest)
 	if x.req.flags&parse.FlagExpectOther != 0 {
 		cs.reject(http.StatusExpectationFailed)
@@ -1098,7 +1153,7 @@ func (cs *conn) readBody(x *exchange) bool {
 	if x.req.flags&parse.FlagExpectContinue != 0 && !x.continueSent && x.bodyH == nil && !x.w.ended {
 		return false // the client waits for 100 Continue or the response
 	}
-	buf, _ := cs.c.Peek(-1)
+	buf := cs.input()
 	if len(buf) == 0 {
 		if cs.eof {
 			cs.truncated()
@@ -1110,7 +1165,7 @@ func (cs *conn) readBody(x *exchange) bool {
 		cs.reject(statusOf(err))
 		return false
 	}
-	cs.c.Discard(n)
+	cs.discard(n)
 	if done {
 		x.bodyDone = true
 		if m := cs.p.Message(); len(m.Trailers) > 0 {

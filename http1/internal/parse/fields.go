@@ -1,15 +1,65 @@
 package parse
 
-// field checks the header field whose line was just completed (the last
-// span) and records what it says about framing and the connection.
-func (p *Parser) field(data []byte) error {
-	sp := p.spans[len(p.spans)-1]
-	name := data[sp.NameStart:sp.NameEnd]
-	value := data[sp.ValueStart:sp.ValueEnd]
-	off := int(sp.ValueStart)
+// Field names the parser acts on, as found by fieldOf or knownName.
+const (
+	fUnknown          uint8 = iota // not looked up yet
+	fOther                         // no meaning to the parser
+	fHost                          // Host
+	fContentLength                 // Content-Length
+	fTransferEncoding              // Transfer-Encoding
+	fConnection                    // Connection
+	fExpect                        // Expect
+	fUpgrade                       // Upgrade
+)
+
+// fieldOf names a field by its name, compared without regard to case.
+func fieldOf(name []byte) uint8 {
 	switch len(name) {
 	case 4:
-		if !eqFold(name, "host") || p.mode != Request {
+		if eqFold(name, "host") {
+			return fHost
+		}
+	case 14:
+		if eqFold(name, "content-length") {
+			return fContentLength
+		}
+	case 17:
+		if eqFold(name, "transfer-encoding") {
+			return fTransferEncoding
+		}
+	case 10:
+		if eqFold(name, "connection") {
+			return fConnection
+		}
+	case 6:
+		if eqFold(name, "expect") {
+			return fExpect
+		}
+	case 7:
+		if eqFold(name, "upgrade") {
+			return fUpgrade
+		}
+	}
+	return fOther
+}
+
+// field checks the header field whose line was just completed (sp, the
+// last span) and records what it says about framing and the connection.
+// id names the field when the scanner already knows it (see knownName),
+// else it is fUnknown.
+func (p *Parser) field(data []byte, sp Span, id uint8) error {
+	if id == fOther {
+		return nil
+	}
+	name := data[sp.NameStart:sp.NameEnd]
+	if id == fUnknown {
+		id = fieldOf(name)
+	}
+	value := data[sp.ValueStart:sp.ValueEnd]
+	off := int(sp.ValueStart)
+	switch id {
+	case fHost:
+		if p.mode != Request {
 			return nil
 		}
 		p.hostCount++
@@ -17,16 +67,11 @@ func (p *Parser) field(data []byte) error {
 			// RFC 9112 3.2: more than one Host field line is a 400.
 			return errorf(BadRequest, int(sp.NameStart), "multiple Host fields")
 		}
-		for i, c := range value {
-			if !isHost[c] {
-				return errorf(BadRequest, off+i, "invalid Host value")
-			}
+		if i := firstNonHost(value); i >= 0 {
+			return errorf(BadRequest, off+i, "invalid Host value")
 		}
 		p.host = [2]int32{sp.ValueStart, sp.ValueEnd}
-	case 14:
-		if !eqFold(name, "content-length") {
-			return nil
-		}
+	case fContentLength:
 		if p.msg.Flags&FlagContentLength != 0 {
 			// RFC 9110 8.6 lets a recipient either reject repeated
 			// Content-Length fields or merge identical ones. Rejecting
@@ -49,28 +94,19 @@ func (p *Parser) field(data []byte) error {
 			n = n*10 + int64(c-'0')
 		}
 		p.msg.ContentLength = n
-	case 17:
-		if !eqFold(name, "transfer-encoding") {
-			return nil
-		}
+	case fTransferEncoding:
 		p.msg.Flags |= FlagTransferEncoding
 		return p.codings(value, off)
-	case 10:
-		if !eqFold(name, "connection") {
-			return nil
-		}
+	case fConnection:
 		return p.connection(value, off)
-	case 6:
-		if !eqFold(name, "expect") {
-			return nil
-		}
+	case fExpect:
 		if eqFold(value, "100-continue") {
 			p.msg.Flags |= FlagExpectContinue
 		} else {
 			p.msg.Flags |= FlagExpectOther
 		}
-	case 7:
-		if eqFold(name, "upgrade") && len(value) > 0 {
+	case fUpgrade:
+		if len(value) > 0 {
 			p.msg.Flags |= FlagUpgrade
 		}
 	}
@@ -190,11 +226,14 @@ func (p *Parser) finishHead(buf []byte) error {
 	te := m.Flags&FlagTransferEncoding != 0
 	cl := m.Flags&FlagContentLength != 0
 	if p.mode == Request {
-		m.Method = buf[p.method[0]:p.method[1]:p.method[1]]
-		m.Target = buf[p.target[0]:p.target[1]:p.target[1]]
-		if p.hostCount > 0 {
-			m.Host = buf[p.host[0]:p.host[1]:p.host[1]]
-		} else if m.Minor == 1 {
+		if !p.offsetsOnly {
+			m.Method = buf[p.method[0]:p.method[1]:p.method[1]]
+			m.Target = buf[p.target[0]:p.target[1]:p.target[1]]
+			if p.hostCount > 0 {
+				m.Host = buf[p.host[0]:p.host[1]:p.host[1]]
+			}
+		}
+		if p.hostCount == 0 && m.Minor == 1 {
 			// RFC 9112 3.2: a 1.1 request without Host is a 400.
 			return errorf(BadRequest, end, "missing Host field")
 		}

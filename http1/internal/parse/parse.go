@@ -54,7 +54,10 @@
 // Costs. Parse and Body allocate nothing in the steady state: the header
 // and trailer slices are reused from message to message and only grow
 // (up to Limits.MaxHeaders) the first time a message has more fields.
-// Errors allocate.
+// Errors allocate. A request head that is whole in the first call is read
+// along a straight path (wholeRequest) that falls back to the state
+// machine, from the head's first byte, at anything unusual; so each byte
+// is examined at most twice, and the result never depends on the path.
 package parse
 
 // Mode selects whether a Parser reads requests or responses.
@@ -247,39 +250,46 @@ type Parser struct {
 	mode Mode
 	init bool
 
+	reqHead     bool // response mode: the request was HEAD
+	reqConnect  bool // response mode: the request was CONNECT
+	offsetsOnly bool // Message.Headers is left empty: see SetOffsetsOnly
+
+	// The state of the message being read, cleared as a whole by resetHead
+	// (its zero value is the start of a message).
+	headState
+
+	spans    []Span
+	msg      Message
+	hdrs     []Header
+	trailers []Header
+}
+
+// headState is what a Parser knows of the message it is reading.
+type headState struct {
 	// head scanner, offsets relative to the first byte of the head or of
 	// the trailer section
-	state     uint8
-	trailer   bool // scanning a trailer section
-	inBody    bool // head done, Body must be called
-	started   bool // a byte of the start line was seen
-	pos       int  // next byte to examine
-	mark      int  // start of the current element
-	lineStart int  // start of the start line
+	pos       int // next byte to examine
+	mark      int // start of the current element
+	lineStart int // start of the start line
 	nameEnd   int
 	valStart  int
+	status    int
+	hostCount int
 	method    [2]int32
 	target    [2]int32
 	reason    [2]int32
 	host      [2]int32
-	status    int
-	spans     []Span
+	state     uint8
+	trailer   bool // scanning a trailer section
+	inBody    bool // head done, Body must be called
+	started   bool // a byte of the start line was seen
 
 	// header facts
-	hostCount  int
-	teChunked  bool // chunked is the last coding so far
-	teBad      bool // chunked appears before another coding
-	teUnknown  bool // a coding other than the known ones
-	reqHead    bool // response mode: the request was HEAD
-	reqConnect bool // response mode: the request was CONNECT
+	teChunked bool // chunked is the last coding so far
+	teBad     bool // chunked appears before another coding
+	teUnknown bool // a coding other than the known ones
 
-	offsetsOnly bool // Message.Headers is left empty: see SetOffsetsOnly
-
-	// body
-	body     bodyState
-	msg      Message
-	hdrs     []Header
-	trailers []Header
+	body bodyState
 }
 
 // Init prepares p for a connection in the given mode with the given limits
@@ -306,38 +316,49 @@ func (p *Parser) Reset() {
 }
 
 func (p *Parser) resetHead() {
-	p.state = sStart
-	p.trailer = false
-	p.inBody = false
-	p.started = false
-	p.pos, p.mark, p.lineStart = 0, 0, 0
+	p.headState = headState{} // zeroed in place, sStart
 	p.spans = p.spans[:0]
-	p.hostCount = 0
-	p.teChunked, p.teBad, p.teUnknown = false, false, false
-	p.status = 0
-	p.method, p.target, p.reason, p.host = [2]int32{}, [2]int32{}, [2]int32{}, [2]int32{}
-	p.body = bodyState{}
-	// Field by field: a composite literal would build a temporary first.
+	// Zeroed in place, then the fields that are not zero; a composite
+	// literal with them would build a temporary first.
 	m := &p.msg
-	m.Method, m.Target, m.Reason, m.Host = nil, nil, nil, nil
-	m.Status, m.Minor = 0, 0
+	*m = Message{}
 	m.Headers, m.Trailers = p.hdrs[:0], p.trailers[:0]
 	m.ContentLength = -1
-	m.Framing, m.Flags = BodyNone, 0
 }
 
-// SetOffsetsOnly(true) makes Parse leave Message.Headers empty: the caller
-// reads the field lines of a completed head as offsets with Fields instead,
-// which saves building the slices. Trailers are reported in
-// Message.Trailers either way. The setting stays across Reset; Init clears
-// it. It costs nothing.
+// SetOffsetsOnly(true) makes Parse leave Message.Headers empty, and for a
+// request Message.Method, Target and Host nil: the caller reads the field
+// lines of a completed head as offsets with Fields and the others with
+// RequestOffsets instead, which saves building the slices. Trailers are
+// reported in Message.Trailers either way. The setting stays across Reset;
+// Init clears it. It costs nothing.
 func (p *Parser) SetOffsetsOnly(on bool) { p.offsetsOnly = on }
+
+// RequestOffsets returns where the method, the request-target and the Host
+// field value of the request head that Parse just completed lie in its
+// bytes, as [start, end) offsets; the host's are 0 when there is no Host
+// field. They are valid until the next call to Parse or Reset. It
+// allocates nothing (six integers, not three arrays, so that they travel in
+// registers).
+func (p *Parser) RequestOffsets() (methodStart, methodEnd, targetStart, targetEnd, hostStart, hostEnd int32) {
+	return p.method[0], p.method[1], p.target[0], p.target[1], p.host[0], p.host[1]
+}
 
 // Fields returns the field lines of the head that Parse just completed, as
 // offsets into its bytes (buf[:n]), in order, duplicates kept. The slice is
 // the parser's: read it before the next call to Parse, Body or Reset, and do
 // not modify it. It allocates nothing.
 func (p *Parser) Fields() []Span { return p.spans }
+
+// TakeFields returns what Fields returns and hands the slice over to the
+// caller, who may keep it: the parser records the next message's fields in
+// spare's storage instead (its contents are dropped). Exchanging two slices
+// saves copying the fields. It allocates nothing.
+func (p *Parser) TakeFields(spare []Span) []Span {
+	f := p.spans
+	p.spans = spare[:0]
+	return f
+}
 
 // SetRequestMethod tells a Response parser which request the next response
 // answers: after HEAD it has no body, and a 2xx answer to CONNECT starts a
@@ -376,8 +397,23 @@ func (p *Parser) Parse(buf []byte) (n int, err error) {
 		return 0, errorf(BadRequest, 0, "parse called before the body ended")
 	}
 	if p.pos == 0 && p.state == sStart {
-		// A new message: forget the previous one.
+		// A new message: forget the previous one, and try the straight
+		// path for a request head that is already whole.
 		p.resetHead()
+		if p.mode == Request {
+			data := buf
+			if len(data) > p.lim.MaxHeaderBytes {
+				data = data[:p.lim.MaxHeaderBytes]
+			}
+			if end, ok := p.wholeRequest(data); ok {
+				p.pos, p.state = end, sEndLF // where the state machine ends
+				if err := p.finishHead(buf[:end]); err != nil {
+					return 0, err
+				}
+				return end, nil
+			}
+			p.resetHead() // forget what the straight path recorded
+		}
 	}
 	end, err := p.scan(buf)
 	if err != nil {
@@ -430,9 +466,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			state = sStart
 			i++
 		case sMethod:
-			for i < len(data) && isToken[data[i]] {
-				i++
-			}
+			i = skipToken(data, i)
 			if i-p.lineStart >= p.lim.MaxRequestLine {
 				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
 			}
@@ -480,6 +514,12 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			p.mark = i
 			state = sVersion
 		case sVersion:
+			// A start line already at its limit is too long whatever this
+			// byte is (as the end-of-input check below says when the
+			// bytes come one at a time); likewise in sStatus and sLineLF.
+			if i-p.lineStart >= p.lim.MaxRequestLine {
+				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
+			}
 			k := i - p.mark
 			if k == 0 && p.mode == Request && i+10 <= len(data) && i+10-p.lineStart <= p.lim.MaxRequestLine {
 				// Fast path for a whole "HTTP/1.x\r\n"; anything else takes
@@ -528,6 +568,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			}
 			i++
 		case sStatus:
+			if i-p.lineStart >= p.lim.MaxRequestLine {
+				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
+			}
 			k := i - p.mark
 			if k < 3 {
 				if c < '0' || c > '9' {
@@ -572,13 +615,16 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			state = sLineLF
 			i++
 		case sLineLF:
+			// The length first: a line that its LF would make too long is
+			// too long whatever byte comes, as the check at the end of
+			// the input already said when the bytes came one at a time.
+			if i-p.lineStart >= p.lim.MaxRequestLine {
+				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
+			}
 			if c != '\n' {
 				return 0, errorf(BadRequest, i, "expected LF after CR")
 			}
 			i++
-			if i-p.lineStart > p.lim.MaxRequestLine {
-				return 0, errorf(URITooLong, p.lim.MaxRequestLine, "request line too long")
-			}
 			state = sFieldStart
 		case sFieldStart:
 			switch {
@@ -591,9 +637,9 @@ func (p *Parser) scan(buf []byte) (int, error) {
 				// Fast path: a whole field line is here. Anything unusual
 				// (or the end of the input) leaves it to the states, which
 				// start again at p.mark.
-				j := i + 1
-				for j < len(data) && isToken[data[j]] {
-					j++
+				j, id := knownName(data, i)
+				if id == fUnknown {
+					j = skipToken(data, i+1)
 				}
 				if j+1 >= len(data) || data[j] != ':' {
 					break
@@ -609,7 +655,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 					break
 				}
 				p.nameEnd, p.valStart = nameEnd, valStart
-				if err := p.endField(data, j+1); err != nil {
+				if err := p.endField(data, j+1, id); err != nil {
 					return 0, err
 				}
 				state = sFieldStart
@@ -623,9 +669,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 				return 0, errorf(BadRequest, i, "invalid character in field name")
 			}
 		case sName:
-			for i < len(data) && isToken[data[i]] {
-				i++
-			}
+			i = skipToken(data, i)
 			if i == len(data) {
 				continue
 			}
@@ -664,7 +708,7 @@ func (p *Parser) scan(buf []byte) (int, error) {
 			if c != '\n' {
 				return 0, errorf(BadRequest, i, "expected LF after CR")
 			}
-			if err := p.endField(data, i); err != nil {
+			if err := p.endField(data, i, fUnknown); err != nil {
 				return 0, err
 			}
 			state = sFieldStart
@@ -689,9 +733,116 @@ func (p *Parser) scan(buf []byte) (int, error) {
 	return -1, nil
 }
 
+// wholeRequest reads a request head that starts at data[0] and lies whole
+// in data along a straight path, with the checks of the state machine but
+// without its states: it handles the usual head (no empty line before it,
+// an origin-form target, "HTTP/1.x", every field line whole with CRLF). It
+// reports false when the head takes any other turn, breaks a rule or is not
+// complete in data; the caller then resets the parser and the state machine
+// reads the head from its first byte, so that every head is accepted or
+// refused (with the same error) exactly as the state machine does alone.
+// The state machine parses a head given in pieces, and the tests and
+// fuzzers compare the two by splitting the same input.
+func (p *Parser) wholeRequest(data []byte) (end int, ok bool) {
+	// request-line = method SP request-target SP HTTP-version CRLF
+	var i int
+	if len(data) >= 4 && string(data[:4]) == "GET " {
+		i = 3 // the usual method, in one comparison
+	} else {
+		i = skipToken(data, 0)
+		if i == 0 || i >= len(data) || data[i] != ' ' {
+			return 0, false
+		}
+		if m := data[:i]; string(m) == "PRI" || string(m) == "CONNECT" {
+			return 0, false // refused, or an authority-form target
+		}
+	}
+	t := i + 1
+	i = skipTarget(data, t)
+	if i >= len(data) || data[i] != ' ' || i == t || data[t] != '/' {
+		return 0, false
+	}
+	v := i + 1
+	if v+10 > len(data) || v+10 > p.lim.MaxRequestLine {
+		return 0, false
+	}
+	if w := le64(data[v:]); w != http10 && w != http11 || data[v+8] != '\r' || data[v+9] != '\n' {
+		return 0, false
+	}
+	p.started = true
+	p.method = [2]int32{0, int32(t - 1)}
+	p.target = [2]int32{int32(t), int32(i)}
+	p.msg.Minor = int(data[v+7] - '0')
+	i = v + 10
+	// *( field-line CRLF ) CRLF. The spans are kept in a local slice, put
+	// back when the head is complete (after a false return the caller
+	// resets them), and each line is recorded as endField does, without
+	// the call.
+	spans := p.spans
+	for i < len(data) {
+		c := data[i]
+		if c == '\r' {
+			if i+1 < len(data) && data[i+1] == '\n' {
+				p.spans = spans
+				return i + 2, true
+			}
+			return 0, false
+		}
+		j, id := knownName(data, i)
+		if id == fUnknown { // else knownName matched the colon too
+			if !isToken[c] {
+				return 0, false
+			}
+			j = skipToken(data, i+1)
+			if j >= len(data) || data[j] != ':' {
+				return 0, false
+			}
+		}
+		nameEnd := j
+		j++
+		for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
+			j++
+		}
+		valStart := j
+		j = skipValue(data, j)
+		if j+1 >= len(data) || data[j] != '\r' || data[j+1] != '\n' {
+			return 0, false
+		}
+		ve := j
+		for ve > valStart && (data[ve-1] == ' ' || data[ve-1] == '\t') {
+			ve--
+		}
+		if len(spans) >= p.lim.MaxHeaders {
+			return 0, false
+		}
+		sp := Span{int32(i), int32(nameEnd), int32(valStart), int32(ve)}
+		spans = append(spans, sp)
+		switch {
+		case id == fOther:
+		case id == fHost && p.hostCount == 0 && firstNonHost(data[valStart:ve]) < 0:
+			// field's fHost case for the usual single valid Host
+			p.hostCount = 1
+			p.host = [2]int32{sp.ValueStart, sp.ValueEnd}
+		case id == fConnection && ve-valStart == 10 && le64(data[valStart:]) == keepAli && data[valStart+8] == 'v' && data[valStart+9] == 'e':
+			// field's fConnection case for the usual "keep-alive"
+			p.msg.Flags |= FlagKeepAlive
+		default:
+			if p.field(data, sp, id) != nil {
+				return 0, false
+			}
+		}
+		i = j + 2
+	}
+	return 0, false
+}
+
+// keepAli is "keep-ali" little-endian: see wholeRequest.
+const keepAli = 0x696c612d7065656b
+
 // endField records the field line whose LF is data[lf] and checks what it
-// says (header fields only; trailers are only recorded).
-func (p *Parser) endField(data []byte, lf int) error {
+// says (header fields only; trailers are only recorded). id names the
+// field when the scanner knows it, else it is fUnknown.
+func (p *Parser) endField(data []byte, lf int, id uint8) error {
 	ve := lf - 1
 	for ve > p.valStart && (data[ve-1] == ' ' || data[ve-1] == '\t') {
 		ve--
@@ -699,9 +850,10 @@ func (p *Parser) endField(data []byte, lf int) error {
 	if len(p.spans) >= p.lim.MaxHeaders {
 		return errorf(HeaderTooLarge, lf, "too many fields")
 	}
-	p.spans = append(p.spans, Span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)})
+	sp := Span{int32(p.mark), int32(p.nameEnd), int32(p.valStart), int32(ve)}
+	p.spans = append(p.spans, sp)
 	if !p.trailer {
-		return p.field(data)
+		return p.field(data, sp, id)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -418,5 +419,52 @@ func TestIncrementalIsLinear(t *testing.T) {
 	}
 	if !bytes.Equal(p.Message().Headers[1].Value, bytes.Repeat([]byte("v"), 20000)) {
 		t.Error("value mismatch")
+	}
+}
+
+// TestTakeFields: with offsets only, the request line and Host come as
+// offsets and the fields taken after one head stay intact while the parser
+// records the next heads in the spare storage; exchanging the two slices
+// back and forth allocates nothing.
+func TestTakeFields(t *testing.T) {
+	in := []byte("GET / HTTP/1.1\r\nHost: a\r\nX-One: 1\r\n\r\nGET / HTTP/1.1\r\nHost: bb\r\nX-Two: 22\r\nX-Three: 3\r\n\r\n")
+	var p Parser
+	p.Init(Request, Limits{})
+	p.SetOffsetsOnly(true)
+	n, err := p.Parse(in)
+	if n == 0 || err != nil {
+		t.Fatal(n, err)
+	}
+	if ms, me, ts, te, hs, he := p.RequestOffsets(); ms != 0 || me != 3 || ts != 4 || te != 5 || hs != 22 || he != 23 {
+		t.Fatalf("request offsets %d %d %d %d %d %d", ms, me, ts, te, hs, he)
+	}
+	if msg := p.Message(); msg.Method != nil || msg.Target != nil || msg.Host != nil {
+		t.Fatalf("offsets only, yet the message has slices: %q %q %q", msg.Method, msg.Target, msg.Host)
+	}
+	first := p.TakeFields(make([]Span, 0, 4))
+	want := []Span{{16, 20, 22, 23}, {25, 30, 32, 33}}
+	if fmt.Sprint(first) != fmt.Sprint(want) {
+		t.Fatalf("first fields %v, want %v", first, want)
+	}
+	m, err := p.Parse(in[n:])
+	if m == 0 || err != nil {
+		t.Fatal(m, err)
+	}
+	if fmt.Sprint(first) != fmt.Sprint(want) {
+		t.Fatalf("first fields changed to %v by the next head", first)
+	}
+	second := p.Fields()
+	if len(second) != 3 || string(in[n:][second[2].NameStart:second[2].NameEnd]) != "X-Three" {
+		t.Fatalf("second fields %v", second)
+	}
+	spare := first
+	allocs := testing.AllocsPerRun(100, func() {
+		if k, err := p.Parse(in[:n]); k != n || err != nil {
+			t.Fatal(k, err)
+		}
+		spare = p.TakeFields(spare)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per head", allocs)
 	}
 }

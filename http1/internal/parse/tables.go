@@ -22,6 +22,15 @@ var (
 	isHost [256]bool
 	// hex digit values, or -1.
 	hexVal [256]int8
+	// class holds isToken and isHost as bits (cToken, cHost), so that
+	// several bytes are checked with one branch: the AND of their classes.
+	class [256]uint8
+)
+
+// Bits of class.
+const (
+	cToken = 1 << iota
+	cHost
 )
 
 func init() {
@@ -33,6 +42,12 @@ func init() {
 		isValue[c] = 0x21 <= b && b != 0x7f || b == ' ' || b == '\t'
 		isQdtext[c] = b == '\t' || b == ' ' || b == 0x21 || 0x23 <= b && b <= 0x5b || 0x5d <= b && b <= 0x7e || b >= 0x80
 		isHost[c] = alnum || indexByte("-._~%!$&'()*+,;=:[]", b)
+		if isToken[c] {
+			class[c] |= cToken
+		}
+		if isHost[c] {
+			class[c] |= cHost
+		}
 		hexVal[c] = -1
 		switch {
 		case '0' <= b && b <= '9':
@@ -152,6 +167,24 @@ func targetWord(x uint64) bool { return targetMask(x) == 0 }
 // skipValue returns the index of the first byte at or after i that is not a
 // field-value byte (len(data) when there is none).
 func skipValue(data []byte, i int) int {
+	for i+16 <= len(data) {
+		// Two words per branch: most values are longer than 8 bytes.
+		w := data[i : i+16 : i+16]
+		m0 := valueMask(binary.LittleEndian.Uint64(w))
+		m1 := valueMask(binary.LittleEndian.Uint64(w[8:]))
+		if m0|m1 == 0 {
+			i += 16
+			continue
+		}
+		if m0 == 0 {
+			i, m0 = i+8, m1
+		}
+		i += bits.TrailingZeros64(m0) >> 3
+		if data[i] != '\t' {
+			return i
+		}
+		i++
+	}
 	for i+8 <= len(data) {
 		m := valueMask(binary.LittleEndian.Uint64(data[i : i+8]))
 		if m == 0 {
@@ -184,4 +217,63 @@ func skipTarget(data []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// skipToken returns the index of the first byte at or after i that is not a
+// token character (len(data) when there is none), four bytes per branch.
+func skipToken(data []byte, i int) int {
+	for i+4 <= len(data) {
+		w := data[i : i+4 : i+4]
+		if class[w[0]]&class[w[1]]&class[w[2]]&class[w[3]]&cToken == 0 {
+			break
+		}
+		i += 4
+	}
+	for i < len(data) && isToken[data[i]] {
+		i++
+	}
+	return i
+}
+
+// hostWord reports whether the 8 bytes of x are all letters, digits, '-',
+// '.' or ':', the bytes of nearly every Host value (a subset of isHost).
+// Each byte is tested against its ranges with no carry between bytes.
+func hostWord(x uint64) bool {
+	const low7 = 0x7f * lsb
+	y := x & low7
+	// bit 7 of y + (0x80-lo) is set when y >= lo; of y + (0x7f-hi) when y > hi
+	digitColon := (y + (0x80-'0')*lsb) &^ (y + (0x7f-':')*lsb)
+	dashDot := (y + (0x80-'-')*lsb) &^ (y + (0x7f-'.')*lsb)
+	l := (x | 0x20*lsb) & low7 // letters to lower case
+	alpha := (l + (0x80-'a')*lsb) &^ (l + (0x7f-'z')*lsb)
+	return (digitColon|dashDot|alpha)&^x&msb == msb
+}
+
+// firstNonHost returns the index of the first byte of v that may not appear
+// in a Host field value, or -1: by words when they hold only the usual
+// bytes (hostWord), else four bytes per branch.
+func firstNonHost(v []byte) int {
+	if n := len(v); n >= 8 {
+		k := 0
+		for k+8 <= n && hostWord(binary.LittleEndian.Uint64(v[k:])) {
+			k += 8
+		}
+		if k == n || k > n-8 && hostWord(binary.LittleEndian.Uint64(v[n-8:])) {
+			return -1
+		}
+	}
+	i := 0
+	for i+4 <= len(v) {
+		w := v[i : i+4 : i+4]
+		if class[w[0]]&class[w[1]]&class[w[2]]&class[w[3]]&cHost == 0 {
+			break
+		}
+		i += 4
+	}
+	for ; i < len(v); i++ {
+		if !isHost[v[i]] {
+			return i
+		}
+	}
+	return -1
 }
