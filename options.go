@@ -65,11 +65,6 @@ type Options struct {
 	// monitor wake-ups). Lock only for thread-bound state (a C library that
 	// keeps per-thread state, or a thread pinned with sched_setaffinity).
 	LockOSThread bool
-	// NoLockOSThread is the former name of the default.
-	//
-	// Deprecated: loops are unlocked unless LockOSThread is set; this
-	// field has no effect.
-	NoLockOSThread bool
 	// Balance spreads accepted connections over the loops. Default:
 	// BalanceDefault.
 	Balance Balance

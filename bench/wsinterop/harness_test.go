@@ -179,7 +179,7 @@ func TestServersEcho(t *testing.T) {
 	for _, name := range servers {
 		t.Run(name, func(t *testing.T) {
 			p := spawn(t, name, "echo")
-			g, err := ioloop.New(ioloop.Options{Loops: 1, NoLockOSThread: true, Logger: quietLogger()})
+			g, err := ioloop.New(ioloop.Options{Loops: 1, Logger: quietLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}

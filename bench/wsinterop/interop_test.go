@@ -71,7 +71,7 @@ func (e echo) OnClose(_ *ws.Conn, err error) {
 
 // ioloopServer serves the echo on /ws.
 func ioloopServer(t testing.TB, cfg ws.Config, h ws.Handler) (*ioloop.Group, string) {
-	g, err := ioloop.New(ioloop.Options{NoLockOSThread: true, HighWater: 40 << 20, LowWater: 1 << 20, MaxOutput: 64 << 20, Logger: quietLogger()})
+	g, err := ioloop.New(ioloop.Options{HighWater: 40 << 20, LowWater: 1 << 20, MaxOutput: 64 << 20, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestGorillaServer(t *testing.T) {
 	for _, compress := range []bool{false, true} {
 		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) {
 			url := gorillaServer(t, compress)
-			g, err := ioloop.New(ioloop.Options{Loops: 1, NoLockOSThread: true, HighWater: 40 << 20, MaxOutput: 64 << 20, Logger: quietLogger()})
+			g, err := ioloop.New(ioloop.Options{Loops: 1, HighWater: 40 << 20, MaxOutput: 64 << 20, Logger: quietLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}
