@@ -169,7 +169,7 @@ func (l *Loop) run() {
 		}
 		l.runReady()
 		if !l.mb.Empty() {
-			l.mb.Drain(mailboxBatch, l.runTask)
+			l.drainMailbox()
 		}
 		l.runTimers()
 		l.flushDirty()
@@ -338,6 +338,21 @@ func (l *Loop) runReady() {
 		p.onEvent(poller.Readable)
 	}
 	l.ready2 = ready[:0]
+}
+
+// drainMailbox runs up to a batch of posted tasks. One deferred recovery
+// covers the whole batch: a task that panics is reported, and the tasks
+// after it (which Drain leaves queued) run in a new batch right away.
+func (l *Loop) drainMailbox() {
+	for i := 0; i < mailboxBatch && !l.drainBatch(); i++ {
+	}
+}
+
+// drainBatch runs one batch and reports whether it ended without a panic.
+func (l *Loop) drainBatch() (ok bool) {
+	defer l.recoverTask("posted task")
+	l.mb.Drain(mailboxBatch, nil)
+	return true
 }
 
 func (l *Loop) runTask(t mailbox.Task) {

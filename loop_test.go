@@ -1,7 +1,9 @@
 package ioloop_test
 
 import (
+	"log/slog"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -70,5 +72,31 @@ func TestLockedLoopSleepsWithoutYielding(t *testing.T) {
 	misses, sleeps := wokenBeforeSleep(t, ioloop.Options{Loops: 1, LockOSThread: true}, rounds)
 	if sleeps == 0 || misses != sleeps {
 		t.Fatalf("locked loop: %d of %d sleeps with the woken goroutine still waiting; want all", misses, sleeps)
+	}
+}
+
+// A posted task that panics is reported, and the tasks posted after it (in
+// the same batch) still run, in order.
+func TestPanickingPostedTaskOthersRun(t *testing.T) {
+	checkLeaks(t)
+	logs := &countingHandler{}
+	g := newGroup(t, ioloop.Options{Loops: 1, Logger: slog.New(logs)})
+	l := g.Loops()[0]
+	var got []int // loop only
+	done := make(chan []int, 1)
+	if err := l.Post(func() {
+		l.Post(func() { got = append(got, 1) })
+		l.Post(func() { panic("task bug") })
+		l.Post(func() { got = append(got, 3) })
+		l.Post(func() { panic("again") })
+		l.Post(func() { got = append(got, 5); done <- got })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if order := <-done; !slices.Equal(order, []int{1, 3, 5}) {
+		t.Fatalf("tasks ran %v, want [1 3 5]", order)
+	}
+	if n := logs.count("ioloop: panic in posted task"); n != 2 {
+		t.Fatalf("%d panics reported, want 2", n)
 	}
 }
