@@ -392,8 +392,7 @@ func (c *Conn) unpend() {
 }
 
 // writePend writes the write that Write kept by reference, right after
-// OnData returned (nothing else is queued for c then), and queues a copy of
-// what the kernel did not take. Loop only.
+// OnData returned (nothing else is queued for c then). Loop only.
 func (c *Conn) writePend() {
 	l := c.l
 	b := l.pend
@@ -401,6 +400,41 @@ func (c *Conn) writePend() {
 	if c.state == StateClosed {
 		return
 	}
+	c.writeDirect(b)
+}
+
+// WriteNow writes b at once: when nothing is queued for the connection, b
+// goes to the kernel in this call (one write system call) and only what the
+// kernel does not take is copied and queued; otherwise b is queued like
+// Write. b may be reused as soon as WriteNow returns. It suits output that
+// is gathered whole before it is written, in a buffer the caller reuses (a
+// protocol's response): unlike Write, it saves the copy, but it does not
+// batch with later writes of the same callback. A failed write is reported
+// through the connection's close (OnClose), never from inside this call.
+// Loop only.
+func (c *Conn) WriteNow(b []byte) (int, error) {
+	c.unpend()
+	if err := c.writable(len(b)); err != nil {
+		return 0, err
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if c.outLen() > 0 || c.is(fWriteBlocked) {
+		c.getIO().out.Write(c.l.pool, b)
+		c.queued()
+		return len(b), nil
+	}
+	c.writeDirect(b)
+	return len(b), nil
+}
+
+// writeDirect writes b with nothing queued before it, and queues a copy of
+// what the kernel did not take. A hard error leaves b queued: the flush at
+// the end of the iteration meets the error again and closes the connection
+// there, outside the caller's stack. Loop only.
+func (c *Conn) writeDirect(b []byte) {
+	l := c.l
 	iov := append(l.iov[:0], b)
 	n, err := l.w.Writev(int(c.fd), iov)
 	clear(iov)
@@ -412,17 +446,14 @@ func (c *Conn) writePend() {
 		c.lastActive = l.now
 	}
 	switch err {
-	case nil, syscall.EINTR:
-	case syscall.EAGAIN:
-		c.flags |= fWriteBlocked
-	default:
-		c.fail(err)
-		return
-	}
-	if n < len(b) {
-		if err == nil {
+	case nil:
+		if n < len(b) {
 			c.flags |= fWriteBlocked // a short write: the send buffer is full
 		}
+	case syscall.EAGAIN:
+		c.flags |= fWriteBlocked
+	}
+	if n < len(b) {
 		c.getIO().out.Write(l.pool, b[n:])
 		c.queued()
 	}

@@ -290,3 +290,51 @@ func TestWriteOfLentInput(t *testing.T) {
 		ln.Close()
 	}
 }
+
+// nowWriter answers every input with WriteNow from one reused buffer,
+// mixed with Write, then overwrites the buffer: the peer must get the bytes
+// as they were at each call, in order. The big reply is more than the
+// kernel takes at once from a peer that reads late.
+type nowWriter struct {
+	ioloop.BaseHandler
+	buf []byte
+	big []byte
+}
+
+func (h *nowWriter) OnData(c *ioloop.Conn) {
+	c.Discard(-1)
+	h.buf = append(h.buf[:0], "ab"...)
+	c.WriteNow(h.buf)
+	h.buf = append(h.buf[:0], "XX"...) // reused at once
+	c.Write([]byte("cd"))
+	h.buf = append(h.buf[:0], "ef"...)
+	c.WriteNow(h.buf) // queued behind "cd"
+	h.buf = append(h.buf[:0], "YY"...)
+	big := append(h.buf[:0], h.big...)
+	c.Flush()
+	c.WriteNow(big)
+	clear(big)
+}
+
+func TestWriteNow(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1, MaxOutput: 64 << 20})
+	h := &nowWriter{big: pattern(16<<20, 7)}
+	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the server fill the socket buffers
+	want := append([]byte("abcdef"), h.big...)
+	got := make([]byte, len(want))
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "WriteNow", got, want)
+}
