@@ -52,9 +52,11 @@ func (pm *PreparedMessage) compressed(level int) []byte {
 	return pm.z
 }
 
-// SendPrepared queues pm on c like Send(pm's type, pm's data), but queues
-// the frame encoded once by reference instead of encoding or copying it
-// again. It applies Config.SlowConsumer. Loop only; no allocation.
+// SendPrepared queues pm on c like Send(pm's type, pm's data), but with the
+// frame encoded once: a frame of up to 1 KiB is written to the kernel at
+// once when nothing is queued for c (what the kernel does not take is
+// copied), a larger one is queued by reference. It applies
+// Config.SlowConsumer. Loop only; no allocation.
 func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 	if c.fragType != 0 {
 		return ErrFragment
@@ -71,9 +73,21 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 			b = z
 		}
 	}
+	if len(b) <= directFrame {
+		// A small frame goes to the kernel at once when nothing is
+		// queued: a broadcast overlaps its writes with the peers'
+		// reads and holds no output buffers; a slow peer's copy of
+		// what the kernel did not take costs at most directFrame.
+		_, err := c.c.WriteNow(b)
+		return err
+	}
 	_, err := c.c.WriteShared(b)
 	return err
 }
+
+// directFrame is the largest prepared frame SendPrepared writes at once
+// instead of queuing it by reference.
+const directFrame = 1 << 10
 
 // Broadcast sends pm to every connection of conns with SendPrepared, from
 // any goroutine: it posts one task per loop that owns some of them. The
