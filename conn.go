@@ -1146,7 +1146,11 @@ func (c *Conn) after() {
 		return
 	}
 	if c.l.pend != nil && c.l.viewConn == c {
-		c.writePend() // before any request: Close flushes it
+		if c.req.Load()&reqAbort != 0 {
+			c.l.pend = nil // Abort drops queued output
+		} else {
+			c.writePend() // before the request: Close flushes it
+		}
 	}
 	if c.req.Load() != 0 {
 		c.handleRequests()
