@@ -56,14 +56,17 @@ type Options struct {
 	// future completed for a goroutine in Await, a client's DoContext, a
 	// channel send, the net/http adapter's workers) is queued on the loop
 	// thread's scheduler slot (P), which a loop blocked in the poller keeps.
-	// The unlocked loop's yield lets it run at once, on the same thread, for
-	// well under a microsecond when nothing else is runnable; behind a
-	// locked loop it waits until the runtime's monitor takes the slot back
-	// (one or two of its ticks: 100-300 µs per wake-up on a small VM), since
-	// a locked loop cannot yield without two thread hand-offs. Unlocked
-	// loops also measured less CPU per echoed message (fewer futex and
-	// monitor wake-ups). Lock only for thread-bound state (a C library that
-	// keeps per-thread state, or a thread pinned with sched_setaffinity).
+	// The unlocked loop's yield lets it run at once, on the same thread;
+	// behind a locked loop it waits until the runtime's monitor takes the
+	// slot back (one or two of its ticks: 100-300 µs per wake-up on a small
+	// VM), since a locked loop cannot yield without two thread hand-offs.
+	// Unlocked loops also measured less CPU per echoed message (fewer futex
+	// and monitor wake-ups). The yield has a cost where loops only talk to
+	// each other: a client loop and a server loop in one process passing
+	// one request back and forth measured about 66 µs per round trip
+	// unlocked against about 45 µs locked (bench/RESULTS.md). Lock for that,
+	// or for thread-bound state (a C library that keeps per-thread state, a
+	// thread pinned with sched_setaffinity).
 	LockOSThread bool
 	// Balance spreads accepted connections over the loops. Default:
 	// BalanceDefault.
