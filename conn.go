@@ -360,18 +360,16 @@ func (c *Conn) consume(n int) {
 // input after writing it.
 func (c *Conn) Write(b []byte) (int, error) {
 	l := c.l
-	if l.viewConn == c {
-		if l.pend == nil && len(b) > 0 && within(b, l.lent) && c.outLen() == 0 && !c.is(fWriteBlocked) {
-			if err := c.writable(len(b)); err != nil {
-				return 0, err
-			}
-			l.pend = b // written by writePend when OnData returns
-			return len(b), nil
-		}
+	keep := l.viewConn == c && l.pend == nil && len(b) > 0 && within(b, l.lent) && c.outLen() == 0 && !c.is(fWriteBlocked)
+	if !keep {
 		c.unpend()
 	}
 	if err := c.writable(len(b)); err != nil {
 		return 0, err
+	}
+	if keep {
+		l.pend = b // written by writePend when OnData returns
+		return len(b), nil
 	}
 	c.getIO().out.Write(l.pool, b)
 	c.queued()

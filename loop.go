@@ -186,8 +186,8 @@ func (l *Loop) run() {
 // P, and a blocking poll keeps that P inside the system call: they would run
 // only when the runtime's monitor takes the P back, one or two of its ticks
 // later (100-300 µs on a small VM, per wake-up). runtime.Gosched lets them
-// run now, on this thread; with nothing else runnable it costs well under a
-// microsecond. A locked loop cannot yield cheaply (its thread would hand the
+// run now, on this thread (between loops of one process that hand work back
+// and forth the yield has a cost: see Options.LockOSThread). A locked loop cannot yield cheaply (its thread would hand the
 // P to another thread and wait to get it back: two thread wake-ups per
 // sleep), so it blocks at once; Options.LockOSThread says when to choose
 // which.
@@ -196,10 +196,7 @@ func (l *Loop) sleepTimeout() time.Duration {
 		return 0
 	}
 	if !l.opts.LockOSThread {
-		runtime.Gosched()
-		if !l.mb.Empty() {
-			return 0
-		}
+		runtime.Gosched() // a task posted meanwhile: the caller's mb.Sleep sees it
 	}
 	if l.onSleep != nil {
 		l.onSleep()
