@@ -16,14 +16,3 @@ func SetWritevHook(g *Group, f func(fd, nbufs, n int)) {
 // ConnSize is the size of a Conn, which is most of an idle connection's
 // cost.
 const ConnSize = unsafe.Sizeof(Conn{})
-
-// SetSleepHook installs a hook called on every loop of g just before it
-// blocks in the poller (after an unlocked loop has yielded). For tests of
-// what runs before a loop sleeps.
-func SetSleepHook(g *Group, f func()) {
-	for _, l := range g.loops {
-		done := make(chan struct{})
-		_ = l.Post(func() { l.onSleep = f; close(done) })
-		<-done
-	}
-}

@@ -71,10 +71,8 @@ type Loop struct {
 	lent     []byte // all the input lent to viewConn's OnData (view is what is left)
 	pend     []byte // viewConn's only write of its OnData, not copied yet: see Conn.Write
 
-	// Test hooks: called after every writev with the number of buffers,
-	// and before every blocking poll.
+	// Test hook: called after every writev with the number of buffers.
 	onWritev func(fd, nbufs, n int)
-	onSleep  func()
 }
 
 func newLoop(g *Group, idx int) (*Loop, error) {
@@ -144,18 +142,7 @@ func (l *Loop) run() {
 	}
 	l.now = l.clock()
 	for !l.quit {
-		// Poll first without blocking (cheap, see the poller); block only
-		// when nothing is ready and no task arrived meanwhile.
-		n, err := l.p.Wait(l.events, 0)
-		if n == 0 && err == nil {
-			if timeout := l.sleepTimeout(); timeout != 0 && l.mb.Sleep() {
-				// Posts wake the poller only while the loop sleeps:
-				// tasks queued from the loop's own callbacks cost no
-				// system call.
-				n, err = l.p.Wait(l.events, timeout)
-				l.mb.Awake()
-			}
-		}
+		n, err := l.poll()
 		l.now = l.clock()
 		if err != nil {
 			l.opts.Logger.Error("ioloop: poller wait failed", "loop", l.idx, "err", err)
@@ -177,34 +164,52 @@ func (l *Loop) run() {
 	l.exit()
 }
 
-// sleepTimeout returns how long the loop may block in the poller: 0 when
-// work is already queued, the time to the next timer, or -1 for none.
+// poll collects ready events into l.events. It sleeps when nothing is
+// ready, no task is queued and no timer is due: until an event, a posted
+// task or the next timer. Posts wake the poller only while the loop
+// sleeps, so tasks queued from the loop's own callbacks cost no system
+// call.
 //
-// A loop that is not locked to its thread first yields to the Go scheduler.
-// Goroutines woken by this iteration's callbacks (a channel send, a future
-// completed for a goroutine blocked in Await) were queued on this thread's
-// P, and a blocking poll keeps that P inside the system call: they would run
-// only when the runtime's monitor takes the P back, one or two of its ticks
-// later (100-300 µs on a small VM, per wake-up). runtime.Gosched lets them
-// run now, on this thread (between loops of one process that hand work back
-// and forth the yield has a cost: see Options.LockOSThread). A locked loop cannot yield cheaply (its thread would hand the
-// P to another thread and wait to get it back: two thread wake-ups per
-// sleep), so it blocks at once; Options.LockOSThread says when to choose
-// which.
-func (l *Loop) sleepTimeout() time.Duration {
+// A loop that is not locked to its thread parks in the Go runtime's
+// poller (poller.Park, which polls first): its thread and P go on at once
+// with the goroutines this iteration's callbacks woke (a channel send, a
+// future completed for a goroutine in Await) and with other loops, and
+// the runtime's poller wakes the loop. Blocking in epoll_wait instead
+// would keep the P inside the system call, and those goroutines would
+// wait until the runtime's monitor took it back (100-300 µs on a small
+// VM). A locked loop polls without blocking and then blocks in the
+// poller: parking it would park its thread too.
+func (l *Loop) poll() (int, error) {
 	if len(l.ready) > 0 || !l.mb.Empty() {
-		return 0
+		return l.p.Wait(l.events, 0)
 	}
-	if !l.opts.LockOSThread {
-		runtime.Gosched() // a task posted meanwhile: the caller's mb.Sleep sees it
+	when, timed := l.timers.Next()
+	if timed && when <= l.now {
+		return l.p.Wait(l.events, 0)
 	}
-	if l.onSleep != nil {
-		l.onSleep()
+	if l.opts.LockOSThread {
+		n, err := l.p.Wait(l.events, 0)
+		if n > 0 || err != nil || !l.mb.Sleep() {
+			return n, err
+		}
+		timeout := time.Duration(-1)
+		if timed {
+			timeout = max(time.Duration(when-l.clock()), 0)
+		}
+		n, err = l.p.Wait(l.events, timeout)
+		l.mb.Awake()
+		return n, err
 	}
-	if when, ok := l.timers.Next(); ok {
-		return max(time.Duration(when-l.clock()), 0)
+	if !l.mb.Sleep() {
+		return l.p.Wait(l.events, 0)
 	}
-	return -1
+	var until time.Time
+	if timed {
+		until = l.epoch.Add(time.Duration(when))
+	}
+	n, err := l.p.Park(l.events, until)
+	l.mb.Awake()
+	return n, err
 }
 
 // exit closes everything the loop still owns and runs the tasks left in the

@@ -4,74 +4,98 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"sync/atomic"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ioloop/ioloop"
 )
 
-// wokenBeforeSleep runs rounds of "a posted task wakes the goroutine that
-// posted it" on a one-loop group with one P, and returns how often the loop
-// was about to block in the poller while the goroutine its task had woken
-// had not run yet. With a single P that goroutine can run before the loop
-// blocks only if the loop gives the P up first.
-func wokenBeforeSleep(t *testing.T, o ioloop.Options, rounds int) (misses, sleeps int64) {
+// loopState waits until the goroutine running g's only loop is idle and
+// returns the state the runtime gives it in a goroutine dump ("IO wait"
+// for a goroutine parked in the runtime's poller, "syscall" for one
+// blocked in a system call).
+func loopState(t *testing.T, g *ioloop.Group) string {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	var last string
+	for range 200 {
+		time.Sleep(5 * time.Millisecond)
+		n := runtime.Stack(buf, true)
+		for _, st := range strings.Split(string(buf[:n]), "\n\n") {
+			if !strings.Contains(st, "ioloop.(*Loop).run(") {
+				continue
+			}
+			head, _, _ := strings.Cut(st, "\n")
+			// "goroutine 7 [IO wait]:" or "goroutine 7 [syscall, locked to thread]:"
+			_, state, _ := strings.Cut(head, "[")
+			state, _, _ = strings.Cut(state, "]")
+			state, _, _ = strings.Cut(state, ",")
+			last = state
+			if state == "IO wait" || state == "syscall" {
+				return state
+			}
+		}
+	}
+	t.Fatalf("the loop never looked asleep; last state %q", last)
+	return ""
+}
+
+// pingPong runs rounds of "a posted task wakes the goroutine that posted
+// it" on one P and checks every round arrives once, in order.
+func pingPong(t *testing.T, g *ioloop.Group, rounds int) {
+	t.Helper()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	g := newGroup(t, o)
-	var sent, got, miss, slept atomic.Int64
-	last := int64(0) // loop only
-	ioloop.SetSleepHook(g, func() {
-		s := sent.Load()
-		if s == last {
-			return // nothing sent since the last sleep
-		}
-		last = s
-		slept.Add(1)
-		if got.Load() != s {
-			miss.Add(1)
-		}
-	})
-	ch := make(chan int64)
+	ch := make(chan int)
 	l := g.Loops()[0]
-	for i := int64(1); i <= int64(rounds); i++ {
-		if err := l.Post(func() { sent.Store(i); ch <- i }); err != nil {
+	for i := 1; i <= rounds; i++ {
+		if err := l.Post(func() { ch <- i }); err != nil {
 			t.Fatal(err)
 		}
 		if v := <-ch; v != i {
 			t.Fatalf("round %d received %d", i, v)
 		}
-		got.Store(i)
-	}
-	g.Close()
-	return miss.Load(), slept.Load()
-}
-
-// An unlocked loop (the default) yields before it blocks, so a goroutine woken by one of
-// its callbacks runs at once instead of waiting for the runtime to take the
-// loop's P back. The scheduler takes its global queue first once every 61
-// schedules, when the loop may run again before the goroutine: a few misses
-// are allowed, a blocking loop would miss every round.
-func TestUnlockedLoopYieldsBeforeSleeping(t *testing.T) {
-	checkLeaks(t)
-	const rounds = 300
-	misses, sleeps := wokenBeforeSleep(t, ioloop.Options{Loops: 1}, rounds)
-	if sleeps == 0 {
-		t.Fatal("the loop never slept after a round")
-	}
-	if misses > rounds/10 {
-		t.Fatalf("the loop blocked %d times (of %d sleeps) before the goroutine it had woken ran", misses, sleeps)
 	}
 }
 
-// A locked loop does not yield (that would cost two thread hand-offs per
-// sleep): the goroutine its callback woke is still waiting when it blocks.
-// This is what Options.LockOSThread documents.
-func TestLockedLoopSleepsWithoutYielding(t *testing.T) {
+// An unlocked loop (the default) sleeps parked in the Go runtime's
+// poller, not in a system call: its thread and P are free for the
+// goroutines its callbacks woke and for other loops, and posted tasks,
+// timers and I/O still wake it.
+func TestUnlockedLoopParksInRuntimePoller(t *testing.T) {
 	checkLeaks(t)
-	const rounds = 50
-	misses, sleeps := wokenBeforeSleep(t, ioloop.Options{Loops: 1, LockOSThread: true}, rounds)
-	if sleeps == 0 || misses != sleeps {
-		t.Fatalf("locked loop: %d of %d sleeps with the woken goroutine still waiting; want all", misses, sleeps)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	defer g.Close()
+	pingPong(t, g, 300)
+	if st := loopState(t, g); st != "IO wait" {
+		t.Fatalf("idle unlocked loop is in state %q, want IO wait (parked in the runtime's poller)", st)
+	}
+	fired := make(chan time.Duration, 1)
+	l := g.Loops()[0]
+	start := time.Now()
+	if err := l.Post(func() { l.AfterFunc(20*time.Millisecond, func() { fired <- time.Since(start) }) }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-fired:
+		if d < 20*time.Millisecond {
+			t.Fatalf("timer fired after %v, before its 20ms", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a timer did not wake the parked loop")
+	}
+	pingPong(t, g, 50)
+}
+
+// A locked loop blocks in epoll_wait: parking it would park its thread
+// too. This is what Options.LockOSThread documents.
+func TestLockedLoopBlocksInPoller(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1, LockOSThread: true})
+	defer g.Close()
+	pingPong(t, g, 50)
+	if st := loopState(t, g); st != "syscall" {
+		t.Fatalf("idle locked loop is in state %q, want syscall", st)
 	}
 }
 

@@ -49,24 +49,27 @@ type Options struct {
 	// Loops is the number of event loops. Default: runtime.GOMAXPROCS(0).
 	Loops int
 	// LockOSThread locks each loop's goroutine to one OS thread. Default:
-	// unlocked, and an unlocked loop yields to the Go scheduler before it
-	// blocks in the poller.
+	// unlocked, and an unlocked loop sleeps parked in the Go runtime's
+	// poller, like a goroutine blocked on a net.Conn, instead of in a
+	// blocking epoll_wait.
 	//
 	// Why unlocked is the default: a goroutine woken by a loop callback (a
 	// future completed for a goroutine in Await, a client's DoContext, a
 	// channel send, the net/http adapter's workers) is queued on the loop
-	// thread's scheduler slot (P), which a loop blocked in the poller keeps.
-	// The unlocked loop's yield lets it run at once, on the same thread;
-	// behind a locked loop it waits until the runtime's monitor takes the
-	// slot back (one or two of its ticks: 100-300 µs per wake-up on a small
-	// VM), since a locked loop cannot yield without two thread hand-offs.
-	// Unlocked loops also measured less CPU per echoed message (fewer futex
-	// and monitor wake-ups). The yield has a cost where loops only talk to
-	// each other: a client loop and a server loop in one process passing
-	// one request back and forth measured about 66 µs per round trip
-	// unlocked against about 45 µs locked (bench/RESULTS.md). Lock for that,
-	// or for thread-bound state (a C library that keeps per-thread state, a
-	// thread pinned with sched_setaffinity).
+	// thread's scheduler slot (P). A parked loop gives the P up at once, so
+	// that goroutine runs without delay, on the same thread; a loop blocked
+	// in epoll_wait keeps the P inside the system call until the runtime's
+	// monitor takes it back (one or two of its ticks: 100-300 µs per
+	// wake-up on a small VM). Loops that hand work to each other in one
+	// process (a client and a server, a proxy's two sides) also pass it
+	// on without thread hand-offs: about 20 µs per request and response
+	// between a client loop and a server loop, against about 45 µs with a
+	// locked server loop (bench/RESULTS.md). A sleep costs two system calls more than a
+	// blocking epoll_wait (arming and disarming the gate the runtime
+	// watches, see internal/poller). Lock for thread-bound state (a C
+	// library that keeps per-thread state, a thread pinned with
+	// sched_setaffinity); a locked loop blocks in epoll_wait, since parking
+	// it would park its thread too.
 	LockOSThread bool
 	// Balance spreads accepted connections over the loops. Default:
 	// BalanceDefault.

@@ -128,9 +128,9 @@ func (e *ResponseError) Is(target error) bool { return target == ErrBadResponse 
 type Client struct {
 	// Group runs the connections. Required. When goroutines wait for
 	// responses (DoContext, Await), leave its loops unlocked (the default;
-	// see ioloop.Options.LockOSThread), so that a loop yields its thread
-	// to the goroutine it woke instead of keeping it queued while it
-	// sleeps.
+	// see ioloop.Options.LockOSThread): an unlocked loop sleeps parked in
+	// the runtime's poller, so the goroutine it woke runs at once instead
+	// of waiting for the thread the loop would keep in epoll_wait.
 	Group *ioloop.Group
 
 	// MaxConnsPerHost bounds the connections to one host; requests past it

@@ -65,6 +65,15 @@
 // is never reported as an Event. The loop therefore drains its task queue
 // after every Wait, whatever n is.
 //
+// Parking. Park(events, until) has Wait's results but, where the backend
+// can, parks the calling goroutine in the Go runtime's own poller instead
+// of blocking its thread: it polls first, returns at once when anything is
+// ready, and otherwise sleeps until an event, a Wake or the deadline until
+// (zero: none; not rounded). While the caller is not parked, events do not
+// wake the runtime's poller. Wait's wake-up and edge-trigger rules hold
+// unchanged. The epoll backend implements it (see Poller.Park); kqueue
+// blocks in kevent as Wait does.
+//
 // Errors. Every error starts with "poller: "; system call failures are
 // *os.SyscallError values naming the system call, so errors.Is works with
 // the errno.

@@ -246,3 +246,13 @@ func (p *Poller) Close() error {
 	}
 	return nil
 }
+
+// Park is Wait on this backend: the loop goroutine blocks its thread in
+// kevent. See the Linux backend for what Park does where it can.
+func (p *Poller) Park(events []Event, until time.Time) (int, error) {
+	timeout := time.Duration(-1)
+	if !until.IsZero() {
+		timeout = max(time.Until(until), 0)
+	}
+	return p.Wait(events, timeout)
+}

@@ -1,9 +1,11 @@
 package poller
 
 import (
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -37,6 +39,33 @@ type Poller struct {
 	// wakeWrites counts writes to wakefd; a test hook proving
 	// deduplication.
 	wakeWrites atomic.Uint64
+
+	// park is the state of Park; nil until its first call. Loop goroutine
+	// only.
+	park *parker
+}
+
+// parker lets the loop goroutine wait in the Go runtime's own poller. An
+// epoll descriptor is readable while events are ready in it, so the
+// runtime could watch the loop's epoll descriptor itself; but then every
+// event of every connection would also wake the thread the runtime keeps
+// in its own epoll_wait, also while the loop is busy and will find the
+// event anyway. So the runtime watches a gate instead: a second epoll
+// instance holding the loop's epoll descriptor with EPOLLONESHOT, armed
+// (one epoll_ctl) only when the loop is about to park, and disarmed by
+// the kernel as soon as it fires.
+type parker struct {
+	f      *os.File // the gate, registered with the runtime's poller
+	rc     syscall.RawConn
+	arm    unix.EpollEvent    // EPOLLIN|EPOLLONESHOT
+	armed  bool               // the gate may fire: disarm it before running on
+	step   func(uintptr) bool // p.parkStep, bound once: no allocation per Park
+	until  time.Time          // the read deadline set on f, zero: none; may be earlier than asked
+	want   time.Time          // the deadline this Park asked for
+	broken bool               // the runtime refused: Park falls back to Wait
+	events []Event
+	n      int
+	err    error
 }
 
 // epollEvents is the interest set of every registration: both directions,
@@ -165,18 +194,190 @@ func (p *Poller) Wait(events []Event, timeout time.Duration) (int, error) {
 			return 0, os.NewSyscallError("epoll_wait", err)
 		}
 	}
-	j := 0
-	for i := range n {
+	j, _ := p.collect(events, buf[:n])
+	return j, nil
+}
+
+// collect converts the kernel's events into events, consuming a wake-up
+// (reported as woke) instead of passing it on.
+func (p *Poller) collect(events []Event, buf []unix.EpollEvent) (n int, woke bool) {
+	for i := range buf {
 		ev := &buf[i]
 		tag := getTag(ev)
 		if tag == ReservedTag {
 			p.drainWake()
+			woke = true
 			continue
 		}
-		events[j] = Event{Tag: tag, Flags: epollFlags(ev.Events)}
-		j++
+		events[n] = Event{Tag: tag, Flags: epollFlags(ev.Events)}
+		n++
 	}
-	return j, nil
+	return n, woke
+}
+
+// poll is Wait(events, 0) that also reports whether a wake-up was
+// consumed.
+func (p *Poller) poll(events []Event) (n int, woke bool, err error) {
+	buf := p.buf
+	if len(events) < len(buf) {
+		buf = buf[:len(events)]
+	}
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+	if e != 0 {
+		if e == unix.EINTR {
+			return 0, true, nil // let the caller look around before waiting again
+		}
+		return 0, false, os.NewSyscallError("epoll_wait", e)
+	}
+	n, woke = p.collect(events, buf[:r])
+	return n, woke, nil
+}
+
+// Park waits like Wait, with the same results, but parks the calling
+// goroutine in the Go runtime's poller instead of blocking its thread in
+// epoll_wait: the thread and its P go on running other goroutines, and the
+// runtime makes the goroutine runnable again when an event or a Wake
+// arrives or the deadline until passes (zero: none; it is not rounded to
+// milliseconds). It polls first and parks only when nothing is ready, so
+// a loop may call it instead of its non-blocking Wait; then it costs one
+// epoll_wait, like Wait(events, 0). A sleep costs, on top of the two
+// epoll_waits before and after it, the arming and disarming of a gate
+// (see parker) and the runtime's own epoll_wait, shared by every parked
+// goroutine. A deadline earlier than the one set costs a runtime timer
+// update; a later one costs a spurious wake-up when the earlier passes.
+// It allocates nothing after the first call, which creates the gate and
+// registers it with the runtime; if that fails, Park is Wait. Loop
+// goroutine only; a goroutine locked to its thread should use Wait, since
+// parking it parks its thread too.
+func (p *Poller) Park(events []Event, until time.Time) (int, error) {
+	if p.epfd < 0 {
+		return 0, ErrClosed
+	}
+	if len(events) == 0 {
+		return 0, ErrNoRoom
+	}
+	if p.park == nil {
+		p.park = p.newParker()
+	}
+	k := p.park
+	if k.broken {
+		return p.Wait(events, untilTimeout(until))
+	}
+	k.events, k.want, k.n, k.err = events, until, 0, nil
+	err := k.rc.Read(k.step)
+	n, werr := k.n, k.err
+	k.events = nil
+	if k.broken {
+		return p.Wait(events, untilTimeout(until))
+	}
+	if err != nil {
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			k.broken = true // the runtime's poller failed: later Parks are Waits
+		}
+		// Past the deadline the runtime does not call step, and a
+		// deadline once passed stays passed: poll now, and make the
+		// next Park set its deadline again.
+		k.until = time.Time{}
+		_ = k.f.SetReadDeadline(time.Time{})
+		werr = nil
+		if k.armed {
+			k.disarm()
+		}
+		n, _, werr = p.poll(events)
+	}
+	return n, werr
+}
+
+// untilTimeout converts Park's deadline into Wait's timeout.
+func untilTimeout(until time.Time) time.Duration {
+	if until.IsZero() {
+		return -1
+	}
+	return max(time.Until(until), 0)
+}
+
+// parkStep runs inside RawConn.Read: it polls without blocking and asks
+// the runtime to park the goroutine (false) only when nothing happened.
+// The runtime clears the descriptor's readiness before the first call, so
+// an event that arrives after this poll always wakes the goroutine.
+func (p *Poller) parkStep(gate uintptr) bool {
+	k := p.park
+	if k.armed {
+		k.disarm()
+	}
+	n, woke, err := p.poll(k.events)
+	k.n, k.err = n, err
+	if n > 0 || woke || err != nil {
+		return true
+	}
+	// Nothing ready. The runtime timer behind the deadline moves only
+	// when the new deadline is earlier: one that is later (a connection's
+	// idle timer pushed out by its traffic, the usual case) would cost a
+	// timer update per sleep, while keeping the earlier one costs one
+	// spurious wake-up, after which the deadline is set afresh.
+	if !k.want.IsZero() && (k.until.IsZero() || k.want.Before(k.until)) {
+		if k.f.SetReadDeadline(k.want) != nil {
+			k.broken = true // Park falls back to Wait
+			return true
+		}
+		k.until = k.want
+	}
+	// Arm the gate, then park. An event that arrives
+	// between the poll above and the arming makes the gate fire at once,
+	// and the runtime calls step again. The gate is disarmed again when
+	// this step runs after it fired.
+	if e := unix.EpollCtl(int(gate), unix.EPOLL_CTL_MOD, p.epfd, &k.arm); e != nil {
+		k.err = os.NewSyscallError("epoll_ctl", e)
+		return true
+	}
+	k.armed = true
+	return false
+}
+
+// disarm takes the gate's pending report, if any, which disarms it
+// (EPOLLONESHOT takes effect when a report is collected, not when it
+// fires); an armed gate that has not fired stays armed but quiet until
+// the loop's epoll gets an event, and the next disarm takes that one.
+// One epoll_wait that does not block.
+func (k *parker) disarm() {
+	var ev [1]unix.EpollEvent
+	r, _, _ := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, k.f.Fd(), uintptr(unsafe.Pointer(&ev[0])), 1, 0, 0, 0)
+	if r == 1 {
+		k.armed = false
+	}
+}
+
+// newParker prepares Park; on any failure Park falls back to Wait.
+func (p *Poller) newParker() *parker {
+	k := &parker{broken: true, arm: unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT}}
+	gate, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return k
+	}
+	// Registered disarmed (no events wanted) until the first park.
+	if err := unix.EpollCtl(gate, unix.EPOLL_CTL_ADD, p.epfd, &unix.EpollEvent{Events: unix.EPOLLONESHOT}); err != nil {
+		unix.Close(gate)
+		return k
+	}
+	if err := unix.SetNonblock(gate, true); err != nil {
+		unix.Close(gate)
+		return k
+	}
+	f := os.NewFile(uintptr(gate), "epoll-gate")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return k
+	}
+	// A descriptor the runtime could not register reports an error from
+	// its deadline calls: keep Wait then.
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		f.Close()
+		return k
+	}
+	k.f, k.rc, k.broken = f, rc, false
+	k.step = p.parkStep
+	return k
 }
 
 // epollFlags maps an epoll event mask to Flags as the contract says.
@@ -257,6 +458,10 @@ func (p *Poller) Close() error {
 		return ErrClosed
 	}
 	p.closed.Store(true)
+	if p.park != nil && p.park.f != nil {
+		p.park.f.Close()
+		p.park = nil
+	}
 	err1 := unix.Close(p.wakefd)
 	err2 := unix.Close(p.epfd)
 	p.wakefd, p.epfd = -1, -1

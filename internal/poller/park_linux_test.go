@@ -1,0 +1,72 @@
+package poller
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// gateReady reports whether the gate that the runtime watches would wake
+// it now, without disturbing it when it would not.
+func gateReady(t *testing.T, p *Poller) bool {
+	t.Helper()
+	var ev [1]unix.EpollEvent
+	n, err := unix.EpollWait(int(p.park.f.Fd()), ev[:], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// While the loop is busy (Park finds events without parking, or after the
+// gate has fired once) new events do not reach the runtime's poller: its
+// thread is not woken for events the loop will collect anyway.
+func TestParkGateQuietWhileBusy(t *testing.T) {
+	checkLeaks(t)
+	p := newPoller(t)
+	a, b := socketPair(t)
+	if err := p.Add(a, 1); err != nil {
+		t.Fatal(err)
+	}
+	var evs [8]Event
+	writeAll(t, b, "1")
+	if n, err := p.Park(evs[:], time.Time{}); n != 1 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+	readAll(t, a)
+	writeAll(t, b, "2")
+	if gateReady(t, p) {
+		t.Fatal("the gate fired for an event while the loop never parked")
+	}
+	if n, err := p.Park(evs[:], time.Time{}); n != 1 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+	readAll(t, a)
+
+	// Park for real, be woken by input, then stay busy.
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		writeAll(t, b, "3")
+	}()
+	for {
+		n, err := p.Park(evs[:], time.Now().Add(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+	}
+	readAll(t, a)
+	writeAll(t, b, "4")
+	if gateReady(t, p) {
+		t.Fatal("the gate stayed armed after it woke the loop")
+	}
+	if n, err := p.Park(evs[:], time.Time{}); n != 1 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+	if got := readAll(t, a); got != "4" {
+		t.Fatalf("read %q", got)
+	}
+}
