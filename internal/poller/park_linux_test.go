@@ -12,7 +12,7 @@ import (
 func gateReady(t *testing.T, p *Poller) bool {
 	t.Helper()
 	var ev [1]unix.EpollEvent
-	n, err := unix.EpollWait(int(p.park.f.Fd()), ev[:], 0)
+	n, err := unix.EpollWait(p.park.gate, ev[:], 0)
 	if err != nil {
 		t.Fatal(err)
 	}

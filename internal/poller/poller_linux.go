@@ -57,6 +57,7 @@ type Poller struct {
 type parker struct {
 	f      *os.File // the gate, registered with the runtime's poller
 	rc     syscall.RawConn
+	gate   int                // the gate's descriptor (f's)
 	arm    unix.EpollEvent    // EPOLLIN|EPOLLONESHOT
 	armed  bool               // the gate may fire: disarm it before running on
 	step   func(uintptr) bool // p.parkStep, bound once: no allocation per Park
@@ -300,7 +301,7 @@ func untilTimeout(until time.Time) time.Duration {
 // the runtime to park the goroutine (false) only when nothing happened.
 // The runtime clears the descriptor's readiness before the first call, so
 // an event that arrives after this poll always wakes the goroutine.
-func (p *Poller) parkStep(gate uintptr) bool {
+func (p *Poller) parkStep(uintptr) bool {
 	k := p.park
 	if k.armed {
 		k.disarm()
@@ -326,7 +327,7 @@ func (p *Poller) parkStep(gate uintptr) bool {
 	// between the poll above and the arming makes the gate fire at once,
 	// and the runtime calls step again. The gate is disarmed again when
 	// this step runs after it fired.
-	if e := unix.EpollCtl(int(gate), unix.EPOLL_CTL_MOD, p.epfd, &k.arm); e != nil {
+	if e := unix.EpollCtl(k.gate, unix.EPOLL_CTL_MOD, p.epfd, &k.arm); e != nil {
 		k.err = os.NewSyscallError("epoll_ctl", e)
 		return true
 	}
@@ -341,7 +342,7 @@ func (p *Poller) parkStep(gate uintptr) bool {
 // One epoll_wait that does not block.
 func (k *parker) disarm() {
 	var ev [1]unix.EpollEvent
-	r, _, _ := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, k.f.Fd(), uintptr(unsafe.Pointer(&ev[0])), 1, 0, 0, 0)
+	r, _, _ := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(k.gate), uintptr(unsafe.Pointer(&ev[0])), 1, 0, 0, 0)
 	if r == 1 {
 		k.armed = false
 	}
@@ -375,7 +376,7 @@ func (p *Poller) newParker() *parker {
 		f.Close()
 		return k
 	}
-	k.f, k.rc, k.broken = f, rc, false
+	k.f, k.rc, k.gate, k.broken = f, rc, gate, false
 	k.step = p.parkStep
 	return k
 }

@@ -366,18 +366,26 @@ func TestWakeWhileBlocked(t *testing.T) {
 	checkLeaks(t)
 	p := newPoller(t)
 	done := make(chan error, 1)
-	begin := time.Now()
+	var woken atomic.Bool
 	go func() {
 		time.Sleep(20 * time.Millisecond) // let the loop block in Wait first
+		woken.Store(true)
 		done <- p.Wake()
 	}()
 	var evs [4]Event
-	n, err := p.Wait(evs[:], -1)
-	if err != nil || n != 0 {
-		t.Fatalf("Wait(-1) = %d, %v; want 0, nil", n, err)
-	}
-	if time.Since(begin) < 20*time.Millisecond {
-		t.Fatal("Wait(-1) returned before anyone woke it")
+	// An interrupted epoll_wait (the runtime's preemption signal) also
+	// returns 0: the contract allows it, so only a run of them fails.
+	for spurious := 0; ; spurious++ {
+		n, err := p.Wait(evs[:], -1)
+		if err != nil || n != 0 {
+			t.Fatalf("Wait(-1) = %d, %v; want 0, nil", n, err)
+		}
+		if woken.Load() {
+			break
+		}
+		if spurious == 100 {
+			t.Fatal("Wait(-1) keeps returning before anyone woke it")
+		}
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
