@@ -52,8 +52,12 @@ type Poller struct {
 // in its own epoll_wait, also while the loop is busy and will find the
 // event anyway. So the runtime watches a gate instead: a second epoll
 // instance holding the loop's epoll descriptor with EPOLLONESHOT, armed
-// (one epoll_ctl) only when the loop is about to park, and disarmed by
-// the kernel as soon as it fires.
+// (one epoll_ctl) each time the loop is about to park, and disarmed when
+// the loop runs again after it fired (one epoll_wait on the gate collects
+// its report, which is when EPOLLONESHOT takes effect). A variant that
+// kept the gate armed across short bursts of work, saving both calls,
+// lost a wake-up now and then in a stress run of the client benchmark
+// (the cause was not found), so every sleep pays them.
 type parker struct {
 	f      *os.File // the gate, registered with the runtime's poller
 	rc     syscall.RawConn
