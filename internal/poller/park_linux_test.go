@@ -70,3 +70,34 @@ func TestParkGateQuietWhileBusy(t *testing.T) {
 		t.Fatalf("read %q", got)
 	}
 }
+
+// When the runtime's poller cannot take the gate, Park still keeps Wait's
+// contract: it returns for a Wake and not before its deadline.
+func TestParkFallsBackToWait(t *testing.T) {
+	checkLeaks(t)
+	p := newPoller(t)
+	p.park = &parker{broken: true}
+	var evs [4]Event
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		_ = p.Wake()
+	}()
+	for { // a preemption signal may interrupt the blocking Wait: 0 events
+		n, err := p.Park(evs[:], time.Time{})
+		if err != nil || n != 0 {
+			t.Fatalf("Park = %d, %v", n, err)
+		}
+		if p.woken.Load() == 0 && p.wakeWrites.Load() == 1 {
+			break
+		}
+	}
+	until := time.Now().Add(3 * time.Millisecond)
+	for early := 0; time.Now().Before(until); early++ {
+		if n, err := p.Park(evs[:], until); n != 0 || err != nil {
+			t.Fatalf("Park(+3ms) = %d, %v", n, err)
+		}
+		if early == 10 {
+			t.Fatal("Park(+3ms) keeps returning before its deadline")
+		}
+	}
+}

@@ -72,7 +72,8 @@
 // (zero: none; not rounded). While the caller is not parked, events do not
 // wake the runtime's poller. Wait's wake-up and edge-trigger rules hold
 // unchanged. The epoll backend implements it (see Poller.Park); kqueue
-// blocks in kevent as Wait does.
+// yields to the Go scheduler (runtime.Gosched) and then blocks in kevent
+// as Wait does.
 //
 // Errors. Every error starts with "poller: "; system call failures are
 // *os.SyscallError values naming the system call, so errors.Is works with

@@ -4,6 +4,7 @@ package poller
 
 import (
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -247,12 +248,16 @@ func (p *Poller) Close() error {
 	return nil
 }
 
-// Park is Wait on this backend: the loop goroutine blocks its thread in
-// kevent. See the Linux backend for what Park does where it can.
+// Park is Wait on this backend, after a yield: the loop goroutine blocks
+// its thread in kevent. The yield (runtime.Gosched) first lets goroutines
+// that the loop's callbacks woke run on this thread; behind a blocking
+// kevent they would wait until the runtime's monitor took the thread's P
+// back. See the Linux backend for what Park does where it can.
 func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 	timeout := time.Duration(-1)
 	if !until.IsZero() {
 		timeout = max(time.Until(until), 0)
 	}
+	runtime.Gosched()
 	return p.Wait(events, timeout)
 }

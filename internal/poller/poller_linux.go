@@ -3,6 +3,7 @@ package poller
 import (
 	"errors"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -251,9 +252,9 @@ func (p *Poller) poll(events []Event) (n int, woke bool, err error) {
 // goroutine. A deadline earlier than the one set costs a runtime timer
 // update; a later one costs a spurious wake-up when the earlier passes.
 // It allocates nothing after the first call, which creates the gate and
-// registers it with the runtime; if that fails, Park is Wait. Loop
-// goroutine only; a goroutine locked to its thread should use Wait, since
-// parking it parks its thread too.
+// registers it with the runtime; if that fails, Park yields to the
+// scheduler and then Waits. Loop goroutine only; a goroutine locked to
+// its thread should use Wait, since parking it parks its thread too.
 func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 	if p.epfd < 0 {
 		return 0, ErrClosed
@@ -266,14 +267,14 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 	}
 	k := p.park
 	if k.broken {
-		return p.Wait(events, untilTimeout(until))
+		return p.waitYield(events, until)
 	}
 	k.events, k.want, k.n, k.err = events, until, 0, nil
 	err := k.rc.Read(k.step)
 	n, werr := k.n, k.err
 	k.events = nil
 	if k.broken {
-		return p.Wait(events, untilTimeout(until))
+		return p.waitYield(events, until)
 	}
 	if err != nil {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -291,6 +292,14 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 		n, _, werr = p.poll(events)
 	}
 	return n, werr
+}
+
+// waitYield is Park without the runtime's poller: a yield, so that the
+// goroutines the loop's callbacks woke run on this thread first, then a
+// blocking Wait.
+func (p *Poller) waitYield(events []Event, until time.Time) (int, error) {
+	runtime.Gosched()
+	return p.Wait(events, untilTimeout(until))
 }
 
 // untilTimeout converts Park's deadline into Wait's timeout.
