@@ -57,8 +57,12 @@ type Poller struct {
 // the loop runs again after it fired (one epoll_wait on the gate collects
 // its report, which is when EPOLLONESHOT takes effect). A variant that
 // kept the gate armed across short bursts of work, saving both calls,
-// lost a wake-up now and then in a stress run of the client benchmark
-// (the cause was not found), so every sleep pays them.
+// lost a wake-up now and then in a stress run of the client benchmark:
+// instrumented, the stalled loop's epoll descriptor and the gate both
+// polled readable while the goroutine stayed parked, so the runtime's
+// poller had missed the gate's edge (the kernel path was not pinned
+// down). Re-arming on every sleep re-reads the readiness each time, and
+// every sleep pays the two calls.
 type parker struct {
 	f      *os.File // the gate, registered with the runtime's poller
 	rc     syscall.RawConn
