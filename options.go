@@ -64,10 +64,11 @@ type Options struct {
 	// process (a client and a server, a proxy's two sides) also pass it
 	// on without thread hand-offs: about 20 µs per request and response
 	// between a client loop and a server loop, against about 45 µs with a
-	// locked server loop (bench/RESULTS.md). A sleep costs two system calls more than a
-	// blocking epoll_wait (arming and disarming the gate the runtime
-	// watches, see internal/poller). Lock for thread-bound state (a C
-	// library that keeps per-thread state, a thread pinned with
+	// locked server loop (bench/RESULTS.md). A sleep costs two system
+	// calls more than a blocking epoll_wait (arming and disarming the gate
+	// the runtime watches, see internal/poller), plus the runtime's own
+	// epoll_wait, shared by every parked goroutine. Lock for thread-bound
+	// state (a C library that keeps per-thread state, a thread pinned with
 	// sched_setaffinity); a locked loop blocks in epoll_wait, since parking
 	// it would park its thread too.
 	LockOSThread bool
