@@ -57,8 +57,15 @@ func TestParkedLoopsNoLostWakeups(t *testing.T) {
 		c := <-h.open
 		l := cg.Loops()[0]
 		watchdog := time.NewTimer(time.Hour)
+		var far ioloop.Timer // client loop only: a far timer moved every round
 		for i := uint64(1); i <= uint64(rounds); i++ {
 			if err := l.Post(func() {
+				if set%2 == 0 {
+					// Each sleep's deadline moves, later or earlier, as a
+					// client's per-request timers move it.
+					far.Stop()
+					far = l.AfterFunc(time.Hour+time.Duration(i%7)*time.Millisecond, func() {})
+				}
 				var b [8]byte
 				binary.BigEndian.PutUint64(b[:], i)
 				if _, err := c.Write(b[:]); err != nil {
