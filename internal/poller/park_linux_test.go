@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,17 +79,22 @@ func TestParkFallsBackToWait(t *testing.T) {
 	p := newPoller(t)
 	p.park = &parker{broken: true}
 	var evs [4]Event
+	var sent atomic.Bool
 	go func() {
 		time.Sleep(5 * time.Millisecond)
+		sent.Store(true)
 		_ = p.Wake()
 	}()
-	for { // a preemption signal may interrupt the blocking Wait: 0 events
+	// A preemption signal may interrupt the blocking Wait (0 events): go
+	// on until the Wake was sent. A Wake that lands after the check makes
+	// the first Park below return early, which its loop allows.
+	for spurious := 0; !sent.Load(); spurious++ {
 		n, err := p.Park(evs[:], time.Time{})
 		if err != nil || n != 0 {
 			t.Fatalf("Park = %d, %v", n, err)
 		}
-		if p.woken.Load() == 0 && p.wakeWrites.Load() == 1 {
-			break
+		if spurious == 100 {
+			t.Fatal("Park keeps returning before the Wake")
 		}
 	}
 	until := time.Now().Add(3 * time.Millisecond)
