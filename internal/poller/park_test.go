@@ -108,39 +108,7 @@ func settleParked(t *testing.T, p *Poller) {
 func TestParkNoLostWakeups(t *testing.T) {
 	checkLeaks(t)
 	p := newPoller(t)
-	const rounds = 2000
-	var posted, taken atomic.Int64
-	errc := make(chan error, 1)
-	go func() {
-		for i := int64(1); i <= rounds; i++ {
-			posted.Store(i)
-			if err := p.Wake(); err != nil {
-				errc <- err
-				return
-			}
-			if i%3 == 0 {
-				for taken.Load() < i {
-					runtime.Gosched()
-				}
-			}
-		}
-		errc <- nil
-	}()
-	var evs [4]Event
-	for taken.Load() < rounds {
-		watchdog := time.Now().Add(30 * time.Second)
-		n, err := p.Park(evs[:], watchdog)
-		if err != nil || n != 0 {
-			t.Fatalf("Park = %d, %v", n, err)
-		}
-		if !time.Now().Before(watchdog) {
-			t.Fatalf("a wake-up was lost after %d of %d", taken.Load(), rounds)
-		}
-		taken.Store(posted.Load())
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+	noLostWakeups(t, p, p.Park)
 }
 
 // A parked goroutine holds no thread: with one P, another goroutine runs

@@ -83,6 +83,7 @@ package poller
 import (
 	"errors"
 	"math"
+	"runtime"
 	"time"
 )
 
@@ -176,4 +177,20 @@ func timeoutMillis(d time.Duration) int {
 		return math.MaxInt32
 	}
 	return int((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// waitYield is Park without the runtime's poller: a yield, so that the
+// goroutines the loop's callbacks woke run on this thread first, then a
+// blocking Wait.
+func (p *Poller) waitYield(events []Event, until time.Time) (int, error) {
+	runtime.Gosched()
+	return p.Wait(events, untilTimeout(until))
+}
+
+// untilTimeout converts Park's deadline into Wait's timeout.
+func untilTimeout(until time.Time) time.Duration {
+	if until.IsZero() {
+		return -1
+	}
+	return max(time.Until(until), 0)
 }

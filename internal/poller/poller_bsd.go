@@ -4,7 +4,6 @@ package poller
 
 import (
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -254,10 +253,5 @@ func (p *Poller) Close() error {
 // kevent they would wait until the runtime's monitor took the thread's P
 // back. See the Linux backend for what Park does where it can.
 func (p *Poller) Park(events []Event, until time.Time) (int, error) {
-	timeout := time.Duration(-1)
-	if !until.IsZero() {
-		timeout = max(time.Until(until), 0)
-	}
-	runtime.Gosched()
-	return p.Wait(events, timeout)
+	return p.waitYield(events, until)
 }

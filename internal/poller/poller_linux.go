@@ -3,7 +3,6 @@ package poller
 import (
 	"errors"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -291,29 +290,12 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 		// next Park set its deadline again.
 		k.until = time.Time{}
 		_ = k.f.SetReadDeadline(time.Time{})
-		werr = nil
 		if k.armed {
 			k.disarm()
 		}
 		n, _, werr = p.poll(events)
 	}
 	return n, werr
-}
-
-// waitYield is Park without the runtime's poller: a yield, so that the
-// goroutines the loop's callbacks woke run on this thread first, then a
-// blocking Wait.
-func (p *Poller) waitYield(events []Event, until time.Time) (int, error) {
-	runtime.Gosched()
-	return p.Wait(events, untilTimeout(until))
-}
-
-// untilTimeout converts Park's deadline into Wait's timeout.
-func untilTimeout(until time.Time) time.Duration {
-	if until.IsZero() {
-		return -1
-	}
-	return max(time.Until(until), 0)
 }
 
 // parkStep runs inside RawConn.Read: it polls without blocking and asks

@@ -408,12 +408,24 @@ func TestWakeWhileBlocked(t *testing.T) {
 }
 
 // TestNoLostWakeups runs the loop's real pattern: a producer publishes work
-// then calls Wake, the loop Waits forever then takes all published work. If
-// a wake-up were lost in the drain/clear race, the loop would sleep with
-// work pending and the watchdog timeout would expire.
+// then calls Wake, the loop Waits then takes all published work. If a
+// wake-up were lost in the drain/clear race, the loop would sleep with
+// work pending until the watchdog deadline.
 func TestNoLostWakeups(t *testing.T) {
 	checkLeaks(t)
 	p := newPoller(t)
+	noLostWakeups(t, p, func(evs []Event, watchdog time.Time) (int, error) {
+		return p.Wait(evs, time.Until(watchdog))
+	})
+}
+
+// noLostWakeups runs 2,000 rounds of publish-then-Wake against a consumer
+// that sleeps in wait (until watchdog at most) and then takes what was
+// published. A return with nothing new is legal (the echo of a Wake whose
+// work was already taken, an interrupted wait); reaching the watchdog is a
+// lost wake-up.
+func noLostWakeups(t *testing.T, p *Poller, wait func(evs []Event, watchdog time.Time) (int, error)) {
+	t.Helper()
 	const rounds = 2000
 	var posted, taken atomic.Int64
 	errc := make(chan error, 1)
@@ -434,17 +446,15 @@ func TestNoLostWakeups(t *testing.T) {
 	}()
 	var evs [4]Event
 	for taken.Load() < rounds {
-		n, err := p.Wait(evs[:], 30*time.Second)
+		watchdog := time.Now().Add(30 * time.Second)
+		n, err := wait(evs[:], watchdog)
 		if err != nil || n != 0 {
-			t.Fatalf("Wait = %d, %v", n, err)
+			t.Fatalf("wait = %d, %v", n, err)
 		}
-		got := posted.Load()
-		if got == taken.Load() {
-			// Returned with nothing new: legal only as the echo of a Wake
-			// whose work was already taken.
-			continue
+		if !time.Now().Before(watchdog) {
+			t.Fatalf("a wake-up was lost after %d of %d", taken.Load(), rounds)
 		}
-		taken.Store(got)
+		taken.Store(posted.Load())
 	}
 	if err := <-errc; err != nil {
 		t.Fatal(err)
