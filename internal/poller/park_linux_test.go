@@ -107,3 +107,92 @@ func TestParkFallsBackToWait(t *testing.T) {
 		}
 	}
 }
+
+// A Wake that finds the loop parked kicks it (the gate's deadline moves
+// into the past) instead of writing the eventfd; a Wake while it runs
+// writes the eventfd, which the next Park sees at once. A kick that lands
+// after the park it was meant for ended costs the next Park one early
+// return, and the one after it sleeps again.
+func TestParkWakeKicks(t *testing.T) {
+	checkLeaks(t)
+	p := newPoller(t)
+	a, b := socketPair(t)
+	if err := p.Add(a, 1); err != nil {
+		t.Fatal(err)
+	}
+	var evs [4]Event
+	if n, err := p.Wait(evs[:], 0); n != 1 || err != nil { // a is writable
+		t.Fatalf("Wait = %d, %v", n, err)
+	}
+	// Create the gate and see Park sleep until a deadline.
+	if n, err := p.Park(evs[:], time.Now().Add(time.Millisecond)); n != 0 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		for p.kick.Load() != kickOn {
+			time.Sleep(100 * time.Microsecond)
+		}
+		done <- p.Wake()
+	}()
+	start := time.Now()
+	if n, err := p.Park(evs[:], time.Now().Add(10*time.Second)); n != 0 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the kicked Park returned after %v", d)
+	}
+	if k, w := p.kicks.Load(), p.wakeWrites.Load(); k != 1 || w != 0 {
+		t.Fatalf("kicks %d, eventfd writes %d; want 1, 0", k, w)
+	}
+	if s := p.kick.Load(); s != kickOff {
+		t.Fatalf("kick state %d after Park returned", s)
+	}
+
+	// Not parked: the eventfd carries the Wake, and the next Park returns.
+	if err := p.Wake(); err != nil {
+		t.Fatal(err)
+	}
+	if k, w := p.kicks.Load(), p.wakeWrites.Load(); k != 1 || w != 1 {
+		t.Fatalf("kicks %d, eventfd writes %d; want 1, 1", k, w)
+	}
+	if n, err := p.Park(evs[:], time.Now().Add(10*time.Second)); n != 0 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+
+	// A late kick: one early return, then the deadline is clear again and
+	// Park sleeps until input arrives.
+	if err := p.park.f.SetReadDeadline(past); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Park(evs[:], time.Time{}); n != 0 || err != nil {
+		t.Fatalf("Park after a late kick = %d, %v", n, err)
+	}
+	var wrote atomic.Bool
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		wrote.Store(true)
+		writeAll(t, b, "x")
+	}()
+	for {
+		n, err := p.Park(evs[:], time.Now().Add(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if !wrote.Load() {
+			t.Fatal("Park returned early again after a late kick")
+		}
+	}
+	if !wrote.Load() {
+		t.Fatal("Park returned before the input")
+	}
+	if got := readAll(t, a); got != "x" {
+		t.Fatalf("read %q", got)
+	}
+}
