@@ -71,12 +71,7 @@
 // ready, and otherwise sleeps until an event, a Wake or the deadline until
 // (zero: none; not rounded). While the caller is not parked, events do not
 // wake the runtime's poller. Wait's wake-up and edge-trigger rules hold
-// unchanged, except that a Wake that finds the caller parked may end the
-// park through the runtime (the epoll backend moves the gate's read
-// deadline into the past) instead of writing the wake descriptor; such a
-// kick is never reported either, and one that lands after the park it was
-// meant for ended makes the next Park return early, once, with n == 0.
-// The epoll backend implements it (see Poller.Park); kqueue
+// unchanged. The epoll backend implements it (see Poller.Park); kqueue
 // yields to the Go scheduler (runtime.Gosched) and then blocks in kevent
 // as Wait does.
 //

@@ -39,33 +39,11 @@ type Poller struct {
 	// wakeWrites counts writes to wakefd; a test hook proving
 	// deduplication.
 	wakeWrites atomic.Uint64
-	// kicks counts Wakes that kicked a parked loop (see kick); a test
-	// hook.
-	kicks atomic.Uint64
 
 	// park is the state of Park; nil until its first call. Loop goroutine
-	// only, except park.f, which Wake reads after it takes a kick (see
-	// kick).
+	// only.
 	park *parker
-	// kick says how Wake reaches a parked loop: kickOff, the eventfd;
-	// kickOn, the loop is parked (or about to park) in the runtime's
-	// poller and takes a kick instead; kickSent, a Wake took it (CAS from
-	// kickOn) and moves the gate's read deadline into the past, which
-	// makes the runtime ready the loop goroutine on the waking thread
-	// with no system call. The loop sets kickOn last thing before it
-	// parks and swaps kickOff back when it runs again.
-	kick atomic.Uint32
 }
-
-// Values of Poller.kick.
-const (
-	kickOff uint32 = iota
-	kickOn
-	kickSent
-)
-
-// past is the deadline a kick sets: any time already gone.
-var past = time.Unix(1, 0)
 
 // parker lets the loop goroutine wait in the Go runtime's own poller. An
 // epoll descriptor is readable while events are ready in it, so the
@@ -298,11 +276,6 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 	}
 	k.events, k.want, k.n, k.err = events, until, 0, nil
 	err := k.rc.Read(k.step)
-	// Wakes write the eventfd again. A kick taken just now may still
-	// move the deadline into the past after this: the next Park then
-	// returns at once through the deadline path below, one spurious
-	// turn of the loop.
-	p.kick.Store(kickOff)
 	n, werr := k.n, k.err
 	k.events = nil
 	if k.broken {
@@ -312,14 +285,12 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			k.broken = true // the runtime's poller failed: later Parks are Waits
 		}
-		// Past the deadline (its own, or a kick's) the runtime does not
-		// call step, and a deadline once passed stays passed: poll now,
-		// and make the next Park set its deadline again.
-		// The gate, if it did not fire, stays armed and quiet until the
-		// loop's epoll gets an event; the next park disarms it first.
+		// Past the deadline the runtime does not call step, and a
+		// deadline once passed stays passed: poll now, and make the
+		// next Park set its deadline again.
 		k.until = time.Time{}
 		_ = k.f.SetReadDeadline(time.Time{})
-		if k.armed && k.broken {
+		if k.armed {
 			k.disarm()
 		}
 		n, _, werr = p.poll(events)
@@ -338,7 +309,7 @@ func (p *Poller) parkStep(uintptr) bool {
 	}
 	n, woke, err := p.poll(k.events)
 	k.n, k.err = n, err
-	if n > 0 || woke || err != nil || p.kick.Load() == kickSent {
+	if n > 0 || woke || err != nil {
 		return true
 	}
 	// Nothing ready. The runtime timer behind the deadline moves only
@@ -362,13 +333,6 @@ func (p *Poller) parkStep(uintptr) bool {
 		return true
 	}
 	k.armed = true
-	// From here on a Wake kicks instead of writing the eventfd; one that
-	// wrote it before this point made the armed gate fire. A kick that
-	// is already on its way (this step runs again after a spurious
-	// wake-up) ends the park.
-	if !p.kick.CompareAndSwap(kickOff, kickOn) && p.kick.Load() == kickSent {
-		return true
-	}
 	return false
 }
 
@@ -458,16 +422,7 @@ func (p *Poller) drainWake() {
 // the wake flag (by CAS) writes to the eventfd, so a burst of Wakes costs
 // one system call and every other call is one atomic operation. Returns
 // ErrClosed after Close.
-//
-// A loop parked in the runtime's poller (Park) is woken without a system
-// call: the Wake that finds it parked moves the gate's read deadline into
-// the past, and the runtime makes the loop goroutine runnable on the
-// calling thread, next in line, so a goroutine that posts work and then
-// blocks hands its thread to the loop at once.
 func (p *Poller) Wake() error {
-	if p.kick.Load() == kickOn && p.kick.CompareAndSwap(kickOn, kickSent) && p.kickPark() {
-		return nil
-	}
 	if !p.woken.CompareAndSwap(0, 1) {
 		if p.closed.Load() {
 			return ErrClosed
@@ -492,23 +447,6 @@ func (p *Poller) Wake() error {
 		p.woken.Store(0) // nothing was written: let the next Wake try again
 		return os.NewSyscallError("write", err)
 	}
-}
-
-// kickPark moves the parked loop's gate deadline into the past; false when
-// the Poller is closed or the runtime refused, and the eventfd must serve.
-// The loop stored p.park before it set kickOn, so the kick that took kickOn
-// sees it; Close clears it only under mu.
-func (p *Poller) kickPark() bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed.Load() || p.park == nil {
-		return false
-	}
-	if p.park.f.SetReadDeadline(past) != nil {
-		return false
-	}
-	p.kicks.Add(1)
-	return true
 }
 
 // Close releases the epoll descriptor and the eventfd. Registered
