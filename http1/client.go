@@ -179,8 +179,17 @@ type Client struct {
 	closedFlag atomic.Bool
 	xpool      sync.Pool
 	rpool      sync.Pool
-	wpool      sync.Pool // *syncWait for DoContext
+	// waits are DoContext's idle rendezvous objects, each holding a
+	// descriptor (ioloop.Signal); at most maxIdleWaits are kept, and Close
+	// releases them. Guarded by waitMu.
+	waitMu    sync.Mutex
+	waits     []*syncWait
+	waitsShut bool
 }
+
+// maxIdleWaits bounds the idle DoContext rendezvous objects a Client keeps
+// (one descriptor each); a goroutine beyond them makes one for its call.
+const maxIdleWaits = 1024
 
 func (cl *Client) init() {
 	cl.once.Do(func() {
@@ -192,11 +201,6 @@ func (cl *Client) init() {
 			return x
 		}
 		cl.rpool.New = func() any { return &Response{cl: cl} }
-		cl.wpool.New = func() any {
-			w := &syncWait{done: make(chan struct{}, 1)}
-			w.fn = w.complete
-			return w
-		}
 	})
 }
 
@@ -316,8 +320,10 @@ func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error))
 // takes precedence when set) and so ends the wait: the exchange then fails
 // with ctx.Err(). The Response belongs to the caller, who should Release
 // it. Steady-state cost: no allocation (a cancellable ctx costs one, as
-// ClientRequest.Context does); two thread hand-offs per request, to the
-// connection's loop and back. Never call it from a loop callback.
+// ClientRequest.Context does); two hand-offs per request, to the
+// connection's loop and back, each through the runtime's poller (one
+// eventfd write each); each concurrent DoContext holds one descriptor
+// (pooled, see ioloop.Signal). Never call it from a loop callback.
 //
 // The loop wakes the waiting goroutine from its callback: with the Client's
 // Group locked to threads (Options.LockOSThread) that goroutine may wait
@@ -327,28 +333,58 @@ func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response,
 	if req.Context != nil {
 		ctx = req.Context
 	}
-	w := cl.wpool.Get().(*syncWait)
+	w := cl.getWait()
 	cl.start(req, ctx, w.fn, true)
-	<-w.done
+	w.sig.Wait()
 	resp, err := w.resp, w.err
 	w.resp, w.err = nil, nil
-	cl.wpool.Put(w)
+	cl.putWait(w)
 	return resp, err
 }
 
 // syncWait is DoContext's rendezvous with the exchange's end: fn, bound
-// once, stores the result and signals done (buffered: fn never blocks the
-// loop). Pooled by the Client.
+// once, stores the result and notifies sig (never blocking the loop); the
+// goroutine waits in the runtime's poller, so it runs next on the loop's
+// thread instead of waking another (see ioloop.Signal). Pooled by the
+// Client, with its descriptor.
 type syncWait struct {
-	done chan struct{}
+	sig  *ioloop.Signal
 	resp *Response
 	err  error
 	fn   func(*Response, error)
 }
 
+// getWait takes an idle syncWait or makes one.
+func (cl *Client) getWait() *syncWait {
+	cl.waitMu.Lock()
+	if n := len(cl.waits); n > 0 {
+		w := cl.waits[n-1]
+		cl.waits[n-1] = nil
+		cl.waits = cl.waits[:n-1]
+		cl.waitMu.Unlock()
+		return w
+	}
+	cl.waitMu.Unlock()
+	w := &syncWait{sig: ioloop.NewSignal()}
+	w.fn = w.complete
+	return w
+}
+
+// putWait keeps w for the next DoContext, or releases its descriptor.
+func (cl *Client) putWait(w *syncWait) {
+	cl.waitMu.Lock()
+	if !cl.waitsShut && len(cl.waits) < maxIdleWaits {
+		cl.waits = append(cl.waits, w)
+		cl.waitMu.Unlock()
+		return
+	}
+	cl.waitMu.Unlock()
+	_ = w.sig.Close()
+}
+
 func (w *syncWait) complete(resp *Response, err error) {
 	w.resp, w.err = resp, err
-	w.done <- struct{}{}
+	w.sig.Notify()
 }
 
 // Get is Do for a GET of url with a buffered body.
@@ -363,7 +399,8 @@ func (cl *Client) Post(url, contentType string, body []byte) *async.Future[*Resp
 
 // Close closes every idle connection and makes later requests fail with
 // ErrClientClosed; exchanges in flight go on, and their connections close
-// when they end. Safe from any goroutine.
+// when they end. It also releases the descriptors idle DoContext waits keep.
+// Safe from any goroutine.
 func (cl *Client) Close() error {
 	cl.init()
 	cl.mu.Lock()
@@ -376,6 +413,13 @@ func (cl *Client) Close() error {
 	cl.mu.Unlock()
 	for _, hp := range pools {
 		hp.closeIdle()
+	}
+	cl.waitMu.Lock()
+	waits := cl.waits
+	cl.waits, cl.waitsShut = nil, true
+	cl.waitMu.Unlock()
+	for _, w := range waits {
+		_ = w.sig.Close()
 	}
 	return nil
 }

@@ -696,3 +696,49 @@ func TestClientNoGroup(t *testing.T) {
 		t.Fatalf("got %v, want ErrNoGroup", err)
 	}
 }
+
+// Goroutines blocked in DoContext each get their own response: 16
+// goroutines x 50 requests, each with its own path echoed back, on a
+// Client whose idle waits (one descriptor each) are reused between calls
+// and released by Close (checkLeaks counts them).
+func TestClientDoContextConcurrentWaits(t *testing.T) {
+	checkLeaks(t)
+	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			line, _ := readRequest(r)
+			if line == "" {
+				return
+			}
+			path := strings.Fields(line)[1]
+			writeCRLF(c, "HTTP/1.1 200 OK\nContent-Length: "+strconv.Itoa(len(path))+"\n\n"+path)
+		}
+	})
+	cl := newClient(t, &Client{MaxConnsPerHost: 4})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				path := "/" + strconv.Itoa(g) + "/" + strconv.Itoa(i)
+				resp, err := cl.DoContext(context.Background(), &ClientRequest{URL: srv.url(path)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				body := string(resp.Body())
+				resp.Release()
+				if body != path {
+					errs <- fmt.Errorf("request %s got %q", path, body)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

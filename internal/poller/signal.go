@@ -1,0 +1,92 @@
+package poller
+
+import (
+	"os"
+	"sync/atomic"
+	"syscall"
+)
+
+// Signal wakes one goroutine blocked in Wait when another goroutine (a
+// loop callback) calls Notify. Where the backend has a descriptor for it
+// (an eventfd on Linux), the waiter sleeps in the Go runtime's own poller,
+// like a goroutine reading a net.Conn: Notify makes the descriptor ready,
+// and the goroutine runs again when a thread next polls the runtime's
+// poller, which is the notifying loop's thread when that loop is about to
+// sleep. A channel would instead make the goroutine runnable at once and
+// wake a second, idle thread to run it (the scheduler's wakep), which on a
+// lightly loaded machine costs a thread wake-up and a migration per
+// notification. Elsewhere, or when no descriptor is available, Signal is a
+// channel.
+//
+// A Notify before Wait is kept; Notifies that arrive before Wait returns
+// are merged into one. One goroutine waits at a time. Close must not race
+// with Notify or Wait.
+type Signal struct {
+	set  atomic.Bool
+	f    *os.File // nil: the channel serves
+	rc   syscall.RawConn
+	fd   int
+	step func(uintptr) bool
+	ch   chan struct{}
+}
+
+// NewSignal returns a Signal. It costs one descriptor (an eventfd) where
+// the backend has one, and never fails: without a descriptor the Signal is
+// a channel. Any goroutine.
+func NewSignal() *Signal {
+	s := &Signal{}
+	if fd, ok := signalFD(); ok {
+		f := os.NewFile(uintptr(fd), "signal")
+		if rc, err := f.SyscallConn(); err == nil && f.SetReadDeadline(noDeadline) == nil {
+			s.f, s.rc, s.fd = f, rc, fd
+			s.step = s.take
+			return s
+		}
+		f.Close()
+	}
+	s.ch = make(chan struct{}, 1)
+	return s
+}
+
+// take is Wait's step inside RawConn.Read: done when the flag was set.
+func (s *Signal) take(uintptr) bool { return s.set.Swap(false) }
+
+// Wait blocks until Notify is called, or returns at once if it was since
+// the last Wait. No allocation; no system call when the Notify came first.
+func (s *Signal) Wait() {
+	if s.f == nil {
+		<-s.ch
+		return
+	}
+	if s.rc.Read(s.step) != nil {
+		// The runtime refused the descriptor: wait for the flag by
+		// yielding (not expected on a working system).
+		for !s.set.Swap(false) {
+			yield()
+		}
+	}
+}
+
+// Notify wakes the goroutine in Wait, or the next Wait. Safe from any
+// goroutine; one system call (a write to the eventfd) where a descriptor
+// serves, never blocking.
+func (s *Signal) Notify() {
+	if s.f == nil {
+		select {
+		case s.ch <- struct{}{}:
+		default:
+		}
+		return
+	}
+	// The flag first: a waiter woken by the write must see it.
+	s.set.Store(true)
+	signalWrite(s.fd)
+}
+
+// Close releases the descriptor. Not concurrently with Notify or Wait.
+func (s *Signal) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	return s.f.Close()
+}
