@@ -148,6 +148,31 @@ func acceptFor(key string) string {
 	return base64.StdEncoding.EncodeToString(h[:])
 }
 
+// connectRetry is a blocking connect that survives signals: an
+// interrupted connect goes on in the background, so wait until the socket
+// is writable and read the outcome from SO_ERROR.
+func connectRetry(fd int, sa unix.Sockaddr) error {
+	err := unix.Connect(fd, sa)
+	if err != unix.EINTR {
+		return err
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	for {
+		if _, err := unix.Poll(pfd, 10000); err == unix.EINTR {
+			continue
+		} else if err != nil {
+			return err
+		}
+		break
+	}
+	if e, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil {
+		return err
+	} else if e != 0 {
+		return unix.Errno(e)
+	}
+	return nil
+}
+
 // dialRaw opens one connection to url (ws://127.0.0.1:PORT/PATH) and does
 // the opening handshake on a blocking socket (10 s receive time-out); the
 // descriptor returned is non-blocking, with SO_LINGER 0 so that closing it
@@ -175,7 +200,7 @@ func dialRaw(url string, i int) (int, []byte, error) {
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &unix.Timeval{Sec: 10})
 	sa := &unix.SockaddrInet4{Port: ap.Port}
 	copy(sa.Addr[:], ap.IP.To4())
-	if err := unix.Connect(fd, sa); err != nil {
+	if err := connectRetry(fd, sa); err != nil {
 		return fail(fmt.Errorf("wsinterop: connect: %w", err))
 	}
 	var nonce [16]byte
@@ -185,6 +210,9 @@ func dialRaw(url string, i int) (int, []byte, error) {
 		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	for b := []byte(req); len(b) > 0; {
 		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue // a signal (the runtime's preemption) interrupted it
+		}
 		if err != nil {
 			return fail(fmt.Errorf("wsinterop: write: %w", err))
 		}
@@ -194,6 +222,9 @@ func dialRaw(url string, i int) (int, []byte, error) {
 	buf := make([]byte, 1024)
 	for {
 		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue // a socket with a receive time-out is not restarted after a signal
+		}
 		if err != nil || n == 0 {
 			return fail(fmt.Errorf("wsinterop: reading the handshake response (%d bytes so far): %v", len(head), err))
 		}
