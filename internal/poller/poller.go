@@ -59,9 +59,12 @@
 // running. Wake-ups are deduplicated by an atomic flag: the Wake that flips
 // it from clear to set writes to the wake descriptor (eventfd, EVFILT_USER
 // trigger, or a pipe); every other Wake returns at once without a system
-// call. Wait consumes the wake-up itself: it drains the wake descriptor
-// first and only then clears the flag, so a Wake that races with the drain
-// either is seen by this Wait or arms the next one; none is lost. A wake-up
+// call. Wait consumes the wake-up itself: it collects the wake
+// descriptor's report (and, where the descriptor must be emptied to report
+// again, a pipe, drains it) first and only then clears the flag, so a Wake
+// that races with it either is seen by this Wait or arms the next one; none
+// is lost. The eventfd is edge-triggered and not read back: each write is
+// a new report. A wake-up
 // is never reported as an Event. The loop therefore drains its task queue
 // after every Wait, whatever n is.
 //

@@ -24,8 +24,8 @@ type Poller struct {
 	buf []unix.EpollEvent
 
 	// woken is the wake-up deduplication flag: 0 clear, 1 a wake-up is
-	// pending. Set by CAS in Wake (any goroutine), cleared by Wait after it
-	// has drained wakefd.
+	// pending. Set by CAS in Wake (any goroutine), cleared by Wait when it
+	// collects wakefd's report.
 	woken atomic.Uint32
 	// mu keeps wakefd open while a Wake writes to it: Wake holds it for
 	// reading, Close for writing.
@@ -403,17 +403,14 @@ func epollFlags(e uint32) Flags {
 	return f
 }
 
-// drainWake resets the eventfd counter and only then clears the wake flag,
-// so that a Wake racing with this either is already counted in what was
-// drained or finds the flag clear and writes again.
+// drainWake consumes a wake-up: it clears the wake flag. The eventfd is
+// not read: it is registered edge-triggered, and every write is an edge
+// whatever the counter holds, so reading it back would only cost a system
+// call per wake-up (the counter cannot reach its limit: one write per
+// wake-up, 2^64-2 of them). A Wake racing with this either found the flag
+// still set, and its task is seen by the loop that is running now, or
+// finds it clear and writes again, which the next Wait reports.
 func (p *Poller) drainWake() {
-	var b [8]byte
-	for {
-		_, err := unix.Read(p.wakefd, b[:])
-		if err != unix.EINTR {
-			break // nil, or EAGAIN: already empty
-		}
-	}
 	p.woken.Store(0)
 }
 
