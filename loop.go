@@ -63,6 +63,7 @@ type Loop struct {
 	ready2  []pollable
 	dirty   []*Conn // connections with output to flush this iteration
 	now     int64   // monotonic nanoseconds since epoch, cached per iteration
+	left    int     // events of this iteration not handled yet
 	quit    bool
 
 	// The input lent to the OnData callback running now.
@@ -127,6 +128,11 @@ func (l *Loop) Post(fn func()) error {
 	}
 }
 
+// Busy reports whether the loop has more to do before it next sleeps:
+// events of this iteration not handled yet, sockets with input left over,
+// or queued tasks. Loop only; no system call.
+func (l *Loop) Busy() bool { return l.left > 0 || len(l.ready) > 0 || !l.mb.Empty() }
+
 // Now returns the time cached at the start of the current loop iteration.
 // It carries a monotonic reading. Loop only; cost: none.
 func (l *Loop) Now() time.Time { return l.epoch.Add(time.Duration(l.now)) }
@@ -148,12 +154,14 @@ func (l *Loop) run() {
 			l.opts.Logger.Error("ioloop: poller wait failed", "loop", l.idx, "err", err)
 			time.Sleep(time.Millisecond) // never spin on a broken poller
 		}
-		for _, ev := range l.events[:n] {
+		for i, ev := range l.events[:n] {
+			l.left = n - i - 1
 			slot, gen := int(uint32(ev.Tag)), uint16(ev.Tag>>32)
 			if o := l.slots.get(slot); o != nil && o.generation() == gen {
 				o.onEvent(ev.Flags)
 			}
 		}
+		l.left = 0
 		l.runReady()
 		if !l.mb.Empty() {
 			l.drainMailbox()

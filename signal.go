@@ -32,6 +32,11 @@ func (s *Signal) Wait() { s.s.Wait() }
 // (usually a loop callback); it never blocks: one system call on Linux.
 func (s *Signal) Notify() { s.s.Notify() }
 
+// NotifyNow is Notify for a loop that has more work before it sleeps: no
+// system call; the goroutine becomes runnable at once and the runtime may
+// wake an idle thread to run it. Any goroutine.
+func (s *Signal) NotifyNow() { s.s.NotifyNow() }
+
 // Close releases the Signal's descriptor. Not concurrently with Wait or
 // Notify.
 func (s *Signal) Close() error { return s.s.Close() }

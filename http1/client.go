@@ -321,9 +321,10 @@ func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error))
 // with ctx.Err(). The Response belongs to the caller, who should Release
 // it. Steady-state cost: no allocation (a cancellable ctx costs one, as
 // ClientRequest.Context does); two hand-offs per request, to the
-// connection's loop and back, each through the runtime's poller (one
-// eventfd write each); each concurrent DoContext holds one descriptor
-// (pooled, see ioloop.Signal). Never call it from a loop callback.
+// connection's loop and back, through the runtime's poller (an eventfd
+// write each, none for the way back when the loop is busy); each
+// concurrent DoContext holds one descriptor (kept by the Client, see
+// ioloop.Signal). Never call it from a loop callback.
 //
 // The loop wakes the waiting goroutine from its callback: with the Client's
 // Group locked to threads (Options.LockOSThread) that goroutine may wait
@@ -344,9 +345,11 @@ func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response,
 
 // syncWait is DoContext's rendezvous with the exchange's end: fn, bound
 // once, stores the result and notifies sig (never blocking the loop); the
-// goroutine waits in the runtime's poller, so it runs next on the loop's
-// thread instead of waking another (see ioloop.Signal). Pooled by the
-// Client, with its descriptor.
+// goroutine waits in the runtime's poller, so that when the loop is about
+// to sleep it runs next on the loop's thread instead of waking another
+// (see ioloop.Signal); when the loop is busy, NotifyNow readies it at once
+// for another thread, without a system call. Kept by the Client, with its
+// descriptor.
 type syncWait struct {
 	sig  *ioloop.Signal
 	resp *Response
@@ -384,6 +387,12 @@ func (cl *Client) putWait(w *syncWait) {
 
 func (w *syncWait) complete(resp *Response, err error) {
 	w.resp, w.err = resp, err
+	if resp != nil && resp.l != nil && resp.l.Busy() {
+		// The loop goes on working: another thread should run the
+		// goroutine, and the runtime's wake-up costs no system call.
+		w.sig.NotifyNow()
+		return
+	}
 	w.sig.Notify()
 }
 

@@ -1,9 +1,11 @@
 package poller
 
 import (
+	"errors"
 	"os"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Signal wakes one goroutine blocked in Wait when another goroutine (a
@@ -58,14 +60,43 @@ func (s *Signal) Wait() {
 		<-s.ch
 		return
 	}
-	if s.rc.Read(s.step) != nil {
-		// The runtime refused the descriptor: wait for the flag by
-		// yielding (not expected on a working system).
-		for !s.set.Swap(false) {
-			yield()
+	for {
+		err := s.rc.Read(s.step)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			// The runtime refused the descriptor: wait for the flag by
+			// yielding (not expected on a working system).
+			for !s.set.Swap(false) {
+				yield()
+			}
+			return
+		}
+		// NotifyNow's kick (this one's, or a late one of an earlier
+		// Notify): clear the deadline, then look at the flag.
+		_ = s.f.SetReadDeadline(time.Time{})
+		if s.set.Swap(false) {
+			return
 		}
 	}
 }
+
+// NotifyNow is Notify without a system call: the runtime makes the waiting
+// goroutine runnable at once (its read deadline moves into the past), and
+// may wake an idle thread to run it. It suits a notifier that goes on
+// working, whose thread would not run the goroutine soon.
+func (s *Signal) NotifyNow() {
+	if s.f == nil {
+		s.Notify()
+		return
+	}
+	s.set.Store(true)
+	_ = s.f.SetReadDeadline(kicked)
+}
+
+// kicked is the deadline NotifyNow sets: any time already gone.
+var kicked = time.Unix(1, 0)
 
 // Notify wakes the goroutine in Wait, or the next Wait. Safe from any
 // goroutine; one system call (a write to the eventfd) where a descriptor

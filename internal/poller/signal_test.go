@@ -114,3 +114,90 @@ func TestSignalWaiterParks(t *testing.T) {
 
 //go:noinline
 func signalWaiter(s *Signal) { s.Wait() }
+
+// NotifyNow wakes a waiter without the descriptor (on Linux, through the
+// runtime); a kick that lands after its Wait returned costs the next Wait
+// one look at the flag, and that Wait still blocks until its own Notify.
+func TestSignalNotifyNow(t *testing.T) {
+	checkLeaks(t)
+	s := NewSignal()
+	defer s.Close()
+	for range 100 {
+		done := make(chan struct{})
+		go func() { s.Wait(); close(done) }()
+		s.NotifyNow()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Wait did not return after NotifyNow")
+		}
+	}
+	// A late kick: the flag was taken by a Wait that returned before the
+	// deadline moved.
+	s.NotifyNow()
+	s.Wait()
+	if s.f != nil {
+		if err := s.f.SetReadDeadline(kicked); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var woke atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		s.Wait()
+		woke.Store(true)
+		close(done)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if woke.Load() {
+		t.Fatal("a stale kick ended a Wait that had no Notify")
+	}
+	s.Notify()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after Notify")
+	}
+}
+
+// Notify and NotifyNow mixed, from a goroutine that does not wait for the
+// waiter in between: every round's result is seen (none lost).
+func TestSignalMixedNoLostWakeups(t *testing.T) {
+	checkLeaks(t)
+	a, b := NewSignal(), NewSignal()
+	defer a.Close()
+	defer b.Close()
+	const rounds = 5000
+	var got atomic.Int64
+	go func() {
+		for i := range rounds {
+			a.Wait()
+			got.Add(1)
+			if i%2 == 0 {
+				b.NotifyNow()
+			} else {
+				b.Notify()
+			}
+		}
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range rounds {
+			if i%3 == 0 {
+				a.NotifyNow()
+			} else {
+				a.Notify()
+			}
+			b.Wait()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("a wake-up was lost after %d of %d rounds", got.Load(), rounds)
+	}
+	if n := got.Load(); n != rounds {
+		t.Fatalf("%d rounds, want %d", n, rounds)
+	}
+}
