@@ -107,3 +107,65 @@ func TestParkFallsBackToWait(t *testing.T) {
 		}
 	}
 }
+
+// After a Park that returned one event the next one arms the gate without
+// polling first; an event already waiting then makes the gate fire at
+// once, and Park returns it. After a Park that returned more, the next one
+// polls first and returns waiting events without arming the gate.
+func TestParkSparseArmsFirst(t *testing.T) {
+	checkLeaks(t)
+	p := newPoller(t)
+	a, b := socketPair(t)
+	c, d := socketPair(t)
+	if err := p.Add(a, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Add(c, 2); err != nil {
+		t.Fatal(err)
+	}
+	var evs [8]Event
+	if n, err := p.Wait(evs[:], 0); n != 2 || err != nil { // both writable
+		t.Fatalf("Wait = %d, %v", n, err)
+	}
+	writeAll(t, b, "1")
+	if n, err := p.Park(evs[:], time.Time{}); n != 1 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+	readAll(t, a)
+	if !p.park.sparse {
+		t.Fatal("a Park that returned one event is not marked sparse")
+	}
+	writeAll(t, b, "2") // waiting before the next Park begins
+	start := time.Now()
+	if n, err := p.Park(evs[:], time.Now().Add(10*time.Second)); n != 1 || err != nil {
+		t.Fatalf("Park with an event waiting = %d, %v", n, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the waiting event was returned after %v", d)
+	}
+	if got := readAll(t, a); got != "2" {
+		t.Fatalf("read %q", got)
+	}
+
+	// Two events: the next Park polls first.
+	writeAll(t, b, "3")
+	writeAll(t, d, "4")
+	if n, err := p.Park(evs[:], time.Time{}); n != 2 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+	readAll(t, a)
+	readAll(t, c)
+	if p.park.sparse {
+		t.Fatal("a Park that returned two events is marked sparse")
+	}
+	writeAll(t, b, "5")
+	if n, err := p.Park(evs[:], time.Time{}); n != 1 || err != nil {
+		t.Fatalf("Park = %d, %v", n, err)
+	}
+	if p.park.armed {
+		t.Fatal("the gate was armed although the poll found the event")
+	}
+	if got := readAll(t, a); got != "5" {
+		t.Fatalf("read %q", got)
+	}
+}

@@ -74,6 +74,12 @@ type parker struct {
 	until  time.Time          // the read deadline set on f, zero: none; may be earlier than asked
 	want   time.Time          // the deadline this Park asked for
 	broken bool               // the runtime refused: Park falls back to Wait
+	// sparse says the last Park returned at most one event: a loop that
+	// sees one event at a time (a request-response exchange) finds
+	// nothing in the poll before it parks, so the next Park arms the
+	// gate without that poll (see parkStep). fresh marks the first step
+	// of a Park.
+	sparse, fresh bool
 	events []Event
 	n      int
 	err    error
@@ -251,7 +257,10 @@ func (p *Poller) poll(events []Event) (n int, woke bool, err error) {
 // arrives or the deadline until passes (zero: none; it is not rounded to
 // milliseconds). It polls first and parks only when nothing is ready, so
 // a loop may call it instead of its non-blocking Wait; then it costs one
-// epoll_wait, like Wait(events, 0). A sleep costs, on top of the two
+// epoll_wait, like Wait(events, 0). After a Park that returned at most one
+// event (a loop serving one exchange at a time) it arms the gate without
+// that poll, which would find nothing: an event already waiting then comes
+// back through the runtime's poller. A sleep costs, on top of the two
 // epoll_waits before and after it, the arming and disarming of a gate
 // (see parker) and the runtime's own epoll_wait, shared by every parked
 // goroutine. A deadline earlier than the one set costs a runtime timer
@@ -275,6 +284,7 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 		return p.waitYield(events, until)
 	}
 	k.events, k.want, k.n, k.err = events, until, 0, nil
+	k.fresh = true
 	err := k.rc.Read(k.step)
 	n, werr := k.n, k.err
 	k.events = nil
@@ -295,6 +305,7 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 		}
 		n, _, werr = p.poll(events)
 	}
+	k.sparse = n <= 1
 	return n, werr
 }
 
@@ -304,13 +315,23 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 // an event that arrives after this poll always wakes the goroutine.
 func (p *Poller) parkStep(uintptr) bool {
 	k := p.park
-	if k.armed {
-		k.disarm()
-	}
-	n, woke, err := p.poll(k.events)
-	k.n, k.err = n, err
-	if n > 0 || woke || err != nil {
-		return true
+	// A disarmed gate may be armed without polling first: arming checks
+	// the loop's epoll descriptor, and one that is ready already makes
+	// the gate fire at once, so an event that came in the meantime costs
+	// a round through the runtime's poller instead of being lost. After
+	// sparse Parks that saves the poll that would find nothing; after
+	// busy ones (events are likely waiting) the poll comes first.
+	skip := k.fresh && k.sparse && !k.armed
+	k.fresh = false
+	if !skip {
+		if k.armed {
+			k.disarm()
+		}
+		n, woke, err := p.poll(k.events)
+		k.n, k.err = n, err
+		if n > 0 || woke || err != nil {
+			return true
+		}
 	}
 	// Nothing ready. The runtime timer behind the deadline moves only
 	// when the new deadline is earlier: one that is later (a connection's
@@ -325,8 +346,8 @@ func (p *Poller) parkStep(uintptr) bool {
 		k.until = k.want
 	}
 	// Arm the gate, then park. An event that arrives
-	// between the poll above and the arming makes the gate fire at once,
-	// and the runtime calls step again. The gate is disarmed again when
+	// between the poll above (if any) and the arming makes the gate fire
+	// at once, and the runtime calls step again. The gate is disarmed again when
 	// this step runs after it fired.
 	if e := unix.EpollCtl(k.gate, unix.EPOLL_CTL_MOD, p.epfd, &k.arm); e != nil {
 		k.err = os.NewSyscallError("epoll_ctl", e)
