@@ -80,9 +80,9 @@ type parker struct {
 	// gate without that poll (see parkStep). fresh marks the first step
 	// of a Park.
 	sparse, fresh bool
-	events []Event
-	n      int
-	err    error
+	events        []Event
+	n             int
+	err           error
 }
 
 // epollEvents is the interest set of every registration: both directions,
