@@ -108,10 +108,11 @@ func TestParkFallsBackToWait(t *testing.T) {
 	}
 }
 
-// After a Park that returned one event the next one arms the gate without
-// polling first; an event already waiting then makes the gate fire at
-// once, and Park returns it. After a Park that returned more, the next one
-// polls first and returns waiting events without arming the gate.
+// In a run of Parks that slept and returned one event each, the next one
+// arms the gate without polling first; an event already waiting then makes
+// the gate fire at once, and Park returns it. A Park that returns more ends
+// the run: the next one polls first and returns waiting events without
+// arming the gate.
 func TestParkSparseArmsFirst(t *testing.T) {
 	checkLeaks(t)
 	p := newPoller(t)
@@ -127,13 +128,25 @@ func TestParkSparseArmsFirst(t *testing.T) {
 	if n, err := p.Wait(evs[:], 0); n != 2 || err != nil { // both writable
 		t.Fatalf("Wait = %d, %v", n, err)
 	}
-	writeAll(t, b, "1")
-	if n, err := p.Park(evs[:], time.Time{}); n != 1 || err != nil {
-		t.Fatalf("Park = %d, %v", n, err)
-	}
-	readAll(t, a)
-	if !p.park.sparse {
-		t.Fatal("a Park that returned one event is not marked sparse")
+	// Two Parks that sleep until one event comes.
+	for i := range 2 {
+		go func() {
+			time.Sleep(5 * time.Millisecond)
+			writeAll(t, b, "x")
+		}()
+		for {
+			n, err := p.Park(evs[:], time.Now().Add(10*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+		}
+		readAll(t, a)
+		if p.park.sparse != i+1 {
+			t.Fatalf("after %d sleeping Parks with one event the run is %d", i+1, p.park.sparse)
+		}
 	}
 	writeAll(t, b, "2") // waiting before the next Park begins
 	start := time.Now()
@@ -143,11 +156,14 @@ func TestParkSparseArmsFirst(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("the waiting event was returned after %v", d)
 	}
+	if !p.park.slept {
+		t.Fatal("the Park after a sparse run polled before arming")
+	}
 	if got := readAll(t, a); got != "2" {
 		t.Fatalf("read %q", got)
 	}
 
-	// Two events: the next Park polls first.
+	// Two events end the run.
 	writeAll(t, b, "3")
 	writeAll(t, d, "4")
 	if n, err := p.Park(evs[:], time.Time{}); n != 2 || err != nil {
@@ -155,14 +171,14 @@ func TestParkSparseArmsFirst(t *testing.T) {
 	}
 	readAll(t, a)
 	readAll(t, c)
-	if p.park.sparse {
-		t.Fatal("a Park that returned two events is marked sparse")
+	if p.park.sparse != 0 {
+		t.Fatalf("a Park that returned two events left the run at %d", p.park.sparse)
 	}
 	writeAll(t, b, "5")
 	if n, err := p.Park(evs[:], time.Time{}); n != 1 || err != nil {
 		t.Fatalf("Park = %d, %v", n, err)
 	}
-	if p.park.armed {
+	if p.park.armed || p.park.slept {
 		t.Fatal("the gate was armed although the poll found the event")
 	}
 	if got := readAll(t, a); got != "5" {

@@ -74,15 +74,18 @@ type parker struct {
 	until  time.Time          // the read deadline set on f, zero: none; may be earlier than asked
 	want   time.Time          // the deadline this Park asked for
 	broken bool               // the runtime refused: Park falls back to Wait
-	// sparse says the last Park returned at most one event: a loop that
-	// sees one event at a time (a request-response exchange) finds
-	// nothing in the poll before it parks, so the next Park arms the
-	// gate without that poll (see parkStep). fresh marks the first step
-	// of a Park.
-	sparse, fresh bool
-	events        []Event
-	n             int
-	err           error
+	// sparse counts the last Parks in a row that slept and then
+	// returned at most one event: a loop serving one exchange at a time
+	// (a request, its response) finds nothing in the poll before it
+	// parks, so from the second such Park on it arms the gate without
+	// that poll (see parkStep). A loop under load, which sleeps now and
+	// then, breaks the run at once. slept and fresh are per Park: it
+	// parked; its first step is still to come.
+	sparse       int
+	slept, fresh bool
+	events       []Event
+	n            int
+	err          error
 }
 
 // epollEvents is the interest set of every registration: both directions,
@@ -257,10 +260,10 @@ func (p *Poller) poll(events []Event) (n int, woke bool, err error) {
 // arrives or the deadline until passes (zero: none; it is not rounded to
 // milliseconds). It polls first and parks only when nothing is ready, so
 // a loop may call it instead of its non-blocking Wait; then it costs one
-// epoll_wait, like Wait(events, 0). After a Park that returned at most one
-// event (a loop serving one exchange at a time) it arms the gate without
-// that poll, which would find nothing: an event already waiting then comes
-// back through the runtime's poller. A sleep costs, on top of the two
+// epoll_wait, like Wait(events, 0). In a run of Parks that each slept and
+// returned at most one event (a loop serving one exchange at a time) it
+// arms the gate without that poll, which would find nothing: an event
+// already waiting then comes back through the runtime's poller. A sleep costs, on top of the two
 // epoll_waits before and after it, the arming and disarming of a gate
 // (see parker) and the runtime's own epoll_wait, shared by every parked
 // goroutine. A deadline earlier than the one set costs a runtime timer
@@ -284,7 +287,7 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 		return p.waitYield(events, until)
 	}
 	k.events, k.want, k.n, k.err = events, until, 0, nil
-	k.fresh = true
+	k.fresh, k.slept = true, false
 	err := k.rc.Read(k.step)
 	n, werr := k.n, k.err
 	k.events = nil
@@ -305,7 +308,11 @@ func (p *Poller) Park(events []Event, until time.Time) (int, error) {
 		}
 		n, _, werr = p.poll(events)
 	}
-	k.sparse = n <= 1
+	if n <= 1 && k.slept {
+		k.sparse++
+	} else {
+		k.sparse = 0
+	}
 	return n, werr
 }
 
@@ -318,10 +325,10 @@ func (p *Poller) parkStep(uintptr) bool {
 	// A disarmed gate may be armed without polling first: arming checks
 	// the loop's epoll descriptor, and one that is ready already makes
 	// the gate fire at once, so an event that came in the meantime costs
-	// a round through the runtime's poller instead of being lost. After
-	// sparse Parks that saves the poll that would find nothing; after
-	// busy ones (events are likely waiting) the poll comes first.
-	skip := k.fresh && k.sparse && !k.armed
+	// a round through the runtime's poller instead of being lost. In a
+	// run of sparse Parks that saves the poll that would find nothing;
+	// otherwise (events are likely waiting) the poll comes first.
+	skip := k.fresh && k.sparse >= 2 && !k.armed
 	k.fresh = false
 	if !skip {
 		if k.armed {
@@ -353,7 +360,7 @@ func (p *Poller) parkStep(uintptr) bool {
 		k.err = os.NewSyscallError("epoll_ctl", e)
 		return true
 	}
-	k.armed = true
+	k.armed, k.slept = true, true
 	return false
 }
 
