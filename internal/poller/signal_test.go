@@ -8,6 +8,30 @@ import (
 	"time"
 )
 
+// blocksUntilNotify checks that a Wait on s started now does not return
+// within 20 ms (why says what that would mean), and that it returns after
+// a Notify.
+func blocksUntilNotify(t *testing.T, s *Signal, why string) {
+	t.Helper()
+	var woke atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		s.Wait()
+		woke.Store(true)
+		close(done)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if woke.Load() {
+		t.Fatal(why)
+	}
+	s.Notify()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after Notify")
+	}
+}
+
 // A Notify before Wait is kept; several before Wait count once; Wait
 // blocks until the next Notify.
 func TestSignalKeepsAndMerges(t *testing.T) {
@@ -19,46 +43,32 @@ func TestSignalKeepsAndMerges(t *testing.T) {
 	s.Notify()
 	s.Notify()
 	s.Wait()
-	var woke atomic.Bool
-	done := make(chan struct{})
-	go func() {
-		s.Wait()
-		woke.Store(true)
-		close(done)
-	}()
-	time.Sleep(20 * time.Millisecond)
-	if woke.Load() {
-		t.Fatal("Wait returned without a Notify: two Notifies were kept for two Waits")
-	}
-	s.Notify()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Wait did not return after Notify")
-	}
+	blocksUntilNotify(t, s, "Wait returned without a Notify: two Notifies were kept for two Waits")
 }
 
-// Ping-pong between two goroutines over two Signals: every Notify wakes
-// its Wait (a lost one would hang until the watchdog).
-func TestSignalNoLostWakeups(t *testing.T) {
-	checkLeaks(t)
+// pingPong runs 5,000 rounds between two goroutines over two Signals,
+// each side notifying the other with notify(round, signal): every
+// notification must wake its Wait (a lost one would hang until the
+// watchdog).
+func pingPong(t *testing.T, notify func(i int, s *Signal)) {
+	t.Helper()
 	a, b := NewSignal(), NewSignal()
 	defer a.Close()
 	defer b.Close()
 	const rounds = 5000
 	var got atomic.Int64
 	go func() {
-		for range rounds {
+		for i := range rounds {
 			a.Wait()
 			got.Add(1)
-			b.Notify()
+			notify(i, b)
 		}
 	}()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for range rounds {
-			a.Notify()
+		for i := range rounds {
+			notify(i+1, a)
 			b.Wait()
 		}
 	}()
@@ -70,6 +80,23 @@ func TestSignalNoLostWakeups(t *testing.T) {
 	if n := got.Load(); n != rounds {
 		t.Fatalf("%d rounds, want %d", n, rounds)
 	}
+}
+
+func TestSignalNoLostWakeups(t *testing.T) {
+	checkLeaks(t)
+	pingPong(t, func(_ int, s *Signal) { s.Notify() })
+}
+
+// Notify and NotifyNow mixed.
+func TestSignalMixedNoLostWakeups(t *testing.T) {
+	checkLeaks(t)
+	pingPong(t, func(i int, s *Signal) {
+		if i%2 == 0 {
+			s.NotifyNow()
+		} else {
+			s.Notify()
+		}
+	})
 }
 
 // A waiting goroutine holds no thread: with one P, the notifier runs while
@@ -141,63 +168,5 @@ func TestSignalNotifyNow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var woke atomic.Bool
-	done := make(chan struct{})
-	go func() {
-		s.Wait()
-		woke.Store(true)
-		close(done)
-	}()
-	time.Sleep(20 * time.Millisecond)
-	if woke.Load() {
-		t.Fatal("a stale kick ended a Wait that had no Notify")
-	}
-	s.Notify()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Wait did not return after Notify")
-	}
-}
-
-// Notify and NotifyNow mixed, from a goroutine that does not wait for the
-// waiter in between: every round's result is seen (none lost).
-func TestSignalMixedNoLostWakeups(t *testing.T) {
-	checkLeaks(t)
-	a, b := NewSignal(), NewSignal()
-	defer a.Close()
-	defer b.Close()
-	const rounds = 5000
-	var got atomic.Int64
-	go func() {
-		for i := range rounds {
-			a.Wait()
-			got.Add(1)
-			if i%2 == 0 {
-				b.NotifyNow()
-			} else {
-				b.Notify()
-			}
-		}
-	}()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := range rounds {
-			if i%3 == 0 {
-				a.NotifyNow()
-			} else {
-				a.Notify()
-			}
-			b.Wait()
-		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("a wake-up was lost after %d of %d rounds", got.Load(), rounds)
-	}
-	if n := got.Load(); n != rounds {
-		t.Fatalf("%d rounds, want %d", n, rounds)
-	}
+	blocksUntilNotify(t, s, "a stale kick ended a Wait that had no Notify")
 }
