@@ -263,10 +263,10 @@ func (p *Poller) poll(events []Event) (n int, woke bool, err error) {
 // epoll_wait, like Wait(events, 0). In a run of Parks that each slept and
 // returned at most one event (a loop serving one exchange at a time) it
 // arms the gate without that poll, which would find nothing: an event
-// already waiting then comes back through the runtime's poller. A sleep costs, on top of the two
-// epoll_waits before and after it, the arming and disarming of a gate
-// (see parker) and the runtime's own epoll_wait, shared by every parked
-// goroutine. A deadline earlier than the one set costs a runtime timer
+// already waiting then comes back through the runtime's poller. A sleep
+// costs, on top of the two epoll_waits before and after it, the arming
+// and disarming of a gate (see parker) and the runtime's own epoll_wait,
+// shared by every parked goroutine. A deadline earlier than the one set costs a runtime timer
 // update; a later one costs a spurious wake-up when the earlier passes.
 // It allocates nothing after the first call, which creates the gate and
 // registers it with the runtime; if that fails, Park yields to the
@@ -352,10 +352,10 @@ func (p *Poller) parkStep(uintptr) bool {
 		}
 		k.until = k.want
 	}
-	// Arm the gate, then park. An event that arrives
-	// between the poll above (if any) and the arming makes the gate fire
-	// at once, and the runtime calls step again. The gate is disarmed again when
-	// this step runs after it fired.
+	// Arm the gate, then park. An event that arrives between the poll
+	// above (if any) and the arming makes the gate fire at once, and the
+	// runtime calls step again. The gate is disarmed again when this step
+	// runs after it fired.
 	if e := unix.EpollCtl(k.gate, unix.EPOLL_CTL_MOD, p.epfd, &k.arm); e != nil {
 		k.err = os.NewSyscallError("epoll_ctl", e)
 		return true
