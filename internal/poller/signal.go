@@ -3,6 +3,7 @@ package poller
 import (
 	"errors"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,7 +28,7 @@ type Signal struct {
 	set  atomic.Bool
 	f    *os.File // nil: the channel serves
 	rc   syscall.RawConn
-	fd   int
+	fd   int // f's descriptor (f.Fd would make it blocking)
 	step func(uintptr) bool
 	ch   chan struct{}
 }
@@ -39,7 +40,7 @@ func NewSignal() *Signal {
 	s := &Signal{}
 	if fd, ok := signalFD(); ok {
 		f := os.NewFile(uintptr(fd), "signal")
-		if rc, err := f.SyscallConn(); err == nil && f.SetReadDeadline(noDeadline) == nil {
+		if rc, err := f.SyscallConn(); err == nil && f.SetReadDeadline(time.Time{}) == nil {
 			s.f, s.rc, s.fd = f, rc, fd
 			s.step = s.take
 			return s
@@ -69,7 +70,7 @@ func (s *Signal) Wait() {
 			// The runtime refused the descriptor: wait for the flag by
 			// yielding (not expected on a working system).
 			for !s.set.Swap(false) {
-				yield()
+				runtime.Gosched()
 			}
 			return
 		}

@@ -1,15 +1,6 @@
 package poller
 
-import (
-	"runtime"
-	"time"
-
-	"golang.org/x/sys/unix"
-)
-
-// noDeadline clears a read deadline; setting it also tells whether the
-// runtime's poller took the descriptor.
-var noDeadline time.Time
+import "golang.org/x/sys/unix"
 
 // signalFD opens the eventfd behind a Signal. Its counter only grows (a
 // write per Notify, never read): the runtime's poller watches it
@@ -28,5 +19,3 @@ func signalWrite(fd int) {
 		}
 	}
 }
-
-func yield() { runtime.Gosched() }
