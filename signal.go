@@ -16,7 +16,8 @@ import "github.com/ioloop/ioloop/internal/poller"
 //
 // A Notify before Wait is kept, and Notifies that arrive before Wait
 // returns are merged into one; one goroutine waits at a time. Close must
-// not race with Notify or Wait. On Linux a Signal holds an eventfd; on the
+// not race with Wait; a Notify after Close does nothing, so the waiter may
+// close the Signal as soon as Wait returns. On Linux a Signal holds an eventfd; on the
 // kqueue systems, or when no descriptor is left, it is a channel.
 type Signal struct{ s *poller.Signal }
 
@@ -37,6 +38,6 @@ func (s *Signal) Notify() { s.s.Notify() }
 // wake an idle thread to run it. Any goroutine.
 func (s *Signal) NotifyNow() { s.s.NotifyNow() }
 
-// Close releases the Signal's descriptor. Not concurrently with Wait or
-// Notify.
+// Close releases the Signal's descriptor. Not concurrently with Wait; a
+// later Notify does nothing.
 func (s *Signal) Close() error { return s.s.Close() }

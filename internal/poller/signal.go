@@ -23,13 +23,14 @@ import (
 //
 // A Notify before Wait is kept; Notifies that arrive before Wait returns
 // are merged into one. One goroutine waits at a time. Close must not race
-// with Notify or Wait.
+// with Wait; a Notify that races with Close, or comes after it, writes to
+// the descriptor only while it is open (the write holds the os.File's
+// reference), never to a number the system has handed out again.
 type Signal struct {
 	set  atomic.Bool
 	f    *os.File // nil: the channel serves
 	rc   syscall.RawConn
-	fd   int // f's descriptor (f.Fd would make it blocking)
-	step func(uintptr) bool
+	step func(uintptr) bool // take, bound once
 	ch   chan struct{}
 }
 
@@ -41,7 +42,7 @@ func NewSignal() *Signal {
 	if fd, ok := signalFD(); ok {
 		f := os.NewFile(uintptr(fd), "signal")
 		if rc, err := f.SyscallConn(); err == nil && f.SetReadDeadline(time.Time{}) == nil {
-			s.f, s.rc, s.fd = f, rc, fd
+			s.f, s.rc = f, rc
 			s.step = s.take
 			return s
 		}
@@ -49,6 +50,12 @@ func NewSignal() *Signal {
 	}
 	s.ch = make(chan struct{}, 1)
 	return s
+}
+
+// poke is Notify's step inside RawConn.Write: one write to the eventfd.
+func poke(fd uintptr) bool {
+	signalWrite(int(fd))
+	return true
 }
 
 // take is Wait's step inside RawConn.Read: done when the flag was set.
@@ -110,12 +117,15 @@ func (s *Signal) Notify() {
 		}
 		return
 	}
-	// The flag first: a waiter woken by the write must see it.
+	// The flag first: a waiter woken by the write must see it. The waiter
+	// may return (seeing the flag) before the write, and close the Signal:
+	// the write goes through the file, which stays open until it is done.
 	s.set.Store(true)
-	signalWrite(s.fd)
+	_ = s.rc.Write(poke)
 }
 
-// Close releases the descriptor. Not concurrently with Notify or Wait.
+// Close releases the descriptor. Not concurrently with Wait; a Notify
+// after it does nothing.
 func (s *Signal) Close() error {
 	if s.f == nil {
 		return nil
