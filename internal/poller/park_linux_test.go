@@ -20,6 +20,26 @@ func gateReady(t *testing.T, p *Poller) bool {
 	return n > 0
 }
 
+// parkForInput writes s to fd from another goroutine after 10 ms and
+// parks until Park returns events (returns with none are allowed: a
+// spurious wake-up); it returns how many.
+func parkForInput(t *testing.T, p *Poller, evs []Event, fd int, s string) int {
+	t.Helper()
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		writeAll(t, fd, s)
+	}()
+	for {
+		n, err := p.Park(evs, time.Now().Add(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return n
+		}
+	}
+}
+
 // While the loop is busy (Park finds events without parking, or after the
 // gate has fired once) new events do not reach the runtime's poller: its
 // thread is not woken for events the loop will collect anyway.
@@ -46,19 +66,7 @@ func TestParkGateQuietWhileBusy(t *testing.T) {
 	readAll(t, a)
 
 	// Park for real, be woken by input, then stay busy.
-	go func() {
-		time.Sleep(10 * time.Millisecond)
-		writeAll(t, b, "3")
-	}()
-	for {
-		n, err := p.Park(evs[:], time.Now().Add(10*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-	}
+	parkForInput(t, p, evs[:], b, "3")
 	readAll(t, a)
 	writeAll(t, b, "4")
 	if gateReady(t, p) {
@@ -130,18 +138,8 @@ func TestParkSparseArmsFirst(t *testing.T) {
 	}
 	// Two Parks that sleep until one event comes.
 	for i := range 2 {
-		go func() {
-			time.Sleep(5 * time.Millisecond)
-			writeAll(t, b, "x")
-		}()
-		for {
-			n, err := p.Park(evs[:], time.Now().Add(10*time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 1 {
-				break
-			}
+		if n := parkForInput(t, p, evs[:], b, "x"); n != 1 {
+			t.Fatalf("Park = %d events, want 1", n)
 		}
 		readAll(t, a)
 		if p.park.sparse != i+1 {

@@ -64,9 +64,8 @@
 // again, a pipe, drains it) first and only then clears the flag, so a Wake
 // that races with it either is seen by this Wait or arms the next one; none
 // is lost. The eventfd is edge-triggered and not read back: each write is
-// a new report. A wake-up
-// is never reported as an Event. The loop therefore drains its task queue
-// after every Wait, whatever n is.
+// a new report. A wake-up is never reported as an Event. The loop
+// therefore drains its task queue after every Wait, whatever n is.
 //
 // Parking. Park(events, until) has Wait's results but, where the backend
 // can, parks the calling goroutine in the Go runtime's own poller instead
