@@ -1,6 +1,10 @@
 package ioloop
 
-import "github.com/ioloop/ioloop/internal/poller"
+import (
+	"context"
+
+	"github.com/ioloop/ioloop/internal/poller"
+)
 
 // Signal hands a result from a loop callback to a goroutine that blocks
 // for it: the goroutine calls Wait, the callback calls Notify. The waiting
@@ -28,6 +32,12 @@ func NewSignal() *Signal { return &Signal{poller.NewSignal()} }
 // Wait blocks until Notify is called, or returns at once when it was called
 // since the last Wait. No allocation. Any goroutine but a loop's.
 func (s *Signal) Wait() { s.s.Wait() }
+
+// WaitContext is Wait bounded by ctx (nil: no bound): it reports whether
+// Notify was called (true) or ctx ended first (false, and a later Notify is
+// kept for the next Wait). A ctx that can end costs one allocation (its
+// context.AfterFunc). Any goroutine but a loop's.
+func (s *Signal) WaitContext(ctx context.Context) bool { return s.s.WaitContext(ctx) }
 
 // Notify wakes the goroutine in Wait, or the next Wait. Any goroutine
 // (usually a loop callback); it never blocks: one system call on Linux.

@@ -69,3 +69,31 @@ func ExecutorFrom(ctx context.Context) Executor {
 	ex, _ := ctx.Value(executorKey{}).(Executor)
 	return ex
 }
+
+// Waiter blocks one goroutine until another wakes it. An executor that can
+// wake a goroutine more cheaply than a channel close does lends Waiters to
+// Await through WaiterSource.
+type Waiter interface {
+	// Wait blocks until Wake is called (true) or ctx ends (false); a Wake
+	// that came before Wait is kept. ctx may be nil: no bound.
+	Wait(ctx context.Context) bool
+	// Wake ends the Wait, or the next one. The future calls it at most once
+	// per Wait, from the goroutine that settles it, after the result is
+	// stored; it must not block.
+	Wake()
+}
+
+// WaiterSource is an Executor that lends Waiters to Future.Await: a
+// goroutine awaiting a pending future of this executor sleeps in a Waiter
+// (the first awaiter only; others share the future's Done channel), and the
+// goroutine that settles the future wakes it. An ioloop client lends
+// waiters that sleep in the Go runtime's poller, so that the loop that
+// settles the future does not also wake a second thread to run the awaiter.
+//
+// GetWaiter and PutWaiter may be called from any goroutine. A Waiter given
+// back holds no pending Wake.
+type WaiterSource interface {
+	Executor
+	GetWaiter() Waiter
+	PutWaiter(w Waiter)
+}

@@ -48,10 +48,17 @@ package async
 // of Resolve, Reject or OnComplete.
 //
 // Waiting. Done allocates its channel (in x) on first use, under the lock,
-// and settling closes it after storing the settled state; on a settled future Done returns a shared closed
-// channel. Await on a pending future selects on Done and the context.
-// (Channels are not pooled across futures: a channel created inside a
-// testing/synctest bubble must never reach a goroutine outside it.)
+// and settling closes it after storing the settled state; on a settled
+// future Done returns a shared closed channel. Await on a pending future
+// selects on Done and the context, except that when the executor is a
+// WaiterSource the first awaiter sleeps in a Waiter it lends: the waiter is
+// put in x.waiter under the lock, and settling takes it out under the lock
+// and wakes it after storing the settled state. An awaiter whose context
+// ends withdraws the waiter under the lock; if settling took it first, the
+// awaiter waits for that Wake before giving the waiter back, so a waiter
+// never goes back with a Wake pending. (Channels are not pooled across
+// futures: a channel created inside a testing/synctest bubble must never
+// reach a goroutine outside it.)
 //
 // Observation and unhandled failures. Registering a continuation, awaiting
 // (slow path) or calling Done sets observed. A future rejected while not
@@ -113,6 +120,7 @@ type futureExt[T any] struct {
 	track  *tracker // written before the settled state, with trackBit
 	cancel func()   // set before the future is shared; see setCancel
 	done   chan struct{}
+	waiter Waiter           // the first awaiter's, when the executor lends one
 	more   []func(T, error) // continuations after first; more[next:] pending
 	next   int
 }
@@ -296,12 +304,17 @@ func (f *Future[T]) complete(v T, err error) bool {
 		w |= schedBit
 	}
 	var done chan struct{}
+	var wake Waiter
 	if f.x != nil {
-		done = f.x.done
+		done, wake = f.x.done, f.x.waiter
+		f.x.waiter = nil
 	}
 	f.unlock(w)
 	if done != nil {
 		close(done) // after the settled state is stored: see Done
+	}
+	if wake != nil {
+		wake.Wake() // likewise; see awaitWith
 	}
 	if t != nil {
 		runtime.AddCleanup(f, reportTracked, t)
@@ -435,8 +448,10 @@ func (f *Future[T]) markObserved() {
 // on; await again or cancel the work through its own context). If the future
 // is settled, its result is returned even when ctx has ended. Never call it
 // on a loop goroutine: loop code chains with OnComplete or Then. Settled: no
-// lock, no allocation; pending: the future's Done channel, allocated once per
-// future and shared by all its awaiters. A nil ctx means no bound.
+// lock, no allocation; pending: a Waiter lent by the executor when it is a
+// WaiterSource (for the first awaiter), else the future's Done channel,
+// allocated once per future and shared by all its awaiters. A nil ctx means
+// no bound.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.word.Load()&stateMask != statePending {
 		f.markObserved()
@@ -450,6 +465,11 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 		}
 		cdone = ctx.Done()
 	}
+	if ws, ok := f.ex.(WaiterSource); ok {
+		if v, err, ok := f.awaitWith(ctx, ws); ok {
+			return v, err
+		}
+	}
 	select {
 	case <-f.Done():
 		return f.val, f.err
@@ -460,6 +480,46 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 		var zero T
 		return zero, ctx.Err()
 	}
+}
+
+// awaitWith is Await with a Waiter lent by the future's executor. ok is
+// false when another awaiter already sleeps in one: the caller then waits
+// on the Done channel.
+func (f *Future[T]) awaitWith(ctx context.Context, ws WaiterSource) (v T, err error, ok bool) {
+	wt := ws.GetWaiter() // executor code: not under the lock
+	w := f.lock() | observedBit
+	if w&stateMask != statePending {
+		f.unlock(w)
+		ws.PutWaiter(wt)
+		f.markObserved()
+		return f.val, f.err, true
+	}
+	x := f.ext()
+	if x.waiter != nil {
+		f.unlock(w)
+		ws.PutWaiter(wt)
+		return v, nil, false
+	}
+	x.waiter = wt
+	f.unlock(w)
+	if wt.Wait(ctx) {
+		ws.PutWaiter(wt)
+		return f.val, f.err, true // complete stored them before Wake
+	}
+	// ctx ended first: withdraw the waiter, unless complete took it, in
+	// which case its Wake is on the way and must be taken before the
+	// waiter goes back (and the result is there).
+	w = f.lock()
+	if x.waiter == wt {
+		x.waiter = nil
+		f.unlock(w)
+		ws.PutWaiter(wt)
+		return v, ctx.Err(), true
+	}
+	f.unlock(w)
+	wt.Wait(nil)
+	ws.PutWaiter(wt)
+	return f.val, f.err, true
 }
 
 // Done returns a channel closed when the future settles, for use in select

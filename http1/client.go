@@ -286,11 +286,14 @@ func (r *ClientRequest) AddHeader(name, value string) {
 // Do sends req and returns a future of its response; continuations run on
 // the loop of the connection that carried it (on a new goroutine when the
 // request failed before it had one). The Response belongs to the
-// caller (call Release to recycle it). Costs a few allocations (the future,
-// its executor, and a channel when awaited); DoFunc and DoContext are the
-// allocation-free forms. Safe from any goroutine.
+// caller (call Release to recycle it). Costs four allocations (the future,
+// its executor, the callback that settles it, and the future's extension
+// when awaited); DoFunc and DoContext are the allocation-free forms. A
+// goroutine awaiting the future sleeps as DoContext's caller does (see
+// there), in a wait the Client keeps, and is woken by an eventfd write.
+// Safe from any goroutine.
 func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
-	ex := &lateExecutor{}
+	ex := &lateExecutor{cl: cl}
 	p := async.NewPromise[*Response](ex)
 	cl.start(req, req.Context, func(resp *Response, err error) {
 		if err != nil {
@@ -355,6 +358,7 @@ type syncWait struct {
 	resp *Response
 	err  error
 	fn   func(*Response, error)
+	ex   *lateExecutor // while lent to an Await of Do's future
 }
 
 // getWait takes an idle syncWait or makes one.
@@ -395,6 +399,16 @@ func (w *syncWait) complete(resp *Response, err error) {
 	}
 	w.sig.Notify()
 }
+
+// Wait is async.Waiter's: Await of Do's future sleeps here.
+func (w *syncWait) Wait(ctx context.Context) bool { return w.sig.WaitContext(ctx) }
+
+// Wake is async.Waiter's: the eventfd write of Notify, from whatever
+// goroutine settles the future. (Loop.Busy, which lets complete skip the
+// system call, is not asked: a future derived from Do's, by Then or All,
+// has the same executor but is settled on whichever loop ran the
+// continuation, so this goroutine need not be the executor's loop.)
+func (w *syncWait) Wake() { w.sig.Notify() }
 
 // Get is Do for a GET of url with a buffered body.
 func (cl *Client) Get(url string) *async.Future[*Response] {
@@ -449,8 +463,11 @@ func (cl *Client) NumConns() int {
 }
 
 // lateExecutor runs a future's continuations on the loop of the connection
-// that answered, which is known only when the response arrives.
+// that answered, which is known only when the response arrives. It lends
+// the Client's DoContext waits to Await (async.WaiterSource), so that a
+// goroutine awaiting Do's future is woken as DoContext's caller is.
 type lateExecutor struct {
+	cl *Client
 	mu sync.Mutex
 	l  *ioloop.Loop
 }
@@ -461,16 +478,34 @@ func (e *lateExecutor) set(l *ioloop.Loop) {
 	e.mu.Unlock()
 }
 
-// Execute runs t on the answering loop, or on a new goroutine.
-func (e *lateExecutor) Execute(t async.Task) {
+func (e *lateExecutor) loop() *ioloop.Loop {
 	e.mu.Lock()
 	l := e.l
 	e.mu.Unlock()
-	if l == nil {
-		go t.Run()
+	return l
+}
+
+// Execute runs t on the answering loop, or on a new goroutine.
+func (e *lateExecutor) Execute(t async.Task) {
+	if l := e.loop(); l != nil {
+		l.Execute(t)
 		return
 	}
-	l.Execute(t)
+	go t.Run()
+}
+
+// GetWaiter lends one of the Client's waits (async.WaiterSource).
+func (e *lateExecutor) GetWaiter() async.Waiter {
+	w := e.cl.getWait()
+	w.ex = e
+	return w
+}
+
+// PutWaiter gives it back.
+func (e *lateExecutor) PutWaiter(aw async.Waiter) {
+	w := aw.(*syncWait)
+	w.ex = nil
+	e.cl.putWait(w)
 }
 
 // splitURL splits an absolute http URL into its authority and its

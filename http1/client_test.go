@@ -702,6 +702,23 @@ func TestClientNoGroup(t *testing.T) {
 // Client whose idle waits (one descriptor each) are reused between calls
 // and released by Close (checkLeaks counts them).
 func TestClientDoContextConcurrentWaits(t *testing.T) {
+	testConcurrentWaits(t, func(cl *Client, req *ClientRequest) (*Response, error) {
+		return cl.DoContext(context.Background(), req)
+	})
+}
+
+// TestClientDoAwaitConcurrentWaits is the same with Do(req).Await, whose
+// first awaiter sleeps in one of the Client's waits (async.WaiterSource).
+func TestClientDoAwaitConcurrentWaits(t *testing.T) {
+	testConcurrentWaits(t, func(cl *Client, req *ClientRequest) (*Response, error) {
+		return cl.Do(req).Await(context.Background())
+	})
+}
+
+// testConcurrentWaits runs 16 goroutines × 50 requests through do, each
+// checking that it got its own response; the waits' descriptors are
+// counted by the leak check.
+func testConcurrentWaits(t *testing.T, do func(*Client, *ClientRequest) (*Response, error)) {
 	checkLeaks(t)
 	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
 		for {
@@ -722,7 +739,7 @@ func TestClientDoContextConcurrentWaits(t *testing.T) {
 			defer wg.Done()
 			for i := range 50 {
 				path := "/" + strconv.Itoa(g) + "/" + strconv.Itoa(i)
-				resp, err := cl.DoContext(context.Background(), &ClientRequest{URL: srv.url(path)})
+				resp, err := do(cl, &ClientRequest{URL: srv.url(path)})
 				if err != nil {
 					errs <- err
 					return
@@ -740,5 +757,48 @@ func TestClientDoContextConcurrentWaits(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestClientDoAwaitContextEnds: an Await whose context ends before the
+// response returns the context's error and leaves the exchange going; a
+// second Await gets the response, and the next requests (reusing the
+// Client's waits) get theirs.
+func TestClientDoAwaitContextEnds(t *testing.T) {
+	checkLeaks(t)
+	release := make(chan struct{})
+	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			line, _ := readRequest(r)
+			if line == "" {
+				return
+			}
+			path := strings.Fields(line)[1]
+			if path == "/slow" {
+				<-release
+			}
+			writeCRLF(c, "HTTP/1.1 200 OK\nContent-Length: "+strconv.Itoa(len(path))+"\n\n"+path)
+		}
+	})
+	cl := newClient(t, &Client{})
+	f := cl.Do(&ClientRequest{URL: srv.url("/slow")})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := f.Await(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Await: %v, want the context's deadline", err)
+	}
+	close(release)
+	resp, err := f.Await(context.Background())
+	if err != nil || string(resp.Body()) != "/slow" {
+		t.Fatalf("second Await: %v, %v", resp, err)
+	}
+	resp.Release()
+	for i := range 20 {
+		path := "/" + strconv.Itoa(i)
+		resp, err := cl.Do(&ClientRequest{URL: srv.url(path)}).Await(nil)
+		if err != nil || string(resp.Body()) != path {
+			t.Fatalf("request %s: %v, %v", path, resp, err)
+		}
+		resp.Release()
 	}
 }

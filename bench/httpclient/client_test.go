@@ -16,8 +16,8 @@
 //   - fasthttp: a goroutine calling HostClient.Do.
 //
 // Concurrent keeps 64 requests in flight over up to 64 connections:
-// callbacks chained on the loop, or 64 goroutines calling DoContext, against
-// 64 goroutines calling HostClient.Do.
+// callbacks chained on the loop, or 64 goroutines calling DoContext or
+// Do(req).Await, against 64 goroutines calling HostClient.Do.
 //
 // The client's Group runs its loop unlocked (the default; see Options.LockOSThread), as the
 // http1 documentation advises when goroutines wait for the loop: a locked
@@ -209,6 +209,26 @@ func BenchmarkConcurrent(b *testing.B) {
 			ctx := context.Background()
 			return func() error {
 				resp, err := cl.DoContext(ctx, req)
+				if err != nil {
+					return err
+				}
+				ok := string(resp.Body()) == body
+				resp.Release()
+				if !ok {
+					return errBody
+				}
+				return nil
+			}
+		})
+	})
+	b.Run("ioloop-DoAwait-goroutines", func(b *testing.B) {
+		cl := ioloopClient(b)
+		url := "http://" + server(b) + "/plaintext"
+		parallel(b, func() func() error {
+			req := &http1.ClientRequest{URL: url}
+			ctx := context.Background()
+			return func() error {
+				resp, err := cl.Do(req).Await(ctx)
 				if err != nil {
 					return err
 				}

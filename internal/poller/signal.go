@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"context"
 	"errors"
 	"os"
 	"runtime"
@@ -63,32 +64,70 @@ func (s *Signal) take(uintptr) bool { return s.set.Swap(false) }
 
 // Wait blocks until Notify is called, or returns at once if it was since
 // the last Wait. No allocation; no system call when the Notify came first.
-func (s *Signal) Wait() {
+func (s *Signal) Wait() { s.WaitContext(nil) }
+
+// WaitContext is Wait bounded by ctx (nil: no bound): it reports whether a
+// Notify came (true) or ctx ended first (false). A ctx that can end costs
+// one context.AfterFunc (an allocation); when it ends, the waiter is kicked
+// as NotifyNow kicks it, without the flag.
+func (s *Signal) WaitContext(ctx context.Context) bool {
+	var cdone <-chan struct{}
+	if ctx != nil {
+		cdone = ctx.Done()
+	}
 	if s.f == nil {
-		<-s.ch
-		return
+		select {
+		case <-s.ch:
+			return true
+		case <-cdone:
+			select {
+			case <-s.ch:
+				return true
+			default:
+				return false
+			}
+		}
+	}
+	if cdone != nil {
+		if s.set.Swap(false) {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		stop := context.AfterFunc(ctx, s.kick)
+		defer stop()
 	}
 	for {
 		err := s.rc.Read(s.step)
 		if err == nil {
-			return
+			return true
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			// The runtime refused the descriptor: wait for the flag by
 			// yielding (not expected on a working system).
 			for !s.set.Swap(false) {
+				if cdone != nil && ctx.Err() != nil {
+					return false
+				}
 				runtime.Gosched()
 			}
-			return
+			return true
 		}
-		// NotifyNow's kick (this one's, or a late one of an earlier
-		// Notify): clear the deadline, then look at the flag.
+		// A kick: NotifyNow's (this one's, or a late one of an earlier
+		// Notify) or ctx's. Clear the deadline, then look at the flag.
 		_ = s.f.SetReadDeadline(time.Time{})
 		if s.set.Swap(false) {
-			return
+			return true
+		}
+		if cdone != nil && ctx.Err() != nil {
+			return false
 		}
 	}
 }
+
+// kick makes a Wait look at its flag and context again.
+func (s *Signal) kick() { _ = s.f.SetReadDeadline(kicked) }
 
 // NotifyNow is Notify without a system call: the runtime makes the waiting
 // goroutine runnable at once (its read deadline moves into the past), and
@@ -100,7 +139,7 @@ func (s *Signal) NotifyNow() {
 		return
 	}
 	s.set.Store(true)
-	_ = s.f.SetReadDeadline(kicked)
+	s.kick()
 }
 
 // kicked is the deadline NotifyNow sets: any time already gone.

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"context"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -169,4 +170,47 @@ func TestSignalNotifyNow(t *testing.T) {
 		}
 	}
 	blocksUntilNotify(t, s, "a stale kick ended a Wait that had no Notify")
+}
+
+// WaitContext returns false when its context ends first, without taking a
+// Notify that comes later (the next Wait gets it); true for a Notify that
+// came first even when the context has ended; and the context's kick,
+// landing after WaitContext returned, ends no later Wait.
+func TestSignalWaitContext(t *testing.T) {
+	checkLeaks(t)
+	s := NewSignal()
+	defer s.Close()
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		if s.WaitContext(ctx) {
+			t.Fatal("WaitContext reported a Notify that never came")
+		}
+		cancel()
+	}
+	s.Notify()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if !s.WaitContext(ctx) {
+		t.Fatal("a Notify before WaitContext was not reported")
+	}
+	// A Notify while a bounded wait sleeps ends it with true.
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		s.Notify()
+	}()
+	if !s.WaitContext(ctx) {
+		t.Fatal("WaitContext missed a Notify")
+	}
+	cancel() // its kick may land now, after the wait
+	// A context ending while another goroutine notifies: either outcome,
+	// but a Notify not taken is kept for the next Wait.
+	for range 200 {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { cancel(); s.Notify() }()
+		if !s.WaitContext(ctx) {
+			s.Wait() // the Notify is kept
+		}
+	}
+	blocksUntilNotify(t, s, "a context's kick ended a later Wait")
 }

@@ -1,0 +1,218 @@
+package async
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// chanWaiter is a Waiter made of a one-slot channel; Wake fails the test
+// when a Wake is already pending (the future wakes a waiter at most once
+// per Wait).
+type chanWaiter struct {
+	t  *testing.T
+	ch chan struct{}
+}
+
+func (w *chanWaiter) Wait(ctx context.Context) bool {
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	select {
+	case <-w.ch:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+func (w *chanWaiter) Wake() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+		w.t.Error("Wake with a Wake pending")
+	}
+}
+
+// waitExec is a WaiterSource that runs tasks on new goroutines and counts
+// the waiters it lends; PutWaiter fails the test when a waiter comes back
+// with a Wake pending or was not lent.
+type waitExec struct {
+	t          *testing.T
+	mu         sync.Mutex
+	free       []*chanWaiter
+	lent       map[*chanWaiter]bool
+	gets, puts atomic.Int64
+}
+
+func newWaitExec(t *testing.T) *waitExec {
+	return &waitExec{t: t, lent: map[*chanWaiter]bool{}}
+}
+
+func (e *waitExec) Execute(t Task) { go t.Run() }
+
+func (e *waitExec) GetWaiter() Waiter {
+	e.gets.Add(1)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var w *chanWaiter
+	if n := len(e.free); n > 0 {
+		w, e.free = e.free[n-1], e.free[:n-1]
+	} else {
+		w = &chanWaiter{t: e.t, ch: make(chan struct{}, 1)}
+	}
+	e.lent[w] = true
+	return w
+}
+
+func (e *waitExec) PutWaiter(aw Waiter) {
+	e.puts.Add(1)
+	w := aw.(*chanWaiter)
+	if len(w.ch) != 0 {
+		e.t.Error("waiter given back with a Wake pending")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.lent[w] {
+		e.t.Error("waiter given back twice or never lent")
+	}
+	delete(e.lent, w)
+	e.free = append(e.free, w)
+}
+
+// balanced checks that every waiter lent came back.
+func (e *waitExec) balanced(t *testing.T) {
+	t.Helper()
+	if g, p := e.gets.Load(), e.puts.Load(); g != p || len(e.lent) != 0 {
+		t.Fatalf("%d waiters lent, %d given back, %d out", g, p, len(e.lent))
+	}
+}
+
+// TestAwaitWithLentWaiter: the first awaiter of a pending future sleeps in
+// the executor's waiter, a second one on the Done channel; both get the
+// value and the waiter comes back.
+func TestAwaitWithLentWaiter(t *testing.T) {
+	checkGoroutines(t)
+	ex := newWaitExec(t)
+	p := NewPromise[int](ex)
+	f := p.Future()
+	got := make(chan int, 2)
+	for range 2 {
+		go func() {
+			v, err := f.Await(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			got <- v
+		}()
+	}
+	// Both awaiters are asleep before the future settles.
+	deadline := time.Now().Add(5 * time.Second)
+	for ex.gets.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if ex.gets.Load() != 2 || ex.puts.Load() != 1 {
+		t.Fatalf("gets %d, puts %d before settling: want one waiter in use, one refused",
+			ex.gets.Load(), ex.puts.Load())
+	}
+	p.Resolve(42)
+	for range 2 {
+		if v := <-got; v != 42 {
+			t.Fatalf("awaited %d, want 42", v)
+		}
+	}
+	ex.balanced(t)
+	if v, err := f.Await(nil); v != 42 || err != nil {
+		t.Fatalf("settled Await: %d, %v", v, err)
+	}
+	if ex.gets.Load() != 2 {
+		t.Fatal("a settled future lent a waiter")
+	}
+}
+
+// TestAwaitWithLentWaiterContextEnds: an awaiter whose context ends gets
+// the context's error, its waiter comes back with no Wake pending, and the
+// later settling wakes nobody; a new Await then gets the value.
+func TestAwaitWithLentWaiterContextEnds(t *testing.T) {
+	checkGoroutines(t)
+	ex := newWaitExec(t)
+	p := NewPromise[string](ex)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := p.Future().Await(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Await: %v, want the deadline", err)
+	}
+	ex.balanced(t)
+	p.Resolve("late")
+	if v, err := p.Future().Await(context.Background()); v != "late" || err != nil {
+		t.Fatalf("Await after settling: %q, %v", v, err)
+	}
+	ex.balanced(t)
+}
+
+// TestAwaitWithLentWaiterRace settles futures while their awaiters'
+// contexts end, many times: every Await returns either the value or the
+// context's error (the value whenever the future had settled before the
+// awaiter withdrew), every waiter comes back exactly once with no Wake
+// pending, and a rejected future's error arrives as such.
+func TestAwaitWithLentWaiterRace(t *testing.T) {
+	checkGoroutines(t)
+	ex := newWaitExec(t)
+	const rounds = 3000
+	var values, timeouts atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds / 4 {
+				p := NewPromise[int](ex)
+				ctx, cancel := context.WithCancel(context.Background())
+				want := g*rounds + i
+				fail := i%7 == 0
+				go func() {
+					switch i % 3 {
+					case 0: // the context ends well before the future settles
+						cancel()
+						time.Sleep(20 * time.Microsecond)
+					case 1: // just before
+						cancel()
+					}
+					if fail {
+						p.Reject(errors.New("failed"))
+					} else {
+						p.Resolve(want)
+					}
+					cancel()
+				}()
+				v, err := p.Future().Await(ctx)
+				switch {
+				case errors.Is(err, context.Canceled):
+					timeouts.Add(1)
+					// The future settles anyway: a second Await sees it.
+					v, err = p.Future().Await(nil)
+					if fail != (err != nil) || !fail && v != want {
+						t.Errorf("second Await: %d, %v", v, err)
+					}
+				case fail:
+					if err == nil || err.Error() != "failed" {
+						t.Errorf("rejected future awaited as %d, %v", v, err)
+					}
+				case err != nil || v != want:
+					t.Errorf("Await: %d, %v, want %d", v, err, want)
+				default:
+					values.Add(1)
+				}
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	ex.balanced(t)
+	t.Logf("%d values, %d context ends", values.Load(), timeouts.Load())
+}
