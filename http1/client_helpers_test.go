@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -117,4 +118,23 @@ func ioReadFull(r interface{ Read([]byte) (int, error) }, b []byte) (int, error)
 // writeString writes s with \n turned into \r\n.
 func writeCRLF(c net.Conn, s string) {
 	_, _ = c.Write([]byte(strings.ReplaceAll(s, "\n", "\r\n")))
+}
+
+// newPathServer starts a raw server that answers every request with its
+// path as the body, after calling before (when not nil) with the path and
+// the connection's reader.
+func newPathServer(t *testing.T, before func(path string, r *bufio.Reader)) *rawServer {
+	return newRawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			line, _ := readRequest(r)
+			if line == "" {
+				return
+			}
+			path := strings.Fields(line)[1]
+			if before != nil {
+				before(path, r)
+			}
+			writeCRLF(c, "HTTP/1.1 200 OK\nContent-Length: "+strconv.Itoa(len(path))+"\n\n"+path)
+		}
+	})
 }

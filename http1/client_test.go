@@ -282,16 +282,8 @@ func TestClientIoloopServer(t *testing.T) {
 func TestClientPipelining(t *testing.T) {
 	checkLeaks(t)
 	var maxBehind int
-	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
-		for {
-			line, _ := readRequest(r)
-			if line == "" {
-				return
-			}
-			maxBehind = max(maxBehind, r.Buffered())
-			path := strings.Fields(line)[1]
-			writeCRLF(c, "HTTP/1.1 200 OK\nContent-Length: "+strconv.Itoa(len(path))+"\n\n"+path)
-		}
+	srv := newPathServer(t, func(_ string, r *bufio.Reader) {
+		maxBehind = max(maxBehind, r.Buffered())
 	})
 	cl := newClient(t, &Client{MaxConnsPerHost: 1, Pipeline: 4})
 	var wg sync.WaitGroup
@@ -720,16 +712,7 @@ func TestClientDoAwaitConcurrentWaits(t *testing.T) {
 // counted by the leak check.
 func testConcurrentWaits(t *testing.T, do func(*Client, *ClientRequest) (*Response, error)) {
 	checkLeaks(t)
-	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
-		for {
-			line, _ := readRequest(r)
-			if line == "" {
-				return
-			}
-			path := strings.Fields(line)[1]
-			writeCRLF(c, "HTTP/1.1 200 OK\nContent-Length: "+strconv.Itoa(len(path))+"\n\n"+path)
-		}
-	})
+	srv := newPathServer(t, nil)
 	cl := newClient(t, &Client{MaxConnsPerHost: 4})
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -767,17 +750,9 @@ func testConcurrentWaits(t *testing.T, do func(*Client, *ClientRequest) (*Respon
 func TestClientDoAwaitContextEnds(t *testing.T) {
 	checkLeaks(t)
 	release := make(chan struct{})
-	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
-		for {
-			line, _ := readRequest(r)
-			if line == "" {
-				return
-			}
-			path := strings.Fields(line)[1]
-			if path == "/slow" {
-				<-release
-			}
-			writeCRLF(c, "HTTP/1.1 200 OK\nContent-Length: "+strconv.Itoa(len(path))+"\n\n"+path)
+	srv := newPathServer(t, func(path string, _ *bufio.Reader) {
+		if path == "/slow" {
+			<-release
 		}
 	})
 	cl := newClient(t, &Client{})

@@ -202,43 +202,13 @@ func BenchmarkConcurrent(b *testing.B) {
 		}
 	})
 	b.Run("ioloop-DoContext-goroutines", func(b *testing.B) {
-		cl := ioloopClient(b)
-		url := "http://" + server(b) + "/plaintext"
-		parallel(b, func() func() error {
-			req := &http1.ClientRequest{URL: url}
-			ctx := context.Background()
-			return func() error {
-				resp, err := cl.DoContext(ctx, req)
-				if err != nil {
-					return err
-				}
-				ok := string(resp.Body()) == body
-				resp.Release()
-				if !ok {
-					return errBody
-				}
-				return nil
-			}
+		ioloopGoroutines(b, func(cl *http1.Client, req *http1.ClientRequest) (*http1.Response, error) {
+			return cl.DoContext(context.Background(), req)
 		})
 	})
 	b.Run("ioloop-DoAwait-goroutines", func(b *testing.B) {
-		cl := ioloopClient(b)
-		url := "http://" + server(b) + "/plaintext"
-		parallel(b, func() func() error {
-			req := &http1.ClientRequest{URL: url}
-			ctx := context.Background()
-			return func() error {
-				resp, err := cl.Do(req).Await(ctx)
-				if err != nil {
-					return err
-				}
-				ok := string(resp.Body()) == body
-				resp.Release()
-				if !ok {
-					return errBody
-				}
-				return nil
-			}
+		ioloopGoroutines(b, func(cl *http1.Client, req *http1.ClientRequest) (*http1.Response, error) {
+			return cl.Do(req).Await(context.Background())
 		})
 	})
 	b.Run("fasthttp-goroutines", func(b *testing.B) {
@@ -258,6 +228,28 @@ func BenchmarkConcurrent(b *testing.B) {
 				return nil
 			}
 		})
+	})
+}
+
+// ioloopGoroutines runs parallel with do as each goroutine's call, against
+// a new server, checking every body.
+func ioloopGoroutines(b *testing.B, do func(*http1.Client, *http1.ClientRequest) (*http1.Response, error)) {
+	cl := ioloopClient(b)
+	url := "http://" + server(b) + "/plaintext"
+	parallel(b, func() func() error {
+		req := &http1.ClientRequest{URL: url}
+		return func() error {
+			resp, err := do(cl, req)
+			if err != nil {
+				return err
+			}
+			ok := string(resp.Body()) == body
+			resp.Release()
+			if !ok {
+				return errBody
+			}
+			return nil
+		}
 	})
 }
 
