@@ -358,7 +358,6 @@ type syncWait struct {
 	resp *Response
 	err  error
 	fn   func(*Response, error)
-	ex   *lateExecutor // while lent to an Await of Do's future
 }
 
 // getWait takes an idle syncWait or makes one.
@@ -495,18 +494,10 @@ func (e *lateExecutor) Execute(t async.Task) {
 }
 
 // GetWaiter lends one of the Client's waits (async.WaiterSource).
-func (e *lateExecutor) GetWaiter() async.Waiter {
-	w := e.cl.getWait()
-	w.ex = e
-	return w
-}
+func (e *lateExecutor) GetWaiter() async.Waiter { return e.cl.getWait() }
 
 // PutWaiter gives it back.
-func (e *lateExecutor) PutWaiter(aw async.Waiter) {
-	w := aw.(*syncWait)
-	w.ex = nil
-	e.cl.putWait(w)
-}
+func (e *lateExecutor) PutWaiter(w async.Waiter) { e.cl.putWait(w.(*syncWait)) }
 
 // splitURL splits an absolute http URL into its authority and its
 // request-target without allocating (except for a target that starts with
