@@ -110,15 +110,15 @@ func TestAwaitWithLentWaiter(t *testing.T) {
 			got <- v
 		}()
 	}
-	// Both awaiters are asleep before the future settles.
+	// Both awaiters have asked for a waiter, and one gave its back (the
+	// future had one already), before the future settles.
 	deadline := time.Now().Add(5 * time.Second)
-	for ex.gets.Load() < 2 && time.Now().Before(deadline) {
+	for (ex.gets.Load() < 2 || ex.puts.Load() < 1) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(10 * time.Millisecond)
-	if ex.gets.Load() != 2 || ex.puts.Load() != 1 {
-		t.Fatalf("gets %d, puts %d before settling: want one waiter in use, one refused",
-			ex.gets.Load(), ex.puts.Load())
+	if ex.gets.Load() != 2 || ex.puts.Load() != 1 || len(got) != 0 {
+		t.Fatalf("gets %d, puts %d, %d returned before settling: want one waiter in use, one refused, none returned",
+			ex.gets.Load(), ex.puts.Load(), len(got))
 	}
 	p.Resolve(42)
 	for range 2 {
