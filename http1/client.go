@@ -294,17 +294,9 @@ func (r *ClientRequest) AddHeader(name, value string) {
 // Safe from any goroutine.
 func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
 	ex := &lateExecutor{cl: cl}
-	p := async.NewPromise[*Response](ex)
-	cl.start(req, req.Context, func(resp *Response, err error) {
-		if err != nil {
-			ex.set(nil)
-			p.Reject(err)
-			return
-		}
-		ex.set(resp.l)
-		p.Resolve(resp)
-	}, true)
-	return p.Future()
+	ex.p = async.NewPromise[*Response](ex)
+	cl.start(req, req.Context, ex, true)
+	return ex.p.Future()
 }
 
 // DoFunc sends req and calls fn once with the response or an error, on the
@@ -315,7 +307,7 @@ func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
 // fn must not block. Steady-state cost: no allocation. Safe from any
 // goroutine.
 func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error)) {
-	cl.start(req, req.Context, fn, false)
+	cl.start(req, req.Context, completeFunc(fn), false)
 }
 
 // DoContext sends req and waits for its response: the blocking form for
@@ -338,7 +330,7 @@ func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response,
 		ctx = req.Context
 	}
 	w := cl.getWait()
-	cl.start(req, ctx, w.fn, true)
+	cl.start(req, ctx, w, true)
 	w.sig.Wait()
 	resp, err := w.resp, w.err
 	w.resp, w.err = nil, nil
@@ -357,7 +349,6 @@ type syncWait struct {
 	sig  *ioloop.Signal
 	resp *Response
 	err  error
-	fn   func(*Response, error)
 }
 
 // getWait takes an idle syncWait or makes one.
@@ -371,9 +362,7 @@ func (cl *Client) getWait() *syncWait {
 		return w
 	}
 	cl.waitMu.Unlock()
-	w := &syncWait{sig: ioloop.NewSignal()}
-	w.fn = w.complete
-	return w
+	return &syncWait{sig: ioloop.NewSignal()}
 }
 
 // putWait keeps w for the next DoContext, or releases its descriptor.
@@ -467,8 +456,21 @@ func (cl *Client) NumConns() int {
 // goroutine awaiting Do's future is woken as DoContext's caller is.
 type lateExecutor struct {
 	cl *Client
+	p  *async.Promise[*Response] // settled by complete
 	mu sync.Mutex
 	l  *ioloop.Loop
+}
+
+// complete settles Do's future with the exchange's end (a completer): its
+// continuations go to the loop that answered.
+func (e *lateExecutor) complete(resp *Response, err error) {
+	if err != nil {
+		e.set(nil)
+		e.p.Reject(err)
+		return
+	}
+	e.set(resp.l)
+	e.p.Resolve(resp)
 }
 
 func (e *lateExecutor) set(l *ioloop.Loop) {

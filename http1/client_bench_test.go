@@ -115,6 +115,42 @@ func TestClientDoContextNoAlloc(t *testing.T) {
 	}
 }
 
+// TestClientDoAwaitAllocs checks the documented cost of Do(req).Await in
+// the steady state: three allocations per request (the future, its
+// executor and the future's extension), and each response whole.
+func TestClientDoAwaitAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation count")
+	}
+	checkLeaks(t)
+	addr := plaintextServer(t)
+	cl := newClient(t, nil)
+	req := &ClientRequest{URL: "http://" + addr + "/plaintext"}
+	ctx := context.Background()
+	var failed error
+	call := func() {
+		resp, err := cl.Do(req).Await(ctx)
+		if err != nil {
+			failed = err
+			return
+		}
+		if resp.StatusCode != 200 || string(resp.Body()) != "Hello, World!" {
+			failed = fmt.Errorf("got %d %q", resp.StatusCode, resp.Body())
+		}
+		resp.Release()
+	}
+	for range 100 {
+		call()
+	}
+	allocs := testing.AllocsPerRun(500, call)
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if allocs > 3 && !clientRace {
+		t.Fatalf("%.2f allocations per request, want at most 3", allocs)
+	}
+}
+
 // BenchmarkClientDoFunc: one request at a time over a keep-alive
 // connection to the ioloop server (round-trip latency).
 func BenchmarkClientDoFunc(b *testing.B) {

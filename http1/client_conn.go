@@ -75,9 +75,22 @@ func (cl *Client) pool(host string) (*hostPool, error) {
 	return hp, nil
 }
 
+// completer gets the end of an exchange: its response or its error.
+// DoFunc's function (as a completeFunc), DoContext's wait and Do's executor
+// are completers; an interface rather than a func, so that none of them
+// costs a bound method value.
+type completer interface {
+	complete(resp *Response, err error)
+}
+
+// completeFunc makes a function a completer, with no allocation.
+type completeFunc func(*Response, error)
+
+func (f completeFunc) complete(resp *Response, err error) { f(resp, err) }
+
 // start begins an exchange for req; fn gets its end. ctx (req.Context, or
 // DoContext's context) cancels it.
-func (cl *Client) start(req *ClientRequest, ctx context.Context, fn func(*Response, error), give bool) {
+func (cl *Client) start(req *ClientRequest, ctx context.Context, fn completer, give bool) {
 	cl.init()
 	x := cl.xpool.Get().(*clientExchange)
 	x.begin(req, fn)
@@ -613,7 +626,7 @@ func responseError(err error) error {
 type clientExchange struct {
 	cl  *Client
 	req *ClientRequest
-	fn  func(*Response, error)
+	fn  completer
 
 	mu        sync.Mutex
 	seq       uint64
@@ -640,7 +653,7 @@ type clientExchange struct {
 	headerTimeoutFn, totalTimeoutFn func()
 }
 
-func (x *clientExchange) begin(req *ClientRequest, fn func(*Response, error)) {
+func (x *clientExchange) begin(req *ClientRequest, fn completer) {
 	x.mu.Lock()
 	x.seq++
 	x.mu.Unlock()
@@ -943,7 +956,7 @@ func (x *clientExchange) startStream(cc *clientConn) {
 	if x.give {
 		x.resp.x = nil
 	}
-	x.fn(x.resp, nil)
+	x.fn.complete(x.resp, nil)
 }
 
 // finish ends x once: calls fn (or ends the streamed body), follows a
@@ -972,16 +985,16 @@ func (x *clientExchange) finish(err error) {
 		if resp != nil {
 			resp.reset()
 		}
-		fn(nil, err)
+		fn.complete(nil, err)
 		x.recycle()
 		return
 	}
 	resp.l = x.loop()
 	if x.give {
 		x.resp, resp.x = nil, nil
-		fn(resp, nil)
+		fn.complete(resp, nil)
 	} else {
-		fn(resp, nil)
+		fn.complete(resp, nil)
 		resp.reset()
 	}
 	x.recycle()
