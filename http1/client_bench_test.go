@@ -78,6 +78,31 @@ func TestClientDoFuncNoAlloc(t *testing.T) {
 // (DoContext, then Release) allocates nothing and returns each response
 // whole.
 func TestClientDoContextNoAlloc(t *testing.T) {
+	allocs := roundTripAllocs(t, func(cl *Client, req *ClientRequest) (*Response, error) {
+		return cl.DoContext(context.Background(), req)
+	})
+	if allocs != 0 && !clientRace {
+		t.Fatalf("%.2f allocations per request, want 0", allocs)
+	}
+}
+
+// TestClientDoAwaitAllocs checks the documented cost of Do(req).Await in
+// the steady state: three allocations per request (the future, its
+// executor and the future's extension), and each response whole.
+func TestClientDoAwaitAllocs(t *testing.T) {
+	allocs := roundTripAllocs(t, func(cl *Client, req *ClientRequest) (*Response, error) {
+		return cl.Do(req).Await(context.Background())
+	})
+	if allocs > 3 && !clientRace {
+		t.Fatalf("%.2f allocations per request, want at most 3", allocs)
+	}
+}
+
+// roundTripAllocs sends 100 requests through do to a plaintext server, then
+// returns the allocations per request over 500 more, checking that every
+// response came whole (and released).
+func roundTripAllocs(t *testing.T, do func(*Client, *ClientRequest) (*Response, error)) float64 {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("allocation count")
 	}
@@ -85,11 +110,10 @@ func TestClientDoContextNoAlloc(t *testing.T) {
 	addr := plaintextServer(t)
 	cl := newClient(t, nil)
 	req := &ClientRequest{URL: "http://" + addr + "/plaintext"}
-	ctx := context.Background()
 	var failed error
 	n := 0
 	call := func() {
-		resp, err := cl.DoContext(ctx, req)
+		resp, err := do(cl, req)
 		if err != nil {
 			failed = err
 			return
@@ -107,48 +131,11 @@ func TestClientDoContextNoAlloc(t *testing.T) {
 	if failed != nil {
 		t.Fatal(failed)
 	}
+	// AllocsPerRun calls once more to warm up.
 	if want := 100 + 501; n != want {
 		t.Fatalf("%d responses, want %d", n, want)
 	}
-	if allocs != 0 && !clientRace {
-		t.Fatalf("%.2f allocations per request, want 0", allocs)
-	}
-}
-
-// TestClientDoAwaitAllocs checks the documented cost of Do(req).Await in
-// the steady state: three allocations per request (the future, its
-// executor and the future's extension), and each response whole.
-func TestClientDoAwaitAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation count")
-	}
-	checkLeaks(t)
-	addr := plaintextServer(t)
-	cl := newClient(t, nil)
-	req := &ClientRequest{URL: "http://" + addr + "/plaintext"}
-	ctx := context.Background()
-	var failed error
-	call := func() {
-		resp, err := cl.Do(req).Await(ctx)
-		if err != nil {
-			failed = err
-			return
-		}
-		if resp.StatusCode != 200 || string(resp.Body()) != "Hello, World!" {
-			failed = fmt.Errorf("got %d %q", resp.StatusCode, resp.Body())
-		}
-		resp.Release()
-	}
-	for range 100 {
-		call()
-	}
-	allocs := testing.AllocsPerRun(500, call)
-	if failed != nil {
-		t.Fatal(failed)
-	}
-	if allocs > 3 && !clientRace {
-		t.Fatalf("%.2f allocations per request, want at most 3", allocs)
-	}
+	return allocs
 }
 
 // BenchmarkClientDoFunc: one request at a time over a keep-alive
