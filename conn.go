@@ -114,6 +114,7 @@ const (
 	fUserPaused                         // reading paused by PauseRead
 	fRedeliver                          // offer buffered input again after a resume
 	fKeepReading                        // the water marks do not pause reading (SetPauseOnBackpressure)
+	fInFlight                           // a send is queued on the loop's ring (see ring.go)
 )
 
 // is reports whether flag f is set. Loop only.
@@ -433,6 +434,13 @@ func (c *Conn) WriteNow(b []byte) (int, error) {
 // there, outside the caller's stack. Loop only.
 func (c *Conn) writeDirect(b []byte) {
 	l := c.l
+	if c.is(fInFlight) {
+		l.finishWrites()
+	}
+	if l.ring != nil && within(b, l.arena) {
+		l.queueWrite(c, b) // the arena holds b until the round's writes are done
+		return
+	}
 	iov := append(l.iov[:0], b)
 	n, err := l.w.Writev(int(c.fd), iov)
 	clear(iov)
@@ -770,45 +778,56 @@ func (c *Conn) onEvent(f poller.Flags) {
 }
 
 // read reads what the socket has, within the loop's per-connection budget.
-func (c *Conn) read() {
+func (c *Conn) read() { c.readOn(0, readBudget) }
+
+// readOn reads up to reads times more, total bytes having been read already.
+func (c *Conn) readOn(total, reads int) {
 	l := c.l
-	total := 0
-	for range readBudget {
+	for range reads {
 		if c.state == StateClosed || c.is(fEOF) || (c.state == StateOpen && c.readPaused()) {
 			return
 		}
 		n, err := sock.Read(int(c.fd), l.scratch)
-		if n > 0 {
-			c.lastActive = l.now
-			if c.state == StateOpen {
-				c.deliver(l.scratch[:n])
-			} // while closing, input is read and dropped
-			total += n
-			if n < len(l.scratch) && !c.is(fRdhup) {
-				c.flags &^= fReadReady // a short read drained the socket
-				return
-			}
-			if total >= readBytesBudget {
-				l.addReady(c)
-				return
-			}
-			continue
-		}
-		switch err {
-		case nil:
-			c.flags &^= fReadReady
-			c.peerEOF()
+		if !c.readDone(l.scratch, n, err, &total) {
 			return
-		case syscall.EAGAIN:
-			c.flags &^= fReadReady
-			return
-		case syscall.EINTR:
-			continue
 		}
-		c.fail(err)
-		return
 	}
 	l.addReady(c)
+}
+
+// readDone handles the result of one read into buf (n bytes, or err) and
+// reports whether to read again.
+func (c *Conn) readDone(buf []byte, n int, err error, total *int) bool {
+	l := c.l
+	if n > 0 {
+		c.lastActive = l.now
+		if c.state == StateOpen {
+			c.deliver(buf[:n])
+		} // while closing, input is read and dropped
+		*total += n
+		if n < len(buf) && !c.is(fRdhup) {
+			c.flags &^= fReadReady // a short read drained the socket
+			return false
+		}
+		if *total >= readBytesBudget {
+			l.addReady(c)
+			return false
+		}
+		return true
+	}
+	switch err {
+	case nil:
+		c.flags &^= fReadReady
+		c.peerEOF()
+		return false
+	case syscall.EAGAIN:
+		c.flags &^= fReadReady
+		return false
+	case syscall.EINTR:
+		return true
+	}
+	c.fail(err)
+	return false
 }
 
 // deliver offers data (and whatever input was left before it) to OnData and
@@ -873,6 +892,9 @@ func (c *Conn) peerEOF() {
 // flush hands queued output to the kernel.
 func (c *Conn) flush() {
 	l := c.l
+	if c.is(fInFlight) {
+		l.finishWrites()
+	}
 	for c.outLen() > 0 {
 		out := &c.io.out
 		iov := out.Iovecs(l.iov[:0], sock.MaxIovecs)
@@ -932,6 +954,9 @@ func (c *Conn) flush() {
 // (reading and dropping input) so that its last bytes are not lost to a
 // reset, bounded by Options.Linger.
 func (c *Conn) shutWrite() {
+	if c.is(fInFlight) {
+		c.l.finishWrites() // FIN goes after the queued send
+	}
 	c.flags |= fWriteShut
 	if err := sock.ShutdownWrite(int(c.fd)); err != nil {
 		c.destroy(c.closeErrOr(err))
@@ -963,6 +988,9 @@ func (c *Conn) beginClose(err error) {
 		c.destroy(c.closeErrOr(err))
 		return
 	}
+	if c.is(fInFlight) {
+		c.l.finishWrites() // so the output below is all there is
+	}
 	c.state = StateClosing
 	c.setCloseErr(err)
 	c.l.timers.Cancel(c.tm)
@@ -992,6 +1020,12 @@ func (c *Conn) fail(err error) { c.destroy(c.closeErrOr(err)) }
 func (c *Conn) destroy(err error) {
 	if c.state == StateClosed {
 		return
+	}
+	if c.is(fInFlight) {
+		c.l.finishWrites() // before the descriptor closes (and may be reused)
+		if c.state == StateClosed {
+			return
+		}
 	}
 	c.state = StateClosed
 	l := c.l

@@ -41,6 +41,7 @@ func New(o Options) (*Group, error) {
 		if err != nil {
 			for _, l := range g.loops {
 				_ = l.p.Close()
+				l.closeRing()
 			}
 			return nil, fmt.Errorf("ioloop: start loop %d: %w", i, err)
 		}

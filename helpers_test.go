@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,9 +18,16 @@ import (
 // still there once it ended.
 func checkLeaks(t *testing.T) { leaktest.Check(t) }
 
+// testIOUring runs the tests with Options.IOUring on
+// (IOLOOP_TEST_IOURING=1; .ci/run runs this package both ways).
+var testIOUring = os.Getenv("IOLOOP_TEST_IOURING") == "1"
+
 // newGroup starts a group closed at the end of the test.
 func newGroup(t *testing.T, o ioloop.Options) *ioloop.Group {
 	t.Helper()
+	if testIOUring {
+		o.IOUring = true
+	}
 	if o.Logger == nil {
 		o.Logger = testLogger(t)
 	}

@@ -72,6 +72,14 @@ type Loop struct {
 	lent     []byte // all the input lent to viewConn's OnData (view is what is left)
 	pend     []byte // viewConn's only write of its OnData, not copied yet: see Conn.Write
 
+	// Options.IOUring: reads and writes batched through the ring (nil
+	// without); see ring.go.
+	ring    *sock.Ring
+	arena   []byte      // ringSlots read slots of ringSlot bytes
+	rq      []*Conn     // connections whose read is queued, by slot
+	wq      []ringWrite // writes queued, by operation index
+	wqSpare []ringWrite // the other wq buffer
+
 	// Test hook: called after every writev with the number of buffers.
 	onWritev func(fd, nbufs, n int)
 }
@@ -94,6 +102,9 @@ func newLoop(g *Group, idx int) (*Loop, error) {
 		iov:     make([][]byte, 0, sock.MaxIovecs),
 	}
 	l.flow = buffer.Flow{High: g.opts.HighWater, Low: g.opts.LowWater}
+	if g.opts.IOUring {
+		l.initRing()
+	}
 	l.mb = mailbox.New(g.opts.MailboxSize, l.wake)
 	l.ctx = async.WithExecutor(context.Background(), l)
 	return l, nil
@@ -157,9 +168,23 @@ func (l *Loop) run() {
 		for i, ev := range l.events[:n] {
 			l.left = n - i - 1
 			slot, gen := int(uint32(ev.Tag)), uint16(ev.Tag>>32)
-			if o := l.slots.get(slot); o != nil && o.generation() == gen {
-				o.onEvent(ev.Flags)
+			o := l.slots.get(slot)
+			if o == nil || o.generation() != gen {
+				continue
 			}
+			if l.ring != nil {
+				if c, ok := o.(*Conn); ok && c.batchable(ev.Flags) {
+					l.queueRead(c)
+					continue
+				}
+				if len(l.rq) > 0 {
+					l.runReads() // before any other callback, which could close a queued socket
+				}
+			}
+			o.onEvent(ev.Flags)
+		}
+		if len(l.rq) > 0 {
+			l.runReads()
 		}
 		l.left = 0
 		l.runReady()
@@ -230,6 +255,7 @@ func (l *Loop) exit() {
 	}
 	l.flushDirty()
 	_ = l.p.Close()
+	l.closeRing()
 }
 
 // closeAll closes every socket the loop owns.

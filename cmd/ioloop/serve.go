@@ -37,6 +37,7 @@ func serve(args []string) error {
 	fs.Var(&web, "http", "serve HTTP/1.1 (/plaintext, /json, /echo, and /ws: WebSocket echo) on `ADDR` (repeatable)")
 	adapter := fs.Bool("adapter", false, "serve --http with net/http handlers through the net/http adapter (same routes)")
 	loops := fs.Int("loops", 0, "number of event loops (default GOMAXPROCS)")
+	uring := fs.Bool("io-uring", false, "batch socket reads and writes through io_uring (Linux; plain calls where unavailable)")
 	grace := fs.Duration("grace", 5*time.Second, "how long a graceful shutdown may take")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -51,7 +52,7 @@ func serve(args []string) error {
 	// "listening" lines may signal at once.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	g, err := ioloop.New(ioloop.Options{Loops: *loops})
+	g, err := ioloop.New(ioloop.Options{Loops: *loops, IOUring: *uring})
 	if err != nil {
 		return err
 	}

@@ -57,8 +57,8 @@ func (o *Output) Segments() int { return o.n }
 
 func (o *Output) at(i int) *segment { return &o.segs[(o.head+i)&(len(o.segs)-1)] }
 
-// push appends a segment, growing the ring when full.
-func (o *Output) push(s segment) {
+// grow doubles the segment ring when it is full.
+func (o *Output) grow() {
 	if o.n == len(o.segs) {
 		ns := make([]segment, max(minRing, 2*len(o.segs)))
 		for i := 0; i < o.n; i++ {
@@ -66,7 +66,21 @@ func (o *Output) push(s segment) {
 		}
 		o.segs, o.head = ns, 0
 	}
+}
+
+// push appends a segment, growing the ring when full.
+func (o *Output) push(s segment) {
+	o.grow()
 	*o.at(o.n) = s
+	o.n++
+}
+
+// pushFront inserts a segment ahead of all others, growing the ring when
+// full.
+func (o *Output) pushFront(s segment) {
+	o.grow()
+	o.head = (o.head - 1) & (len(o.segs) - 1)
+	o.segs[o.head] = s
 	o.n++
 }
 
@@ -109,6 +123,25 @@ func (o *Output) Write(p *Pool, b []byte) {
 		o.push(segment{buf: c, pooled: true})
 		o.size += k
 		b = b[k:]
+	}
+}
+
+// Prepend copies b to the front of the queue, ahead of every byte queued
+// before: for bytes that were to go out before them but that a write took
+// only in part. Cost O(len(b)); no allocation when p has free chunks and
+// the segment ring has room. Loop goroutine only.
+func (o *Output) Prepend(p *Pool, b []byte) {
+	if o.n == 0 {
+		o.Write(p, b)
+		return
+	}
+	for len(b) > 0 { // from the end of b, each chunk in front of the last
+		c := p.Get(min(max(len(b), minChunk), maxChunk))
+		k := min(len(b), cap(c))
+		c = append(c, b[len(b)-k:]...)
+		o.pushFront(segment{buf: c, pooled: true})
+		o.size += k
+		b = b[:len(b)-k]
 	}
 }
 

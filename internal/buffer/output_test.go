@@ -3,6 +3,7 @@ package buffer
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -34,7 +35,7 @@ func runOutputModel(t testing.TB, p *Pool, src source) {
 	}
 	iov := make([][]byte, 0, 8)
 	for op := 0; !src.done(); op++ {
-		switch src.next(9) {
+		switch src.next(10) {
 		case 0, 1, 2:
 			d := pattern(&ctr, size())
 			o.Write(p, d)
@@ -94,6 +95,14 @@ func runOutputModel(t testing.TB, p *Pool, src source) {
 				want = append(want, doneRec{id: q.id, err: err})
 			}
 			pending = pending[:0]
+		case 9:
+			d := pattern(&ctr, size())
+			o.Prepend(p, d)
+			ref = append(slices.Clip(d), ref...)
+			total += len(d)
+			for i := range pending {
+				pending[i].end += len(d) // their bytes now go out after d
+			}
 		}
 		for len(pending) > 0 && pending[0].end <= written {
 			want = append(want, doneRec{id: pending[0].id})
@@ -307,6 +316,32 @@ func TestOutputPanickingDoneLeavesQueueConsistent(t *testing.T) {
 	}
 }
 
+func TestOutputPrependGoesFirst(t *testing.T) {
+	p := NewPool(0)
+	var o Output
+	o.Prepend(p, []byte("solo")) // an empty queue: a plain Write
+	o.Advance(p, 4)
+	var log []string
+	o.Write(p, []byte("cd"))
+	o.WriteRef([]byte("ef"), func(err error) { log = append(log, fmt.Sprint("ef ", err)) })
+	big := bytes.Repeat([]byte("x"), 150_000) // more than one chunk
+	big[0], big[len(big)-1] = 'B', 'E'
+	o.Prepend(p, []byte("ab"))
+	o.Prepend(p, big)
+	want := append(append([]byte{}, big...), "abcdef"...)
+	if got := bytes.Join(o.Iovecs(nil, 0), nil); !bytes.Equal(got, want) || o.Len() != len(want) {
+		t.Fatalf("queue is %d bytes starting %q, want %d starting %q", len(got), got[:min(8, len(got))], len(want), want[:8])
+	}
+	o.Advance(p, len(want)-1)
+	if len(log) != 0 {
+		t.Fatalf("WriteRef completed early: %v", log)
+	}
+	o.Advance(p, 1)
+	if !slices.Equal(log, []string{"ef <nil>"}) || o.Len() != 0 || o.Segments() != 0 {
+		t.Fatalf("log %v, Len %d, Segments %d", log, o.Len(), o.Segments())
+	}
+}
+
 func TestOutputAdvanceOutOfRangePanics(t *testing.T) {
 	for _, n := range []int{-1, 3} {
 		func() {
@@ -363,6 +398,7 @@ func FuzzOutput(f *testing.F) {
 	f.Add([]byte{0, 10, 3, 200, 1, 5, 0, 6, 3, 8, 0, 1})
 	f.Add([]byte{3, 0, 0, 1, 0, 20, 4, 50, 5, 3, 7, 2, 8, 0, 0})
 	f.Add([]byte{1, 255, 7, 0, 3, 9, 9, 3, 5, 2, 6, 100, 5, 0})
+	f.Add([]byte{0, 40, 3, 30, 1, 9, 20, 9, 7, 1, 5, 0, 6, 9, 9, 100, 5, 0, 6, 255})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runOutputModel(t, NewPool(1<<20), &byteSource{data: data})
 	})

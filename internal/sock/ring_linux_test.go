@@ -1,0 +1,206 @@
+package sock
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// newTestRing returns a ring closed at the end of the test, or skips the
+// test where the kernel has none.
+func newTestRing(t *testing.T, entries int) *Ring {
+	t.Helper()
+	r, err := NewRing(entries)
+	if errors.Is(err, ErrRingUnavailable) {
+		t.Skipf("no io_uring here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
+
+// tcpPairs returns n connected loopback TCP pairs (client, server), closed
+// at the end of the test, or earlier by closeCli[i].
+func tcpPairs(t *testing.T, n int) (cli, srv []int, closeCli []func()) {
+	t.Helper()
+	lfd, addr, err := Listen("tcp4", "127.0.0.1:0", ListenConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned(t, lfd)
+	for range n {
+		c, _, err := Connect("tcp4", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeCli = append(closeCli, owned(t, c))
+		for {
+			s, _, err := Accept(lfd)
+			if err == unix.EAGAIN {
+				unix.Poll([]unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}, 1000)
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			owned(t, s)
+			srv = append(srv, s)
+			break
+		}
+		cli = append(cli, c)
+	}
+	return cli, srv, closeCli
+}
+
+// waitReadable waits up to a second for fd to have input.
+func waitReadable(t *testing.T, fd int) {
+	t.Helper()
+	if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 1000); n != 1 || err != nil {
+		t.Fatalf("fd %d not readable: %d, %v", fd, n, err)
+	}
+}
+
+func TestRingBatchesReadsAndWrites(t *testing.T) {
+	checkLeaks(t)
+	r := newTestRing(t, 64)
+	if r.Cap() != 64 {
+		t.Fatalf("Cap = %d, want 64", r.Cap())
+	}
+	const n = 20
+	cli, srv, _ := tcpPairs(t, n)
+	msgs := make([][]byte, n)
+	for i := range n {
+		msgs[i] = bytes.Repeat([]byte(fmt.Sprintf("<%d>", i)), i*37+1)
+		if k := r.Write(cli[i], msgs[i]); k != i {
+			t.Fatalf("Write %d got index %d", i, k)
+		}
+	}
+	if r.Queued() != n {
+		t.Fatalf("Queued = %d, want %d", r.Queued(), n)
+	}
+	for i, res := range r.Submit() {
+		if int(res) != len(msgs[i]) {
+			t.Fatalf("write %d: result %d, want %d", i, res, len(msgs[i]))
+		}
+	}
+	if r.Queued() != 0 {
+		t.Fatalf("Queued = %d after Submit", r.Queued())
+	}
+	bufs := make([][]byte, n+1)
+	for i := range n {
+		waitReadable(t, srv[i])
+		bufs[i] = make([]byte, 4096)
+		r.Read(srv[i], bufs[i])
+	}
+	bufs[n] = make([]byte, 16)
+	r.Read(srv[0], bufs[n]) // drained by the read before it
+	res := r.Submit()
+	if len(res) != n+1 {
+		t.Fatalf("%d results for %d reads", len(res), n+1)
+	}
+	for i := range n {
+		got, err := RingResult("read", res[i])
+		if err != nil || !bytes.Equal(bufs[i][:got], msgs[i]) {
+			t.Fatalf("read %d: %d bytes %q, err %v; want %q", i, got, bufs[i][:got], err, msgs[i])
+		}
+	}
+	if got, err := RingResult("read", res[n]); got != 0 || err != unix.EAGAIN {
+		t.Fatalf("read of a drained socket: %d, %v; want EAGAIN at once", got, err)
+	}
+}
+
+func TestRingEndOfStreamAndErrors(t *testing.T) {
+	checkLeaks(t)
+	r := newTestRing(t, 8)
+	cli, srv, closeCli := tcpPairs(t, 2)
+	if err := ShutdownWrite(cli[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitReadable(t, srv[0])
+	// The peer of srv[1] resets: a send to it fails (EPIPE or ECONNRESET,
+	// and no SIGPIPE kills the test).
+	if err := SetLingerZero(cli[1]); err != nil {
+		t.Fatal(err)
+	}
+	closeCli[1]()
+	waitReadable(t, srv[1])
+	var b [8]byte
+	r.Read(srv[0], b[:])
+	r.Write(srv[1], []byte("to a reset peer"))
+	r.Read(1<<20, b[:]) // not a descriptor
+	res := r.Submit()
+	if n, err := RingResult("read", res[0]); n != 0 || err != nil {
+		t.Fatalf("read at end of stream: %d, %v; want 0, nil", n, err)
+	}
+	if _, err := RingResult("write", res[1]); !errors.Is(err, unix.EPIPE) && !errors.Is(err, unix.ECONNRESET) {
+		t.Fatalf("write to a reset peer: %v", err)
+	}
+	if _, err := RingResult("read", res[2]); !errors.Is(err, unix.EBADF) {
+		t.Fatalf("read of a bad descriptor: %v", err)
+	}
+}
+
+func TestRingWriteNeverWaits(t *testing.T) {
+	checkLeaks(t)
+	r := newTestRing(t, 8)
+	_, srv, _ := tcpPairs(t, 1) // the client never reads
+	big := make([]byte, 32<<20)
+	r.Write(srv[0], big)
+	r.Write(srv[0], big)
+	res := r.Submit()
+	n, err := RingResult("write", res[0])
+	if err != nil || n <= 0 || n >= len(big) {
+		t.Fatalf("first write: %d, %v; want a short count", n, err)
+	}
+	if n, err := RingResult("write", res[1]); n != 0 || err != unix.EAGAIN {
+		t.Fatalf("write to a full socket: %d, %v; want EAGAIN at once", n, err)
+	}
+}
+
+func TestRingSubmitAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	checkLeaks(t)
+	r := newTestRing(t, 16)
+	cli, srv, _ := tcpPairs(t, 4)
+	msg := []byte("ping")
+	buf := make([]byte, 64)
+	if a := testing.AllocsPerRun(50, func() {
+		for _, c := range cli {
+			r.Write(c, msg)
+		}
+		r.Submit()
+		for _, s := range srv {
+			waitReadable(t, s)
+			r.Read(s, buf)
+		}
+		for _, res := range r.Submit() {
+			if res != int32(len(msg)) {
+				t.Fatalf("read %d bytes, want %d", res, len(msg))
+			}
+		}
+	}); a != 0 {
+		t.Fatalf("a round of writes and reads allocated %.1f times", a)
+	}
+}
+
+func TestNewRingRejectsBadSizes(t *testing.T) {
+	for _, n := range []int{0, -1, 3, 8192} {
+		if r, err := NewRing(n); err == nil || errors.Is(err, ErrRingUnavailable) {
+			if r != nil {
+				r.Close()
+			}
+			t.Errorf("NewRing(%d): %v, want a size error", n, err)
+		}
+	}
+}
