@@ -16,3 +16,13 @@ func SetWritevHook(g *Group, f func(fd, nbufs, n int)) {
 // ConnSize is the size of a Conn, which is most of an idle connection's
 // cost.
 const ConnSize = unsafe.Sizeof(Conn{})
+
+// RingStats reports whether loop i of g batches through io_uring, and how
+// many submits and operations its ring has made.
+func RingStats(g *Group, i int) (on bool, submits, ops int) {
+	l := g.loops[i]
+	done := make(chan struct{})
+	_ = l.Post(func() { on, submits, ops = l.ring != nil, l.submits, l.ringOps; close(done) })
+	<-done
+	return on, submits, ops
+}

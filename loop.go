@@ -79,6 +79,8 @@ type Loop struct {
 	rq      []*Conn     // connections whose read is queued, by slot
 	wq      []ringWrite // writes queued, by operation index
 	wqSpare []ringWrite // the other wq buffer
+	submits int         // ring submits and operations, for tests
+	ringOps int
 
 	// Test hook: called after every writev with the number of buffers.
 	onWritev func(fd, nbufs, n int)

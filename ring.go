@@ -102,6 +102,8 @@ func (l *Loop) queueRead(c *Conn) {
 func (l *Loop) runReads() {
 	var res [ringSlots]int32
 	k := copy(res[:], l.ring.Submit())
+	l.submits++
+	l.ringOps += k
 	rq := l.rq
 	left := l.left
 	for i, c := range rq[:k] {
@@ -155,7 +157,8 @@ func (l *Loop) queueWrite(c *Conn, b []byte) {
 func (l *Loop) finishWrites() {
 	for len(l.wq) > 0 {
 		var res [ringEntries]int32
-		copy(res[:], l.ring.Submit())
+		l.ringOps += copy(res[:], l.ring.Submit())
+		l.submits++
 		wq := l.wq
 		l.wq, l.wqSpare = l.wqSpare, nil // a callback below may queue more
 		for _, w := range wq {

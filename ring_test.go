@@ -1,0 +1,256 @@
+package ioloop_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ioloop/ioloop"
+)
+
+// ringHandler echoes, except for the control messages of the tests below,
+// which act on other connections of the same loop.
+type ringHandler struct {
+	echoHandler
+	byName map[string]*ioloop.Conn // loop only
+	mu     sync.Mutex
+	log    []string
+}
+
+func (h *ringHandler) OnData(c *ioloop.Conn) {
+	b, _ := c.Next(-1)
+	msg := string(b)
+	h.mu.Lock()
+	h.log = append(h.log, msg)
+	h.mu.Unlock()
+	if msg == "quit" { // the echo, then FIN after it
+		c.Write(b)
+		c.Close()
+		return
+	}
+	var name, cmd string
+	n, _ := fmt.Sscanf(msg, "%s %s", &cmd, &name)
+	if n == 2 && cmd == "hello" {
+		h.byName[name] = c
+		c.Write([]byte("ok"))
+		return
+	}
+	if v := h.byName[name]; n == 2 && v != nil {
+		switch cmd {
+		case "close":
+			v.Close()
+			return
+		case "tail":
+			v.Write([]byte("+tail"))
+			return
+		case "pause":
+			v.PauseRead()
+			return
+		case "resume":
+			v.ResumeRead()
+			return
+		}
+	}
+	c.Write(b)
+}
+
+// ringGroup starts a one-loop group with Options.IOUring serving h, or skips
+// the test where the kernel has no io_uring.
+func ringGroup(t *testing.T, h ioloop.Handler) (*ioloop.Group, string) {
+	t.Helper()
+	g := newGroup(t, ioloop.Options{Loops: 1, IOUring: true})
+	if on, _, _ := ioloop.RingStats(g, 0); !on {
+		t.Skip("no io_uring here: the loop makes plain system calls")
+	}
+	ln, err := g.Listen("tcp", "127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, ln.Addr().String()
+}
+
+// holdLoop blocks loop 0 of g until the returned function is called, so
+// that everything clients send meanwhile is ready at its next wake-up.
+func holdLoop(t *testing.T, g *ioloop.Group) (release func()) {
+	started, done := make(chan struct{}), make(chan struct{})
+	if err := g.Loops()[0].Post(func() { close(started); <-done }); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	return func() { close(done) }
+}
+
+// named dials a connection the handler knows as name.
+func named(t *testing.T, addr, name string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Write([]byte("hello " + name)); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c, "ok")
+	return c
+}
+
+// expect reads exactly want from c.
+func expect(t *testing.T, c net.Conn, want string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+		t.Fatalf("read %q (%v), want %q", got, err, want)
+	}
+}
+
+// send writes msg on c and, since the loop is held, lets it reach the
+// socket before the next message: the poller then reports the connections
+// in sending order.
+func send(t *testing.T, c net.Conn, msg string) {
+	t.Helper()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+}
+
+func TestIOUringEchoesInBatches(t *testing.T) {
+	checkLeaks(t)
+	h := newEcho()
+	g, addr := ringGroup(t, h)
+	const n = 200
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	for i := 0; ; i++ { // every connection open, so its first event is a read
+		h.mu.Lock()
+		opens := h.opens
+		h.mu.Unlock()
+		if opens == n {
+			break
+		}
+		if i == 1000 {
+			t.Fatalf("%d of %d connections opened", opens, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, submits0, ops0 := ioloop.RingStats(g, 0)
+	for round := range 3 {
+		release := holdLoop(t, g)
+		for i, c := range conns {
+			if _, err := c.Write(pattern(100+i*7, byte(i+round))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		release()
+		for i, c := range conns {
+			want := pattern(100+i*7, byte(i+round))
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got := make([]byte, len(want))
+			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("round %d conn %d: echo differs (%v)", round, i, err)
+			}
+		}
+	}
+	_, submits, ops := ioloop.RingStats(g, 0)
+	submits, ops = submits-submits0, ops-ops0
+	// 3 rounds × 200 reads and 200 sends, in batches of 32 reads or their
+	// sends: about 40 submits. One system call per read and per write would
+	// be 1,200.
+	if ops < 3*2*n || submits > 3*2*(n/32+2) {
+		t.Fatalf("%d operations in %d submits; want at least %d operations in at most %d", ops, submits, 3*2*n, 3*2*(n/32+2))
+	}
+	t.Logf("%d operations in %d submits", ops, submits)
+}
+
+func TestIOUringCloseAndWriteAfterAQueuedEcho(t *testing.T) {
+	checkLeaks(t)
+	h := &ringHandler{echoHandler: *newEcho(), byName: map[string]*ioloop.Conn{}}
+	g, addr := ringGroup(t, h)
+	v1, v2, k := named(t, addr, "v1"), named(t, addr, "v2"), named(t, addr, "k")
+	for range 3 {
+		release := holdLoop(t, g)
+		// v1's and v2's echoes are queued on the ring when k's message
+		// closes v1 (its FIN must follow the echo) and writes to v2 (after
+		// the echo).
+		send(t, v1, "one")
+		send(t, v2, "two")
+		send(t, k, "close v1")
+		release()
+		expect(t, v1, "one")
+		v1.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if n, err := v1.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Fatalf("v1 after its echo: %d bytes, %v; want EOF", n, err)
+		}
+		expect(t, v2, "two")
+		send(t, k, "tail v2")
+		expect(t, v2, "+tail")
+		release = holdLoop(t, g)
+		send(t, v2, "three")
+		send(t, k, "tail v2")
+		release()
+		expect(t, v2, "three+tail")
+		v1 = named(t, addr, "v1")
+	}
+	// A connection that writes and closes in one OnData: the FIN follows the
+	// queued echo.
+	for range 3 {
+		q1, q2 := named(t, addr, "q1"), named(t, addr, "q2")
+		release := holdLoop(t, g)
+		send(t, q1, "quit")
+		send(t, q2, "quit")
+		release()
+		for _, q := range []net.Conn{q1, q2} {
+			q.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if got, err := io.ReadAll(q); string(got) != "quit" || err != nil {
+				t.Fatalf("read %q (%v), want the echo then EOF", got, err)
+			}
+		}
+	}
+}
+
+func TestIOUringPausedByAnotherConnection(t *testing.T) {
+	checkLeaks(t)
+	h := &ringHandler{echoHandler: *newEcho(), byName: map[string]*ioloop.Conn{}}
+	g, addr := ringGroup(t, h)
+	v, k := named(t, addr, "v"), named(t, addr, "k")
+	release := holdLoop(t, g)
+	// k's message pauses v after v's read was queued in the same batch:
+	// v's input must wait for the resume.
+	send(t, k, "pause v")
+	send(t, v, "held")
+	release()
+	v.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, err := v.Read(make([]byte, 8)); n != 0 || !isTimeout(err) {
+		t.Fatalf("paused v echoed %d bytes (%v)", n, err)
+	}
+	h.mu.Lock()
+	for _, m := range h.log {
+		if m == "held" {
+			t.Fatal("OnData got v's input while v was paused")
+		}
+	}
+	h.mu.Unlock()
+	send(t, k, "resume v")
+	expect(t, v, "held")
+	send(t, v, "more")
+	expect(t, v, "more")
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
