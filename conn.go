@@ -435,7 +435,7 @@ func (c *Conn) WriteNow(b []byte) (int, error) {
 func (c *Conn) writeDirect(b []byte) {
 	l := c.l
 	if c.is(fInFlight) {
-		l.finishWrites()
+		c.settle()
 	}
 	if l.ring != nil && within(b, l.arena) {
 		l.queueWrite(c, b) // the arena holds b until the round's writes are done
@@ -893,7 +893,7 @@ func (c *Conn) peerEOF() {
 func (c *Conn) flush() {
 	l := c.l
 	if c.is(fInFlight) {
-		l.finishWrites()
+		c.settle()
 	}
 	for c.outLen() > 0 {
 		out := &c.io.out
@@ -927,6 +927,14 @@ func (c *Conn) flush() {
 			break
 		}
 	}
+	c.flushed()
+}
+
+// flushed runs once the output went to the kernel as far as it took it:
+// resume reading below the low water mark, release empty buffers, and send
+// the FIN a close or CloseWrite waits for.
+func (c *Conn) flushed() {
+	l := c.l
 	if c.state == StateClosed {
 		return
 	}
@@ -955,7 +963,10 @@ func (c *Conn) flush() {
 // reset, bounded by Options.Linger.
 func (c *Conn) shutWrite() {
 	if c.is(fInFlight) {
-		c.l.finishWrites() // FIN goes after the queued send
+		c.settle() // FIN goes after the send
+		if c.state == StateClosed || c.outLen() > 0 {
+			return // the send left output queued: its flush sends the FIN
+		}
 	}
 	c.flags |= fWriteShut
 	if err := sock.ShutdownWrite(int(c.fd)); err != nil {
@@ -989,7 +1000,7 @@ func (c *Conn) beginClose(err error) {
 		return
 	}
 	if c.is(fInFlight) {
-		c.l.finishWrites() // so the output below is all there is
+		c.settle() // so the output below is all there is
 	}
 	c.state = StateClosing
 	c.setCloseErr(err)
@@ -1022,7 +1033,7 @@ func (c *Conn) destroy(err error) {
 		return
 	}
 	if c.is(fInFlight) {
-		c.l.finishWrites() // before the descriptor closes (and may be reused)
+		c.settle() // before the descriptor closes (and may be reused)
 		if c.state == StateClosed {
 			return
 		}

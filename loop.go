@@ -77,8 +77,9 @@ type Loop struct {
 	ring    *sock.Ring
 	arena   []byte      // ringSlots read slots of ringSlot bytes
 	rq      []*Conn     // connections whose read is queued, by slot
-	wq      []ringWrite // writes queued, by operation index
-	wqSpare []ringWrite // the other wq buffer
+	wq      []ringWrite // sends: [:wsub] submitted, [wsub:] queued
+	wsub    int         // sends submitted
+	wdone   int         // sends before it are settled (later ones may be too)
 	submits int         // ring submits and operations, for tests
 	ringOps int
 
@@ -419,16 +420,27 @@ func (l *Loop) runTimers() {
 	}
 }
 
+// flushDirty hands the output queued this iteration to the kernel: with a
+// ring, as one batch of sends.
 func (l *Loop) flushDirty() {
-	for i := 0; i < len(l.dirty); i++ { // flushing may close connections but never adds
-		c := l.dirty[i]
-		l.dirty[i] = nil
-		c.flags &^= fDirty
-		if c.state != StateClosed && !c.is(fWriteBlocked) {
-			c.flush()
+	for len(l.dirty) > 0 {
+		for i := 0; i < len(l.dirty); i++ { // callbacks may add connections
+			c := l.dirty[i]
+			l.dirty[i] = nil
+			c.flags &^= fDirty
+			if l.ring != nil {
+				l.reserve()
+			}
+			if c.state != StateClosed && !c.is(fWriteBlocked) && (l.ring == nil || !l.queueFlush(c)) {
+				c.flush()
+			}
 		}
+		l.dirty = l.dirty[:0]
+		if len(l.wq) == 0 {
+			return
+		}
+		l.finishWrites()
 	}
-	l.dirty = l.dirty[:0]
 }
 
 // stop closes everything and ends the loop goroutine. Runs on the loop.

@@ -40,10 +40,16 @@ const (
 	ringEntries = 2 * ringSlots // ring capacity: a round's reads, or its writes
 )
 
-// ringWrite is a send queued on the ring.
+// ringWrite is a send on the ring: of b (an echo kept by reference, in
+// the read arena), or of the first want bytes of c's output (b nil), in
+// nbufs buffers.
 type ringWrite struct {
-	c *Conn
-	b []byte
+	c       *Conn
+	b       []byte
+	want    int
+	nbufs   int
+	res     int32 // the result, once submitted
+	settled bool
 }
 
 // initRing sets up the loop's ring, or leaves l.ring nil (one system call per
@@ -60,7 +66,6 @@ func (l *Loop) initRing() {
 	l.arena = make([]byte, ringSlots*min(ringSlot, l.opts.ReadBufferSize))
 	l.rq = make([]*Conn, 0, ringSlots)
 	l.wq = make([]ringWrite, 0, ringEntries)
-	l.wqSpare = make([]ringWrite, 0, ringEntries)
 }
 
 func (l *Loop) closeRing() {
@@ -100,7 +105,7 @@ func (l *Loop) queueRead(c *Conn) {
 // runReads submits the queued receives and hands each result to its
 // connection in order, then finishes the writes the round queued.
 func (l *Loop) runReads() {
-	var res [ringSlots]int32
+	var res [ringSlots]int32 // a callback below may submit sends
 	k := copy(res[:], l.ring.Submit())
 	l.submits++
 	l.ringOps += k
@@ -142,45 +147,105 @@ func (c *Conn) readBatched(buf []byte, n int, err error) {
 
 // queueWrite queues a send of b, which lies in the read arena, for c.
 func (l *Loop) queueWrite(c *Conn, b []byte) {
-	if l.ring.Queued() == ringEntries {
-		l.finishWrites()
-	}
+	l.reserve()
 	l.ring.Write(int(c.fd), b)
-	l.wq = append(l.wq, ringWrite{c, b})
+	l.wq = append(l.wq, ringWrite{c: c, b: b, want: len(b), nbufs: 1})
 	c.flags |= fInFlight
 }
 
-// finishWrites submits the queued sends and settles each like writeDirect:
-// what the kernel did not take is queued in front of the connection's
-// output. Handling a result can run callbacks (backpressure, OnClose) that
-// queue more: the loop takes those too.
-func (l *Loop) finishWrites() {
-	for len(l.wq) > 0 {
-		var res [ringEntries]int32
-		l.ringOps += copy(res[:], l.ring.Submit())
-		l.submits++
-		wq := l.wq
-		l.wq, l.wqSpare = l.wqSpare, nil // a callback below may queue more
-		for _, w := range wq {
-			w.c.flags &^= fInFlight
-		}
-		for i, w := range wq {
-			wq[i] = ringWrite{}
-			n, err := sock.RingResult("write", res[i])
-			w.c.wrote(w.b, n, err)
-		}
-		if l.wqSpare == nil {
-			l.wqSpare = wq[:0]
-		}
+// queueFlush queues a send of c's output, if it fits one: the buffers stay
+// queued (unchanged) until the send is settled. The caller made room with
+// reserve.
+func (l *Loop) queueFlush(c *Conn) bool {
+	if c.outLen() == 0 || c.is(fInFlight) || c.io.out.Segments() > sock.RingIovecs {
+		return false
+	}
+	iov := c.io.out.Iovecs(l.iov[:0], sock.RingIovecs)
+	want := 0
+	for _, b := range iov {
+		want += len(b)
+	}
+	if len(iov) == 1 {
+		l.ring.Write(int(c.fd), iov[0])
+	} else {
+		l.ring.Writev(int(c.fd), iov)
+	}
+	l.wq = append(l.wq, ringWrite{c: c, want: want, nbufs: len(iov)})
+	clear(iov)
+	c.flags |= fInFlight
+	return true
+}
+
+// reserve makes room on the ring for one more send.
+func (l *Loop) reserve() {
+	if l.ring.Queued() == ringEntries {
+		l.finishWrites()
 	}
 }
 
-// wrote settles a batched send of b: n bytes went out, or err.
+// finishWrites submits the queued sends and settles each. Settling runs
+// callbacks (WriteRef completions, backpressure, OnClose) that may queue
+// more sends or settle one out of turn (settle): the loop takes those too,
+// so when it returns nothing is on the ring.
+func (l *Loop) finishWrites() {
+	for {
+		for l.wdone < l.wsub {
+			i := l.wdone
+			l.wdone++
+			if !l.wq[i].settled {
+				l.settleAt(i)
+			}
+		}
+		if l.wsub == len(l.wq) {
+			break
+		}
+		res := l.ring.Submit()
+		l.submits++
+		l.ringOps += len(res)
+		for j, r := range res {
+			l.wq[l.wsub+j].res = r
+		}
+		l.wsub += len(res)
+	}
+	clear(l.wq)
+	l.wq, l.wsub, l.wdone = l.wq[:0], 0, 0
+}
+
+// settle makes sure c has no send on the ring, so that what it does next
+// (write, flush, FIN, close) follows the send: it settles c's send if it
+// was submitted, else submits the queued sends, c's among them.
+func (c *Conn) settle() {
+	l := c.l
+	for i := l.wdone; i < l.wsub; i++ {
+		if w := &l.wq[i]; w.c == c && !w.settled {
+			l.settleAt(i)
+			return
+		}
+	}
+	l.finishWrites()
+}
+
+// settleAt settles submitted send i. The entry is copied first: a callback
+// may finish every write and clear the queue.
+func (l *Loop) settleAt(i int) {
+	w := l.wq[i]
+	l.wq[i].settled = true
+	w.c.flags &^= fInFlight
+	n, err := sock.RingResult("write", w.res)
+	if l.onWritev != nil {
+		l.onWritev(int(w.c.fd), w.nbufs, n)
+	}
+	if w.b != nil {
+		w.c.wrote(w.b, n, err)
+	} else {
+		w.c.wroteOut(w.want, n, err)
+	}
+}
+
+// wrote settles a send of b (a kept echo) like writeDirect: n bytes went
+// out, or err.
 func (c *Conn) wrote(b []byte, n int, err error) {
 	l := c.l
-	if l.onWritev != nil {
-		l.onWritev(int(c.fd), 1, n)
-	}
 	if c.state == StateClosed {
 		return
 	}
@@ -200,5 +265,30 @@ func (c *Conn) wrote(b []byte, n int, err error) {
 		// closes the connection there.
 		c.getIO().out.Prepend(l.pool, b[n:])
 		c.queued()
+	}
+}
+
+// wroteOut settles a send of want bytes of c's output like one turn of
+// flush, then goes on like flush.
+func (c *Conn) wroteOut(want, n int, err error) {
+	l := c.l
+	if c.state == StateClosed {
+		return
+	}
+	if n > 0 {
+		c.io.out.Advance(l.pool, n)
+		c.lastActive = l.now
+	}
+	switch {
+	case err == syscall.EAGAIN || err == nil && n < want:
+		c.flags |= fWriteBlocked
+	case err != nil && err != syscall.EINTR:
+		c.fail(err)
+		return
+	}
+	if c.is(fWriteBlocked) {
+		c.flushed()
+	} else {
+		c.flush() // what the send did not cover, then flushed
 	}
 }

@@ -134,18 +134,7 @@ func TestIOUringEchoesInBatches(t *testing.T) {
 		defer c.Close()
 		conns[i] = c
 	}
-	for i := 0; ; i++ { // every connection open, so its first event is a read
-		h.mu.Lock()
-		opens := h.opens
-		h.mu.Unlock()
-		if opens == n {
-			break
-		}
-		if i == 1000 {
-			t.Fatalf("%d of %d connections opened", opens, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitOpens(t, h, n) // so that each one's first event is a read
 	_, submits0, ops0 := ioloop.RingStats(g, 0)
 	for round := range 3 {
 		release := holdLoop(t, g)
@@ -253,4 +242,105 @@ func TestIOUringPausedByAnotherConnection(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// copyHandler echoes through the output queue (a copy, not the lent input)
+// and, for "all MSG", writes MSG to every connection in three pieces, one of
+// them by reference, so the flush sends several buffers.
+type copyHandler struct {
+	echoHandler
+	conns []*ioloop.Conn // loop only
+}
+
+func (h *copyHandler) OnOpen(c *ioloop.Conn) {
+	h.conns = append(h.conns, c)
+	h.echoHandler.OnOpen(c)
+}
+
+func (h *copyHandler) OnData(c *ioloop.Conn) {
+	b, _ := c.Next(-1)
+	if msg, ok := bytes.CutPrefix(b, []byte("all ")); ok {
+		shared := bytes.Clone(msg)
+		for _, d := range h.conns {
+			d.Write([]byte("<"))
+			d.WriteShared(shared)
+			d.Write([]byte(">"))
+		}
+		return
+	}
+	c.Write(bytes.Clone(b)) // not lent input: queued and flushed
+}
+
+func TestIOUringFlushesInBatches(t *testing.T) {
+	checkLeaks(t)
+	h := &copyHandler{echoHandler: *newEcho()}
+	g, addr := ringGroup(t, h)
+	const n = 100
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	waitOpens(t, &h.echoHandler, n)
+	_, submits0, ops0 := ioloop.RingStats(g, 0)
+	release := holdLoop(t, g)
+	for i, c := range conns {
+		if _, err := c.Write(pattern(50+i, byte(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	release()
+	for i, c := range conns {
+		want := pattern(50+i, byte(i))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("conn %d: echo differs (%v)", i, err)
+		}
+	}
+	// A broadcast: every connection's output is three buffers, all flushed
+	// in the same iteration.
+	big := bytes.Repeat([]byte("0123456789"), 1000) // one read: under the 16 KiB read slot
+	if _, err := conns[0].Write(append([]byte("all "), big...)); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got := make([]byte, len(big)+2)
+		if _, err := io.ReadFull(c, got); err != nil || got[0] != '<' || got[len(got)-1] != '>' || !bytes.Equal(got[1:len(got)-1], big) {
+			d := 0
+			for d < len(big) && d+1 < len(got) && got[d+1] == big[d] {
+				d++
+			}
+			t.Fatalf("conn %d: broadcast differs (%v): %q ... first difference at %d: %q", i, err, got[:20], d, got[d:min(len(got), d+30)])
+		}
+	}
+	_, submits, ops := ioloop.RingStats(g, 0)
+	submits, ops = submits-submits0, ops-ops0
+	if ops < 3*n || submits > 3*(n/32+2)+2 {
+		t.Fatalf("%d operations in %d submits; want at least %d operations in at most %d", ops, submits, 3*n, 3*(n/32+2)+2)
+	}
+	t.Logf("%d operations in %d submits", ops, submits)
+}
+
+// waitOpens waits for n OnOpen calls.
+func waitOpens(t *testing.T, h *echoHandler, n int) {
+	t.Helper()
+	for i := 0; ; i++ {
+		h.mu.Lock()
+		opens := h.opens
+		h.mu.Unlock()
+		if opens == n {
+			return
+		}
+		if i == 2000 {
+			t.Fatalf("%d of %d connections opened", opens, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

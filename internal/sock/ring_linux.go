@@ -10,8 +10,9 @@ import (
 
 // The io_uring ABI, as far as Ring uses it (linux/io_uring.h).
 const (
-	opSend = 26 // IORING_OP_SEND
-	opRecv = 27 // IORING_OP_RECV
+	opSendmsg = 9  // IORING_OP_SENDMSG
+	opSend    = 26 // IORING_OP_SEND
+	opRecv    = 27 // IORING_OP_RECV
 
 	enterGetEvents = 1 << 0 // IORING_ENTER_GETEVENTS
 
@@ -91,7 +92,15 @@ type Ring struct {
 	queued  int     // operations queued since the last Submit
 	entries int     // capacity: operations per Submit
 	res     []int32 // results by operation index
+
+	// Writev's message headers and buffer lists, by operation index.
+	msgs    []unix.Msghdr
+	iovs    []unix.Iovec
+	iovUsed int // iovs[:iovUsed*RingIovecs] may hold buffers
 }
+
+// RingIovecs is the most buffers one Ring.Writev takes.
+const RingIovecs = 16
 
 // ErrRingUnavailable reports that the kernel offers no usable io_uring
 // (too old, disabled, or refused by a seccomp filter).
@@ -145,6 +154,8 @@ func NewRing(entries int) (*Ring, error) {
 	r.cqes = unsafe.Slice((*cqe)(unsafe.Add(base, p.cqOff.cqes)), p.cqEntries)
 	r.sqes = unsafe.Slice((*sqe)(unsafe.Pointer(&sqeMem[0])), p.sqEntries)
 	r.res = make([]int32, r.entries)
+	r.msgs = make([]unix.Msghdr, r.entries)
+	r.iovs = make([]unix.Iovec, r.entries*RingIovecs)
 	if err := r.probe(); err != nil {
 		r.Close()
 		return nil, err
@@ -192,22 +203,41 @@ func (r *Ring) Queued() int { return r.queued }
 // Read queues a receive of up to len(p) bytes from socket fd into p and
 // returns the operation's index among those of the next Submit. The caller
 // must not queue more than Cap operations per Submit.
-func (r *Ring) Read(fd int, p []byte) int { return r.push(opRecv, fd, p) }
+func (r *Ring) Read(fd int, p []byte) int { return r.push(opRecv, fd, bufAddr(p), len(p)) }
 
 // Write queues a send of p (MSG_NOSIGNAL: a closed peer gives EPIPE, not
 // SIGPIPE) on socket fd and returns the operation's index. p must not be
 // empty.
-func (r *Ring) Write(fd int, p []byte) int { return r.push(opSend, fd, p) }
+func (r *Ring) Write(fd int, p []byte) int { return r.push(opSend, fd, bufAddr(p), len(p)) }
 
-func (r *Ring) push(op uint8, fd int, p []byte) int {
+// Writev queues a sendmsg of bufs (1 to RingIovecs non-empty buffers, in
+// order) on socket fd, like Write, and returns the operation's index.
+func (r *Ring) Writev(fd int, bufs [][]byte) int {
+	i := r.queued
+	iov := r.iovs[i*RingIovecs : i*RingIovecs+len(bufs)]
+	for j, b := range bufs {
+		iov[j].Base = &b[0]
+		iov[j].SetLen(len(b))
+	}
+	r.iovUsed = i + 1
+	m := &r.msgs[i]
+	*m = unix.Msghdr{Iov: &iov[0]}
+	m.SetIovlen(len(bufs))
+	return r.push(opSendmsg, fd, uint64(uintptr(unsafe.Pointer(m))), 1)
+}
+
+func bufAddr(p []byte) uint64 {
+	if len(p) == 0 {
+		return 0
+	}
+	return uint64(uintptr(unsafe.Pointer(&p[0])))
+}
+
+func (r *Ring) push(op uint8, fd int, addr uint64, n int) int {
 	i := r.queued
 	tail := *r.sqTail + uint32(i)
 	idx := tail & r.sqMask
-	s := &r.sqes[idx]
-	*s = sqe{opcode: op, fd: int32(fd), len: uint32(len(p)), msgFlags: unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL, userData: uint64(i)}
-	if len(p) > 0 {
-		s.addr = uint64(uintptr(unsafe.Pointer(&p[0])))
-	}
+	r.sqes[idx] = sqe{opcode: op, fd: int32(fd), addr: addr, len: uint32(n), msgFlags: unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL, userData: uint64(i)}
 	r.sqArray[idx] = idx
 	r.queued++
 	return i
@@ -221,6 +251,12 @@ func (r *Ring) Submit() []int32 {
 	k := r.queued
 	if k == 0 {
 		return r.res[:0]
+	}
+	if r.iovUsed > 0 {
+		defer func() { // hold no buffer past the submit
+			clear(r.iovs[:r.iovUsed*RingIovecs])
+			r.iovUsed = 0
+		}()
 	}
 	r.queued = 0
 	atomic.StoreUint32(r.sqTail, *r.sqTail+uint32(k)) // publishes the entries

@@ -204,3 +204,46 @@ func TestNewRingRejectsBadSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestRingWritevSendsBuffersInOrder(t *testing.T) {
+	checkLeaks(t)
+	r := newTestRing(t, 8)
+	cli, srv, _ := tcpPairs(t, 3)
+	var want [3][]byte
+	for i := range 3 {
+		var bufs [][]byte
+		for j := range RingIovecs - i {
+			b := []byte(fmt.Sprintf("[%d.%d]", i, j))
+			bufs = append(bufs, b)
+			want[i] = append(want[i], b...)
+		}
+		r.Writev(cli[i], bufs)
+	}
+	r.Write(cli[0], []byte("!")) // after the sendmsg on the same socket
+	res := r.Submit()
+	for i := range 3 {
+		if int(res[i]) != len(want[i]) {
+			t.Fatalf("sendmsg %d: %d, want %d", i, res[i], len(want[i]))
+		}
+	}
+	want[0] = append(want[0], '!')
+	for i := range 3 {
+		got := make([]byte, 0, len(want[i]))
+		for len(got) < len(want[i]) {
+			waitReadable(t, srv[i])
+			n, err := Read(srv[i], got[len(got):cap(got)])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = got[:len(got)+n]
+		}
+		if !bytes.Equal(got, want[i]) {
+			t.Fatalf("socket %d got %q, want %q", i, got, want[i])
+		}
+	}
+	for _, iov := range r.iovs {
+		if iov.Base != nil {
+			t.Fatal("the ring holds a buffer after the submit")
+		}
+	}
+}

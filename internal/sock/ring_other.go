@@ -27,6 +27,12 @@ func (r *Ring) Read(fd int, p []byte) int { panic("sock: no io_uring") }
 // Write is Linux's; unreachable here.
 func (r *Ring) Write(fd int, p []byte) int { panic("sock: no io_uring") }
 
+// RingIovecs is Linux's.
+const RingIovecs = 16
+
+// Writev is Linux's; unreachable here.
+func (r *Ring) Writev(fd int, bufs [][]byte) int { panic("sock: no io_uring") }
+
 // Submit is Linux's; unreachable here.
 func (r *Ring) Submit() []int32 { panic("sock: no io_uring") }
 

@@ -106,6 +106,9 @@ func peers(bin string) []server {
 		{name: "ioloop", argv: func(addr string, loops int) []string {
 			return []string{filepath.Join(bin, "ioloop"), "serve", "--echo", addr, "--loops", strconv.Itoa(loops)}
 		}},
+		{name: "ioloop-uring", argv: func(addr string, loops int) []string {
+			return []string{filepath.Join(bin, "ioloop"), "serve", "--echo", addr, "--loops", strconv.Itoa(loops), "--io-uring"}
+		}},
 		peer("nbio"), peer("net"), peer("netpoll"),
 	}
 }
