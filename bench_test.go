@@ -20,39 +20,50 @@ func (plainEcho) OnData(c *ioloop.Conn) {
 // BenchmarkEcho measures one 64-byte round trip through an ioloop echo
 // server over loopback TCP (client: a plain net.Conn). allocs/op covers the
 // whole process; the steady-state server path allocates nothing.
+// The io_uring= variants batch the server's reads and writes
+// (Options.IOUring).
 func BenchmarkEcho(b *testing.B) {
-	for _, depth := range []int{1, 16} {
-		b.Run(map[int]string{1: "inflight=1", 16: "inflight=16"}[depth], func(b *testing.B) {
-			g, err := ioloop.New(ioloop.Options{Loops: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer g.Close()
-			ln, err := g.Listen("tcp", "127.0.0.1:0", plainEcho{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			msg := make([]byte, 64*depth)
-			buf := make([]byte, 64*depth)
-			for range 100 { // warm up the pools
-				c.Write(msg)
-				io.ReadFull(c, buf)
-			}
-			b.SetBytes(64)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i += depth {
-				c.Write(msg)
-				if _, err := io.ReadFull(c, buf); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	for _, mode := range []struct {
+		name  string
+		uring bool
+	}{{"epoll", false}, {"io_uring", true}} {
+		for _, depth := range []int{1, 16} {
+			b.Run(mode.name+"/"+map[int]string{1: "inflight=1", 16: "inflight=16"}[depth], func(b *testing.B) {
+				benchEcho(b, depth, mode.uring)
+			})
+		}
+	}
+}
+
+func benchEcho(b *testing.B, depth int, uring bool) {
+	g, err := ioloop.New(ioloop.Options{Loops: 1, IOUring: uring})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	ln, err := g.Listen("tcp", "127.0.0.1:0", plainEcho{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 64*depth)
+	buf := make([]byte, 64*depth)
+	for range 100 { // warm up the pools
+		c.Write(msg)
+		io.ReadFull(c, buf)
+	}
+	b.SetBytes(64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += depth {
+		c.Write(msg)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -50,6 +50,7 @@ func bench(args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "measured time of each workload")
 	asJSON := fs.Bool("json", false, "print one JSON object per workload instead of a table")
 	loops := fs.Int("loops", 0, "event loops of the embedded server and of the client each (default GOMAXPROCS)")
+	uring := fs.Bool("io-uring", false, "batch socket reads and writes through io_uring (Options.IOUring)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,19 +63,19 @@ func bench(args []string) error {
 		{conns: 1000, size: 64, pipeline: 16},
 		{conns: 100, size: 4096, pipeline: 1},
 	} {
-		w.duration, w.loops = *duration, *loops
+		w.duration, w.loops, w.uring = *duration, *loops, *uring
 		r, err := runEcho(w)
 		if err != nil {
 			return err
 		}
 		results = append(results, r)
 	}
-	r, err := runHTTP(httpConfig{conns: 256, pipeline: 1, duration: *duration, loops: *loops})
+	r, err := runHTTP(httpConfig{conns: 256, pipeline: 1, duration: *duration, loops: *loops, uring: *uring})
 	if err != nil {
 		return err
 	}
 	results = append(results, r)
-	r, err = runWS(wsConfig{conns: 1000, size: 64, duration: *duration, loops: *loops})
+	r, err = runWS(wsConfig{conns: 1000, size: 64, duration: *duration, loops: *loops, uring: *uring})
 	if err != nil {
 		return err
 	}
@@ -89,6 +90,7 @@ type echoConfig struct {
 	size     int
 	pipeline int
 	loops    int
+	uring    bool // Options.IOUring for the client's loops and the embedded server's
 	markers  bool // print window-start/window-end on stderr (with --json)
 }
 
@@ -101,6 +103,7 @@ func benchEcho(args []string) error {
 	fs.IntVar(&c.size, "size", 64, "message size in bytes")
 	fs.IntVar(&c.pipeline, "pipeline", 1, "messages in flight per connection")
 	fs.IntVar(&c.loops, "loops", 0, "client event loops (default GOMAXPROCS)")
+	fs.BoolVar(&c.uring, "io-uring", false, "batch the client's (and the embedded server's) socket reads and writes through io_uring")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object (and window-start/window-end lines on stderr)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -249,7 +252,7 @@ func runEcho(cfg echoConfig) (result, error) {
 	}
 	target := cfg.target
 	if target == "" {
-		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
 		if err != nil {
 			return result{}, err
 		}
@@ -260,7 +263,7 @@ func runEcho(cfg echoConfig) (result, error) {
 		}
 		target = ln.Addr().String()
 	}
-	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
 	if err != nil {
 		return result{}, err
 	}

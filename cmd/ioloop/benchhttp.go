@@ -20,6 +20,7 @@ type httpConfig struct {
 	pipeline int
 	duration time.Duration
 	loops    int
+	uring    bool // Options.IOUring for the client's loops and the embedded server's
 	markers  bool
 }
 
@@ -31,6 +32,7 @@ func benchHTTP(args []string) error {
 	fs.IntVar(&c.pipeline, "pipeline", 1, "requests in flight per connection (HTTP pipelining)")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time")
 	fs.IntVar(&c.loops, "loops", 0, "client event loops (default GOMAXPROCS)")
+	fs.BoolVar(&c.uring, "io-uring", false, "batch the client's (and the embedded server's) socket reads and writes through io_uring")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object (and window-start/window-end lines on stderr)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -113,7 +115,7 @@ func runHTTP(cfg httpConfig) (result, error) {
 	}
 	target := cfg.target
 	if target == "" {
-		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
 		if err != nil {
 			return result{}, err
 		}
@@ -128,7 +130,7 @@ func runHTTP(cfg httpConfig) (result, error) {
 	} else if !strings.HasPrefix(target, "http://") {
 		return result{}, fmt.Errorf("bench http: --target %q: want an http:// URL", target)
 	}
-	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
 	if err != nil {
 		return result{}, err
 	}

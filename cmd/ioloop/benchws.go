@@ -51,6 +51,7 @@ type wsConfig struct {
 	duration time.Duration
 	size     int
 	loops    int
+	uring    bool // Options.IOUring for the client's loops and the embedded server's
 	markers  bool
 }
 
@@ -62,6 +63,7 @@ func benchWS(args []string) error {
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time")
 	fs.IntVar(&c.size, "size", 64, "message size in bytes (binary messages)")
 	fs.IntVar(&c.loops, "loops", 0, "client event loops (default GOMAXPROCS)")
+	fs.BoolVar(&c.uring, "io-uring", false, "batch the client's (and the embedded server's) socket reads and writes through io_uring")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object (and window-start/window-end lines on stderr)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -132,7 +134,7 @@ func runWS(cfg wsConfig) (result, error) {
 	}
 	target := cfg.target
 	if target == "" {
-		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
 		if err != nil {
 			return result{}, err
 		}
@@ -147,7 +149,7 @@ func runWS(cfg wsConfig) (result, error) {
 	if _, err := url.Parse(target); err != nil {
 		return result{}, fmt.Errorf("bench ws: --target: %w", err)
 	}
-	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops})
+	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
 	if err != nil {
 		return result{}, err
 	}

@@ -3,9 +3,9 @@
 // Usage:
 //
 //	ioloop serve [--echo 127.0.0.1:7000] [--http 127.0.0.1:8080] [--loops N] [--io-uring]
-//	ioloop bench [--duration 5s] [--json]
-//	ioloop bench echo [--target ADDR] [--conns 1000] [--duration 10s] [--size 64] [--pipeline 1] [--loops N] [--json]
-//	ioloop bench http [--target URL] [--conns 256] [--duration 10s] [--pipeline 1] [--loops N] [--json]
+//	ioloop bench [--duration 5s] [--loops N] [--io-uring] [--json]
+//	ioloop bench echo [--target ADDR] [--conns 1000] [--duration 10s] [--size 64] [--pipeline 1] [--loops N] [--io-uring] [--json]
+//	ioloop bench http [--target URL] [--conns 256] [--duration 10s] [--pipeline 1] [--loops N] [--io-uring] [--json]
 //
 // serve runs until SIGINT or SIGTERM, then shuts down gracefully and exits 0.
 // bench without a workload runs every workload against embedded servers and
@@ -19,9 +19,9 @@ import (
 
 const usage = `usage:
   ioloop serve [--echo ADDR] [--http ADDR] [--loops N] [--io-uring]
-  ioloop bench [--duration D] [--json]
-  ioloop bench echo [--target ADDR] [--conns N] [--duration D] [--size N] [--pipeline N] [--loops N] [--json]
-  ioloop bench http [--target URL] [--conns N] [--duration D] [--pipeline N] [--loops N] [--json]
+  ioloop bench [--duration D] [--loops N] [--io-uring] [--json]
+  ioloop bench echo [--target ADDR] [--conns N] [--duration D] [--size N] [--pipeline N] [--loops N] [--io-uring] [--json]
+  ioloop bench http [--target URL] [--conns N] [--duration D] [--pipeline N] [--loops N] [--io-uring] [--json]
 `
 
 func main() {
