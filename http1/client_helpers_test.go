@@ -17,7 +17,7 @@ import (
 // test ends.
 func newClient(t testing.TB, cl *Client) *Client {
 	t.Helper()
-	g, err := ioloop.New(ioloop.Options{Loops: 2})
+	g, err := ioloop.New(ioloop.Options{Loops: 2, IOUring: testIOUring})
 	if err != nil {
 		t.Fatal(err)
 	}

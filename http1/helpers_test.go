@@ -30,6 +30,11 @@ func checkLeaks(t testing.TB) {
 	leaktest.Check(t, http.DefaultTransport.(*http.Transport).CloseIdleConnections)
 }
 
+// testIOUring runs the servers and clients of the tests with
+// Options.IOUring on (IOLOOP_TEST_IOURING=1; .ci/run runs the tests both
+// ways).
+var testIOUring = os.Getenv("IOLOOP_TEST_IOURING") == "1"
+
 // serve starts s on a new group listening on 127.0.0.1:0 and stops both at
 // the end of the test.
 func serve(t testing.TB, s *Server, o ioloop.Options) string {
@@ -37,6 +42,7 @@ func serve(t testing.TB, s *Server, o ioloop.Options) string {
 	if o.Loops == 0 {
 		o.Loops = 2
 	}
+	o.IOUring = o.IOUring || testIOUring
 	g, err := ioloop.New(o)
 	if err != nil {
 		t.Fatal(err)

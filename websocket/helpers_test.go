@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ func newServer(t testing.TB, o ioloop.Options, up *websocket.Upgrader, h func() 
 		o.MaxOutput = 64 << 20
 	}
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.IOUring = o.IOUring || os.Getenv("IOLOOP_TEST_IOURING") == "1" // .ci/run runs the tests both ways
 	g, err := ioloop.New(o)
 	if err != nil {
 		t.Fatal(err)

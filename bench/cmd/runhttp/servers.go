@@ -17,7 +17,7 @@ import (
 )
 
 // serverNames lists every server the harness knows, in report order.
-var serverNames = []string{"c", "fasthttp", "gnet", "ioloop", "ioloop-adapter", "nbio", "net", "nginx"}
+var serverNames = []string{"c", "fasthttp", "gnet", "ioloop", "ioloop-adapter", "ioloop-uring", "nbio", "net", "nginx"}
 
 // server describes how to start one HTTP server.
 type server struct {
@@ -59,6 +59,7 @@ func build(dir, bin string, notes map[string]string) {
 		_ = os.Remove(ioloop)
 		notes["ioloop"] = "`go build ./cmd/ioloop` failed: " + err.Error()
 		notes["ioloop-adapter"] = notes["ioloop"]
+		notes["ioloop-uring"] = notes["ioloop"]
 	}
 }
 
@@ -114,6 +115,7 @@ func servers(c config, bin string) []server {
 	return []server{
 		peer("c"), peer("fasthttp"), peer("gnet"),
 		ioloop("ioloop", c.ioloopArgs), ioloop("ioloop-adapter", c.adapterArgs),
+		ioloop("ioloop-uring", c.ioloopArgs+" --io-uring"),
 		peer("nbio"), peer("net"),
 		{name: "nginx", argv: func(addr, dir string, loops int) ([]string, error) {
 			conf := filepath.Join(dir, "nginx.conf")
