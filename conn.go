@@ -435,7 +435,15 @@ func (c *Conn) WriteNow(b []byte) (int, error) {
 func (c *Conn) writeDirect(b []byte) {
 	l := c.l
 	if c.is(fInFlight) {
-		c.settle()
+		c.settle() // its callbacks may close c or leave output queued
+		if c.state == StateClosed {
+			return
+		}
+		if c.outLen() > 0 || c.is(fWriteBlocked) {
+			c.getIO().out.Write(l.pool, b) // behind what the send left
+			c.queued()
+			return
+		}
 	}
 	if l.ring != nil && within(b, l.arena) {
 		l.queueWrite(c, b) // the arena holds b until the round's writes are done
@@ -964,8 +972,8 @@ func (c *Conn) flushed() {
 func (c *Conn) shutWrite() {
 	if c.is(fInFlight) {
 		c.settle() // FIN goes after the send
-		if c.state == StateClosed || c.outLen() > 0 {
-			return // the send left output queued: its flush sends the FIN
+		if c.state == StateClosed || c.is(fWriteShut) || c.outLen() > 0 {
+			return // closed, or shut meanwhile, or the flush of what the send left sends the FIN
 		}
 	}
 	c.flags |= fWriteShut
@@ -992,15 +1000,15 @@ func (c *Conn) closeErrOr(err error) error {
 
 // beginClose starts a graceful close; err (may be nil) goes to OnClose.
 func (c *Conn) beginClose(err error) {
+	if c.is(fInFlight) {
+		c.settle() // so the output below is all there is (its callbacks may close c)
+	}
 	switch c.state {
 	case StateClosed, StateClosing:
 		return
 	case StateConnecting:
 		c.destroy(c.closeErrOr(err))
 		return
-	}
-	if c.is(fInFlight) {
-		c.settle() // so the output below is all there is
 	}
 	c.state = StateClosing
 	c.setCloseErr(err)

@@ -1,6 +1,10 @@
 package ioloop
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/ioloop/ioloop/internal/sock"
+)
 
 // SetWritevHook installs a hook called after every writev of every loop of g,
 // with the number of buffers and bytes written. For tests that count system
@@ -26,3 +30,7 @@ func RingStats(g *Group, i int) (on bool, submits, ops int) {
 	<-done
 	return on, submits, ops
 }
+
+// SetSendBuffer sets the connection's SO_SNDBUF, so that tests can make
+// the kernel take writes in part. Loop only.
+func SetSendBuffer(c *Conn, bytes int) error { return sock.SetSendBuffer(int(c.fd), bytes) }

@@ -344,3 +344,70 @@ func waitOpens(t *testing.T, h *echoHandler, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// smallSendEcho is echoHandler with a small send buffer on every
+// connection, so that the kernel takes sends in part.
+type smallSendEcho struct{ *echoHandler }
+
+func (h smallSendEcho) OnOpen(c *ioloop.Conn) {
+	if err := ioloop.SetSendBuffer(c, 4096); err != nil {
+		panic(err)
+	}
+	h.echoHandler.OnOpen(c)
+}
+
+func TestIOUringEchoesLargeInputToSlowReaders(t *testing.T) {
+	checkLeaks(t)
+	h := newEcho()
+	_, addr := ringGroup(t, smallSendEcho{h})
+	const n = 40
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(4096)
+		conns[i] = c
+	}
+	waitOpens(t, h, n)
+	// Each connection sends in pieces while its client does not read yet:
+	// the echoes fill the small send buffer, so sends in a batch come back
+	// short or refused, the rest queues behind them, reading pauses and
+	// resumes.
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i, c := range conns {
+		want := pattern(40_000+i*997, byte(i))
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for b := want; len(b) > 0; b = b[min(len(b), 3000):] {
+				if _, err := c.Write(b[:min(len(b), 3000)]); err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			time.Sleep(200 * time.Millisecond)
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			got := make([]byte, len(want))
+			if _, err := io.ReadFull(c, got); err != nil {
+				errs <- fmt.Errorf("conn %d: %v", i, err)
+				return
+			}
+			if !bytes.Equal(got, want) {
+				errs <- fmt.Errorf("conn %d: echo differs", i)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
