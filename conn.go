@@ -445,7 +445,7 @@ func (c *Conn) writeDirect(b []byte) {
 			return
 		}
 	}
-	if l.ring != nil && within(b, l.arena) {
+	if l.batching() && within(b, l.arena) {
 		l.queueWrite(c, b) // the arena holds b until the round's writes are done
 		return
 	}

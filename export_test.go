@@ -34,3 +34,12 @@ func RingStats(g *Group, i int) (on bool, submits, ops int) {
 // SetSendBuffer sets the connection's SO_SNDBUF, so that tests can make
 // the kernel take writes in part. Loop only.
 func SetSendBuffer(c *Conn, bytes int) error { return sock.SetSendBuffer(int(c.fd), bytes) }
+
+// BreakRing makes loop i's ring fail at its next submit, as a broken kernel
+// would.
+func BreakRing(g *Group, i int) error {
+	l := g.loops[i]
+	errc := make(chan error, 1)
+	_ = l.Post(func() { errc <- l.ring.Break() })
+	return <-errc
+}

@@ -75,6 +75,7 @@ type Loop struct {
 	// Options.IOUring: reads and writes batched through the ring (nil
 	// without); see ring.go.
 	ring    *sock.Ring
+	ringOff bool        // the ring failed: plain calls from then on
 	arena   []byte      // ringSlots read slots of ringSlot bytes
 	rq      []*Conn     // connections whose read is queued, by slot
 	wq      []ringWrite // sends: [:wsub] submitted, [wsub:] queued
@@ -175,7 +176,7 @@ func (l *Loop) run() {
 			if o == nil || o.generation() != gen {
 				continue
 			}
-			if l.ring != nil {
+			if l.batching() {
 				if c, ok := o.(*Conn); ok && c.batchable(ev.Flags) {
 					l.queueRead(c)
 					continue
@@ -428,10 +429,11 @@ func (l *Loop) flushDirty() {
 			c := l.dirty[i]
 			l.dirty[i] = nil
 			c.flags &^= fDirty
-			if l.ring != nil {
+			batch := l.batching()
+			if batch {
 				l.reserve()
 			}
-			if c.state != StateClosed && !c.is(fWriteBlocked) && (l.ring == nil || !l.queueFlush(c)) {
+			if c.state != StateClosed && !c.is(fWriteBlocked) && (!batch || !l.queueFlush(c)) {
 				c.flush()
 			}
 		}

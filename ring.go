@@ -68,6 +68,20 @@ func (l *Loop) initRing() {
 	l.wq = make([]ringWrite, 0, ringEntries)
 }
 
+// batching reports whether the loop batches through its ring: it has one,
+// and the ring has not failed.
+func (l *Loop) batching() bool { return l.ring != nil && !l.ringOff }
+
+// checkRing stops the batching for good if the ring failed: the
+// operations it could not perform came back as EINTR and are redone with
+// plain calls.
+func (l *Loop) checkRing() {
+	if err := l.ring.Err(); err != nil && !l.ringOff {
+		l.ringOff = true
+		l.opts.Logger.Error("ioloop: io_uring failed; the loop goes on with plain reads and writes", "loop", l.idx, "err", err)
+	}
+}
+
 func (l *Loop) closeRing() {
 	if l.ring != nil {
 		_ = l.ring.Close()
@@ -109,6 +123,7 @@ func (l *Loop) runReads() {
 	k := copy(res[:], l.ring.Submit())
 	l.submits++
 	l.ringOps += k
+	l.checkRing()
 	rq := l.rq
 	left := l.left
 	for i, c := range rq[:k] {
@@ -202,6 +217,7 @@ func (l *Loop) finishWrites() {
 		res := l.ring.Submit()
 		l.submits++
 		l.ringOps += len(res)
+		l.checkRing()
 		for j, r := range res {
 			l.wq[l.wsub+j].res = r
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -409,5 +410,51 @@ func TestIOUringEchoesLargeInputToSlowReaders(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+func TestIOUringFailureFallsBackToPlainCalls(t *testing.T) {
+	checkLeaks(t)
+	logs := &countingHandler{}
+	h := newEcho()
+	g := newGroup(t, ioloop.Options{Loops: 1, IOUring: true, Logger: slog.New(logs)})
+	if on, _, _ := ioloop.RingStats(g, 0); !on {
+		t.Skip("no io_uring here: the loop makes plain system calls")
+	}
+	ln, err := g.Listen("tcp", "127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make([]net.Conn, 20)
+	for i := range conns {
+		if conns[i], err = net.Dial("tcp", ln.Addr().String()); err != nil {
+			t.Fatal(err)
+		}
+		defer conns[i].Close()
+	}
+	waitOpens(t, h, len(conns))
+	for round := range 4 {
+		if round == 1 {
+			if err := ioloop.BreakRing(g, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		release := holdLoop(t, g)
+		for i, c := range conns {
+			c.Write(pattern(100+i, byte(round)))
+		}
+		time.Sleep(20 * time.Millisecond)
+		release()
+		for i, c := range conns {
+			want := pattern(100+i, byte(round))
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got := make([]byte, len(want))
+			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("round %d conn %d: echo differs (%v)", round, i, err)
+			}
+		}
+	}
+	if n := logs.count("ioloop: io_uring failed"); n != 1 {
+		t.Fatalf("%d reports of the failure, want 1", n)
 	}
 }

@@ -2,6 +2,7 @@ package sock
 
 import (
 	"errors"
+	"math"
 	"sync/atomic"
 	"unsafe"
 
@@ -97,6 +98,8 @@ type Ring struct {
 	msgs    []unix.Msghdr
 	iovs    []unix.Iovec
 	iovUsed int // iovs[:iovUsed*RingIovecs] may hold buffers
+
+	err error // the failure that stopped the ring
 }
 
 // RingIovecs is the most buffers one Ring.Writev takes.
@@ -247,6 +250,11 @@ func (r *Ring) push(op uint8, fd int, addr uint64, n int) int {
 // if a signal interrupts it) and returns their results by index: a byte
 // count, or a negative errno. The slice is valid until the next Submit.
 // The queued buffers may be reused once Submit returns.
+//
+// If the ring itself fails (which a sound kernel never makes it do), the
+// operations that did not reach the kernel get -EINTR, so that the caller
+// redoes them with plain system calls, and Err reports the failure from
+// then on.
 func (r *Ring) Submit() []int32 {
 	k := r.queued
 	if k == 0 {
@@ -259,19 +267,26 @@ func (r *Ring) Submit() []int32 {
 		}()
 	}
 	r.queued = 0
+	if r.err != nil {
+		for i := range k {
+			r.res[i] = -int32(unix.EINTR)
+		}
+		return r.res[:k]
+	}
+	for i := range k {
+		r.res[i] = resPending
+	}
 	atomic.StoreUint32(r.sqTail, *r.sqTail+uint32(k)) // publishes the entries
 	submitted, got := 0, 0
-	for got < k {
-		toSubmit := k - submitted
-		n, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(k-got), enterGetEvents, 0, 0)
+	for submitted < k || got < submitted {
+		n, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(k-submitted), uintptr(k-got), enterGetEvents, 0, 0)
 		if e == 0 {
 			submitted += int(n)
 		} else if e != unix.EINTR && e != unix.EAGAIN && e != unix.EBUSY {
-			// The ring itself failed (it never does on a sound kernel): fail
-			// whatever did not complete rather than wait forever.
-			for i := got; i < k; i++ {
-				r.res[i] = -int32(e)
-			}
+			r.err = wrapErrno("io_uring_enter", e)
+			// The kernel consumes entries in order and stops at a failure:
+			// withdraw the rest, which never reached it.
+			atomic.StoreUint32(r.sqTail, atomic.LoadUint32(r.sqHead))
 			break
 		}
 		head := *r.cqHead
@@ -285,7 +300,34 @@ func (r *Ring) Submit() []int32 {
 		}
 		atomic.StoreUint32(r.cqHead, head)
 	}
+	for i := range k {
+		if r.res[i] == resPending {
+			r.res[i] = -int32(unix.EINTR) // redo it with a plain call
+		}
+	}
 	return r.res[:k]
+}
+
+// resPending marks a result not received yet.
+const resPending = math.MinInt32
+
+// Err reports the failure that stopped the ring, if any: Submit then
+// performs nothing and gives every operation -EINTR.
+func (r *Ring) Err() error { return r.err }
+
+// Break makes the ring fail the way a broken kernel would, for tests of
+// the fallback: its descriptor is swapped for one of /dev/null, so the next
+// Submit's io_uring_enter fails.
+func (r *Ring) Break() error {
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	if err := unix.Dup3(fd, r.fd, unix.O_CLOEXEC); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	return unix.Close(fd)
 }
 
 // Close releases the ring. Queued operations are dropped.

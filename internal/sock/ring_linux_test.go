@@ -247,3 +247,29 @@ func TestRingWritevSendsBuffersInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestRingFailureHandsOperationsBack(t *testing.T) {
+	checkLeaks(t)
+	r := newTestRing(t, 8)
+	cli, srv, _ := tcpPairs(t, 1)
+	if err := r.Break(); err != nil {
+		t.Fatal(err)
+	}
+	r.Write(cli[0], []byte("x"))
+	r.Read(srv[0], make([]byte, 8))
+	for i, res := range r.Submit() {
+		if _, err := RingResult("op", res); err != unix.EINTR {
+			t.Fatalf("operation %d after the failure: %v, want EINTR (redo it)", i, err)
+		}
+	}
+	if r.Err() == nil {
+		t.Fatal("Err is nil after a failed submit")
+	}
+	r.Write(cli[0], []byte("y"))
+	if res := r.Submit(); len(res) != 1 || res[0] != -int32(unix.EINTR) {
+		t.Fatalf("a later submit: %v, want EINTR", res)
+	}
+	if n, err := Read(srv[0], make([]byte, 8)); n != 0 || err != unix.EAGAIN {
+		t.Fatalf("the failed ring wrote %d bytes (%v)", n, err)
+	}
+}

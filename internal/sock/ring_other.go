@@ -36,6 +36,12 @@ func (r *Ring) Writev(fd int, bufs [][]byte) int { panic("sock: no io_uring") }
 // Submit is Linux's; unreachable here.
 func (r *Ring) Submit() []int32 { panic("sock: no io_uring") }
 
+// Err is Linux's; unreachable here.
+func (r *Ring) Err() error { return nil }
+
+// Break is Linux's; unreachable here.
+func (r *Ring) Break() error { return nil }
+
 // Close is Linux's; unreachable here.
 func (r *Ring) Close() error { return nil }
 
