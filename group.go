@@ -59,6 +59,19 @@ func (g *Group) Loops() []*Loop { return g.loops }
 // NumConns returns the number of open connections in the group. Any goroutine.
 func (g *Group) NumConns() int { return int(g.conns.Load()) }
 
+// IOUring reports whether every loop of g batches its socket reads and
+// writes through io_uring: Options.IOUring was set and each loop got a
+// ring at start (a ring that fails later is reported through the logger,
+// and its loop goes on with plain calls). Safe from any goroutine; O(loops).
+func (g *Group) IOUring() bool {
+	for _, l := range g.loops {
+		if l.ring == nil {
+			return false
+		}
+	}
+	return len(g.loops) > 0
+}
+
 // Options returns the options the group runs with, defaults filled in.
 func (g *Group) Options() Options { return g.opts }
 

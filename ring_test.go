@@ -458,3 +458,16 @@ func TestIOUringFailureFallsBackToPlainCalls(t *testing.T) {
 		t.Fatalf("%d reports of the failure, want 1", n)
 	}
 }
+
+func TestGroupIOUringReportsTheRings(t *testing.T) {
+	checkLeaks(t)
+	if g := newGroup(t, ioloop.Options{Loops: 2}); g.IOUring() && !testIOUring {
+		t.Fatal("IOUring() without the option")
+	}
+	g := newGroup(t, ioloop.Options{Loops: 2, IOUring: true})
+	on0, _, _ := ioloop.RingStats(g, 0)
+	on1, _, _ := ioloop.RingStats(g, 1)
+	if g.IOUring() != (on0 && on1) {
+		t.Fatalf("IOUring() = %v, loops have rings: %v, %v", g.IOUring(), on0, on1)
+	}
+}

@@ -56,6 +56,9 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *uring && !g.IOUring() {
+		fmt.Fprintln(os.Stderr, "serve: io_uring unavailable here: plain reads and writes")
+	}
 	for _, addr := range echo {
 		ln, err := g.Listen("tcp", addr, echoHandler{})
 		if err != nil {
