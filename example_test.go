@@ -111,3 +111,28 @@ func ExampleSignal() {
 	fmt.Println("sum of squares:", sum)
 	// Output: sum of squares: 14
 }
+
+// With Options.IOUring the loops batch their socket reads and writes
+// through io_uring; handlers do not change, and where the kernel has no
+// io_uring the loops make plain system calls.
+func ExampleOptions_ioUring() {
+	g, err := ioloop.New(ioloop.Options{Loops: 1, IOUring: true})
+	if err != nil {
+		panic(err)
+	}
+	defer g.Close()
+	ln, err := g.Listen("tcp", "127.0.0.1:0", upper{})
+	if err != nil {
+		panic(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	c.Write([]byte("batched\n"))
+	buf := make([]byte, 8)
+	io.ReadFull(c, buf)
+	fmt.Printf("%s", buf)
+	// Output: BATCHED
+}
