@@ -22,18 +22,23 @@ import (
 //     Conn.Write) points into the arena, which stays unchanged until the
 //     round ends: writeDirect queues it as a send instead of writing, and
 //     marks the connection fInFlight. At the end of the round finishWrites
-//     submits every queued send in one call, then queues whatever the
-//     kernel did not take in front of the connection's output, as
-//     writeDirect would have.
+//     submits every queued send in one call and settles each: what the
+//     kernel did not take goes in front of the connection's output, as
+//     writeDirect would have put it.
+//   - flushDirty queues a send (or a sendmsg of up to 16 buffers) of each
+//     dirty connection's output, which stays queued and unchanged until
+//     the send is settled, and submits them together.
 //   - Anything that needs a connection's output to be in order with the
-//     kernel's (flush, FIN, close, another direct write) first finishes the
-//     queued writes, so the batching changes when the system calls happen,
-//     never their order.
+//     kernel's (flush, FIN, close, another direct write) first settles the
+//     connection's send (settle), so the batching changes when the system
+//     calls happen, never their order.
 //
 // So an iteration with k readable connections costs about 2 system calls
-// instead of 2k. A receive on a socket with nothing to read completes
-// with EAGAIN inside the submit (MSG_DONTWAIT; NewRing checks it), so a
-// submit never waits.
+// instead of 2k. Every operation carries MSG_DONTWAIT, so it completes
+// inside the submit (EAGAIN where a plain call would; NewRing checks it) and
+// a submit never waits. If the ring fails, the operations it did not
+// perform come back as EINTR, are redone with plain calls, and the loop
+// makes plain calls from then on.
 const (
 	ringSlots   = 32            // reads per submit
 	ringSlot    = 16 << 10      // bytes per read slot
