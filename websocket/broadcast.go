@@ -55,7 +55,8 @@ func (pm *PreparedMessage) compressed(level int) []byte {
 // SendPrepared queues pm on c like Send(pm's type, pm's data), but with the
 // frame encoded once: a frame of up to 1 KiB is written to the kernel at
 // once when nothing is queued for c (what the kernel does not take is
-// copied), a larger one is queued by reference. It applies
+// copied), a larger one, or any on a loop that batches through io_uring, is
+// queued by reference. It applies
 // Config.SlowConsumer. Loop only; no allocation.
 func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 	if c.fragType != 0 {
@@ -73,11 +74,13 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 			b = z
 		}
 	}
-	if len(b) <= directFrame {
+	if len(b) <= directFrame && !c.c.Loop().IOUring() {
 		// A small frame goes to the kernel at once when nothing is
 		// queued: a broadcast overlaps its writes with the peers'
 		// reads and holds no output buffers; a slow peer's copy of
 		// what the kernel did not take costs at most directFrame.
+		// (A loop that batches through io_uring sends every queued
+		// frame of the iteration in one system call instead.)
 		_, err := c.c.WriteNow(b)
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 
@@ -127,7 +128,8 @@ func (s *ioloopSrv) OnClose(c *ws.Conn, _ error) {
 }
 
 func startIoloop() (*ioloopSrv, error) {
-	g, err := ioloop.New(ioloop.Options{Logger: quietLogger()})
+	// WSINTEROP_IOURING=1: the server batches through io_uring.
+	g, err := ioloop.New(ioloop.Options{Logger: quietLogger(), IOUring: os.Getenv("WSINTEROP_IOURING") == "1"})
 	if err != nil {
 		return nil, err
 	}
