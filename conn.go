@@ -455,7 +455,19 @@ func (c *Conn) writeDirect(b []byte) {
 	if l.onWritev != nil {
 		l.onWritev(int(c.fd), 1, n)
 	}
-	n = max(n, 0)
+	c.wrote(b, max(n, 0), err)
+}
+
+// wrote settles a write of b that nothing queued preceded (writeDirect's,
+// or its batched send): n bytes went out, or err. What the kernel did not
+// take goes in front of the output queued since, if any (with a hard
+// error too: the flush meets the error again and closes the connection
+// there, outside the writer's stack).
+func (c *Conn) wrote(b []byte, n int, err error) {
+	l := c.l
+	if c.state == StateClosed {
+		return
+	}
 	if n > 0 {
 		c.lastActive = l.now
 	}
@@ -468,7 +480,7 @@ func (c *Conn) writeDirect(b []byte) {
 		c.flags |= fWriteBlocked
 	}
 	if n < len(b) {
-		c.getIO().out.Write(l.pool, b[n:])
+		c.getIO().out.Prepend(l.pool, b[n:])
 		c.queued()
 	}
 }

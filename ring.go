@@ -270,32 +270,6 @@ func (l *Loop) settleAt(i int) {
 	}
 }
 
-// wrote settles a send of b (a kept echo) like writeDirect: n bytes went
-// out, or err.
-func (c *Conn) wrote(b []byte, n int, err error) {
-	l := c.l
-	if c.state == StateClosed {
-		return
-	}
-	if n > 0 {
-		c.lastActive = l.now
-	}
-	switch err {
-	case nil:
-		if n < len(b) {
-			c.flags |= fWriteBlocked // a short write: the send buffer is full
-		}
-	case syscall.EAGAIN:
-		c.flags |= fWriteBlocked
-	}
-	if n < len(b) {
-		// A hard error stays queued too: the flush meets it again and
-		// closes the connection there.
-		c.getIO().out.Prepend(l.pool, b[n:])
-		c.queued()
-	}
-}
-
 // wroteOut settles a send of want bytes of c's output like one turn of
 // flush, then goes on like flush.
 func (c *Conn) wroteOut(want, n int, err error) {

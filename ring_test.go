@@ -126,34 +126,10 @@ func TestIOUringEchoesInBatches(t *testing.T) {
 	h := newEcho()
 	g, addr := ringGroup(t, h)
 	const n = 200
-	conns := make([]net.Conn, n)
-	for i := range conns {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns[i] = c
-	}
-	waitOpens(t, h, n) // so that each one's first event is a read
+	conns := dialAll(t, addr, h, n)
 	_, submits0, ops0 := ioloop.RingStats(g, 0)
 	for round := range 3 {
-		release := holdLoop(t, g)
-		for i, c := range conns {
-			if _, err := c.Write(pattern(100+i*7, byte(i+round))); err != nil {
-				t.Fatal(err)
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-		release()
-		for i, c := range conns {
-			want := pattern(100+i*7, byte(i+round))
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			got := make([]byte, len(want))
-			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("round %d conn %d: echo differs (%v)", round, i, err)
-			}
-		}
+		echoRound(t, g, conns, func(i int) []byte { return pattern(100+i*7, byte(i+round)) })
 	}
 	_, submits, ops := ioloop.RingStats(g, 0)
 	submits, ops = submits-submits0, ops-ops0
@@ -277,33 +253,9 @@ func TestIOUringFlushesInBatches(t *testing.T) {
 	h := &copyHandler{echoHandler: *newEcho()}
 	g, addr := ringGroup(t, h)
 	const n = 100
-	conns := make([]net.Conn, n)
-	for i := range conns {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns[i] = c
-	}
-	waitOpens(t, &h.echoHandler, n)
+	conns := dialAll(t, addr, &h.echoHandler, n)
 	_, submits0, ops0 := ioloop.RingStats(g, 0)
-	release := holdLoop(t, g)
-	for i, c := range conns {
-		if _, err := c.Write(pattern(50+i, byte(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(20 * time.Millisecond)
-	release()
-	for i, c := range conns {
-		want := pattern(50+i, byte(i))
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		got := make([]byte, len(want))
-		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("conn %d: echo differs (%v)", i, err)
-		}
-	}
+	echoRound(t, g, conns, func(i int) []byte { return pattern(50+i, byte(i)) })
 	// A broadcast: every connection's output is three buffers, all flushed
 	// in the same iteration.
 	big := bytes.Repeat([]byte("0123456789"), 1000) // one read: under the 16 KiB read slot
@@ -329,20 +281,52 @@ func TestIOUringFlushesInBatches(t *testing.T) {
 	t.Logf("%d operations in %d submits", ops, submits)
 }
 
-// waitOpens waits for n OnOpen calls.
-func waitOpens(t *testing.T, h *echoHandler, n int) {
+// dialAll dials n connections to addr, closed at the end of the test, and
+// waits until h opened them all, so that each one's first event is a read.
+func dialAll(t *testing.T, addr string, h *echoHandler, n int) []net.Conn {
 	t.Helper()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
 	for i := 0; ; i++ {
 		h.mu.Lock()
 		opens := h.opens
 		h.mu.Unlock()
 		if opens == n {
-			return
+			return conns
 		}
 		if i == 2000 {
 			t.Fatalf("%d of %d connections opened", opens, n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// echoRound holds loop 0 of g while every connection sends msg(i), so that
+// all are ready at its next wake-up, then checks each echo byte for byte.
+func echoRound(t *testing.T, g *ioloop.Group, conns []net.Conn, msg func(i int) []byte) {
+	t.Helper()
+	release := holdLoop(t, g)
+	for i, c := range conns {
+		if _, err := c.Write(msg(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	release()
+	for i, c := range conns {
+		want := msg(i)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("conn %d: echo differs (%v)", i, err)
+		}
 	}
 }
 
@@ -362,17 +346,10 @@ func TestIOUringEchoesLargeInputToSlowReaders(t *testing.T) {
 	h := newEcho()
 	_, addr := ringGroup(t, smallSendEcho{h})
 	const n = 40
-	conns := make([]net.Conn, n)
-	for i := range conns {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+	conns := dialAll(t, addr, h, n)
+	for _, c := range conns {
 		c.(*net.TCPConn).SetReadBuffer(4096)
-		conns[i] = c
 	}
-	waitOpens(t, h, n)
 	// Each connection sends in pieces while its client does not read yet:
 	// the echoes fill the small send buffer, so sends in a batch come back
 	// short or refused, the rest queues behind them, reading pauses and
@@ -425,34 +402,14 @@ func TestIOUringFailureFallsBackToPlainCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := make([]net.Conn, 20)
-	for i := range conns {
-		if conns[i], err = net.Dial("tcp", ln.Addr().String()); err != nil {
-			t.Fatal(err)
-		}
-		defer conns[i].Close()
-	}
-	waitOpens(t, h, len(conns))
+	conns := dialAll(t, ln.Addr().String(), h, 20)
 	for round := range 4 {
 		if round == 1 {
 			if err := ioloop.BreakRing(g, 0); err != nil {
 				t.Fatal(err)
 			}
 		}
-		release := holdLoop(t, g)
-		for i, c := range conns {
-			c.Write(pattern(100+i, byte(round)))
-		}
-		time.Sleep(20 * time.Millisecond)
-		release()
-		for i, c := range conns {
-			want := pattern(100+i, byte(round))
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			got := make([]byte, len(want))
-			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("round %d conn %d: echo differs (%v)", round, i, err)
-			}
-		}
+		echoRound(t, g, conns, func(i int) []byte { return pattern(100+i, byte(round)) })
 	}
 	if n := logs.count("ioloop: io_uring failed"); n != 1 {
 		t.Fatalf("%d reports of the failure, want 1", n)

@@ -38,35 +38,10 @@ func tcpPairs(t *testing.T, n int) (cli, srv []int, closeCli []func()) {
 	}
 	owned(t, lfd)
 	for range n {
-		c, _, err := Connect("tcp4", addr.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		closeCli = append(closeCli, owned(t, c))
-		for {
-			s, _, err := Accept(lfd)
-			if err == unix.EAGAIN {
-				unix.Poll([]unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}, 1000)
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			owned(t, s)
-			srv = append(srv, s)
-			break
-		}
-		cli = append(cli, c)
+		p := dial(t, "tcp4", lfd, addr)
+		cli, srv, closeCli = append(cli, p.client), append(srv, p.server), append(closeCli, p.closeClient)
 	}
 	return cli, srv, closeCli
-}
-
-// waitReadable waits up to a second for fd to have input.
-func waitReadable(t *testing.T, fd int) {
-	t.Helper()
-	if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 1000); n != 1 || err != nil {
-		t.Fatalf("fd %d not readable: %d, %v", fd, n, err)
-	}
 }
 
 func TestRingBatchesReadsAndWrites(t *testing.T) {
@@ -97,7 +72,7 @@ func TestRingBatchesReadsAndWrites(t *testing.T) {
 	}
 	bufs := make([][]byte, n+1)
 	for i := range n {
-		waitReadable(t, srv[i])
+		waitFor(t, srv[i], unix.POLLIN)
 		bufs[i] = make([]byte, 4096)
 		r.Read(srv[i], bufs[i])
 	}
@@ -125,14 +100,14 @@ func TestRingEndOfStreamAndErrors(t *testing.T) {
 	if err := ShutdownWrite(cli[0]); err != nil {
 		t.Fatal(err)
 	}
-	waitReadable(t, srv[0])
+	waitFor(t, srv[0], unix.POLLIN)
 	// The peer of srv[1] resets: a send to it fails (EPIPE or ECONNRESET,
 	// and no SIGPIPE kills the test).
 	if err := SetLingerZero(cli[1]); err != nil {
 		t.Fatal(err)
 	}
 	closeCli[1]()
-	waitReadable(t, srv[1])
+	waitFor(t, srv[1], unix.POLLIN)
 	var b [8]byte
 	r.Read(srv[0], b[:])
 	r.Write(srv[1], []byte("to a reset peer"))
@@ -181,7 +156,7 @@ func TestRingSubmitAllocatesNothing(t *testing.T) {
 		}
 		r.Submit()
 		for _, s := range srv {
-			waitReadable(t, s)
+			waitFor(t, s, unix.POLLIN)
 			r.Read(s, buf)
 		}
 		for _, res := range r.Submit() {
@@ -230,7 +205,7 @@ func TestRingWritevSendsBuffersInOrder(t *testing.T) {
 	for i := range 3 {
 		got := make([]byte, 0, len(want[i]))
 		for len(got) < len(want[i]) {
-			waitReadable(t, srv[i])
+			waitFor(t, srv[i], unix.POLLIN)
 			n, err := Read(srv[i], got[len(got):cap(got)])
 			if err != nil {
 				t.Fatal(err)
