@@ -6,6 +6,7 @@
 //	ioloop bench [--duration 5s] [--loops N] [--io-uring] [--json]
 //	ioloop bench echo [--target ADDR] [--conns 1000] [--duration 10s] [--size 64] [--pipeline 1] [--loops N] [--io-uring] [--json]
 //	ioloop bench http [--target URL] [--conns 256] [--duration 10s] [--pipeline 1] [--loops N] [--io-uring] [--json]
+//	ioloop bench ws [--target URL] [--conns 1000] [--duration 10s] [--size 64] [--loops N] [--io-uring] [--json]
 //
 // serve runs until SIGINT or SIGTERM, then shuts down gracefully and exits 0.
 // bench without a workload runs every workload against embedded servers and
@@ -22,6 +23,7 @@ const usage = `usage:
   ioloop bench [--duration D] [--loops N] [--io-uring] [--json]
   ioloop bench echo [--target ADDR] [--conns N] [--duration D] [--size N] [--pipeline N] [--loops N] [--io-uring] [--json]
   ioloop bench http [--target URL] [--conns N] [--duration D] [--pipeline N] [--loops N] [--io-uring] [--json]
+  ioloop bench ws [--target URL] [--conns N] [--duration D] [--size N] [--loops N] [--io-uring] [--json]
 `
 
 func main() {
