@@ -41,7 +41,7 @@ import (
 // makes plain calls from then on.
 const (
 	ringSlots   = 32            // reads per submit
-	ringSlot    = 16 << 10      // bytes per read slot
+	ringSlot    = 16 << 10      // bytes per read slot in a full round
 	ringEntries = 2 * ringSlots // ring capacity: a round's reads, or its writes
 )
 
@@ -101,9 +101,11 @@ func (l *Loop) closeRing() {
 	}
 }
 
-// slot returns read slot i of the arena.
-func (l *Loop) slot(i int) []byte {
-	n := len(l.arena) / ringSlots
+// slot returns read slot i of the arena for a round of k reads: the arena
+// is shared out evenly, up to Options.ReadBufferSize each, so a lone
+// connection reads as much at once as a plain read would.
+func (l *Loop) slot(i, k int) []byte {
+	n := min(len(l.arena)/k, l.opts.ReadBufferSize)
 	return l.arena[i*n : (i+1)*n : (i+1)*n]
 }
 
@@ -115,34 +117,37 @@ func (c *Conn) batchable(f poller.Flags) bool {
 		!c.readPaused()
 }
 
-// queueRead queues a receive for c into the next read slot.
+// queueRead adds c to the round of reads.
 func (l *Loop) queueRead(c *Conn) {
 	if len(l.rq) == ringSlots {
 		l.runReads()
 	}
-	if len(l.wq) > 0 {
-		l.finishWrites() // never happens: a round ends with its writes done
-	}
 	c.flags |= fReadReady
-	l.ring.Read(int(c.fd), l.slot(len(l.rq)))
 	l.rq = append(l.rq, c)
 }
 
-// runReads submits the queued receives and hands each result to its
-// connection in order, then finishes the writes the round queued.
+// runReads submits a receive for each connection of the round, each into
+// its slot of the arena, and hands each result to its connection in order,
+// then finishes the writes the round queued.
 func (l *Loop) runReads() {
+	if len(l.wq) > 0 {
+		l.finishWrites() // never happens: a round ends with its writes done
+	}
+	rq := l.rq
+	for i, c := range rq {
+		l.ring.Read(int(c.fd), l.slot(i, len(rq)))
+	}
 	var res [ringSlots]int32 // a callback below may submit sends
 	k := copy(res[:], l.ring.Submit())
 	l.submits++
 	l.ringOps += k
 	l.checkRing()
-	rq := l.rq
 	left := l.left
 	for i, c := range rq[:k] {
 		rq[i] = nil
 		l.left = left + k - i - 1
 		n, err := sock.RingResult("read", res[i])
-		c.readBatched(l.slot(i), n, err)
+		c.readBatched(l.slot(i, k), n, err)
 	}
 	l.rq = rq[:0]
 	l.left = left
