@@ -25,9 +25,10 @@ var layers = []struct {
 	{dir: "internal/buffer"},
 	{dir: "internal/timer"},
 	{dir: "internal/mailbox"},
+	{dir: "internal/onloop"},
 	{dir: "internal/leaktest"}, // test support: the tests of the layers above may use it
-	{dir: "async"},
-	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/leaktest", "async"}},
+	{dir: "async", mayUse: []string{"internal/onloop"}},
+	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/onloop", "internal/leaktest", "async"}},
 	{dir: "http1/internal/parse"},
 	{dir: "http1", mayUse: []string{".", "async", "http1/internal/parse", "internal/leaktest"}},
 	{dir: "websocket/internal/frame"},
