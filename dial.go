@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop/async"
+	"github.com/ioloop/ioloop/internal/mailbox"
 	"github.com/ioloop/ioloop/internal/sock"
 )
 
@@ -49,12 +50,7 @@ func (g *Group) dial(network, address string, h Handler, timeout time.Duration, 
 	}
 	g.conns.Add(1)
 	l.nconns.Add(1)
-	if err := l.Post(func() { l.startDial(c, timeout) }); err != nil {
-		_ = sock.Close(fd)
-		l.nconns.Add(-1)
-		g.connDone()
-		return nil, err
-	}
+	l.push(mailbox.Func(func() { l.startDial(c, timeout) }))
 	return c, nil
 }
 

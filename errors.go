@@ -41,9 +41,19 @@ var (
 	// ErrServerClosed is reported to OnClose for connections still open when
 	// a Shutdown's context ended or the Group was closed.
 	ErrServerClosed = errors.New("ioloop: server closed")
-	// ErrMailboxFull is returned by Loop.Post when the loop's task queue is at
-	// Options.MailboxSize.
+	// ErrMailboxFull is returned by Loop.Post (and fails Submit's future)
+	// when Options.MailboxSize tasks already wait on the loop: the loop is
+	// behind. It is backpressure, not a fault: shed the work, fail the
+	// request it serves, or retry once earlier work has completed (a future
+	// of it resolved) — never retry in a tight loop, which only keeps the
+	// loop's inbox full.
 	ErrMailboxFull = errors.New("ioloop: loop mailbox full")
+	// ErrOnLoop is returned at once by a call that would block (Listen,
+	// ListenPacket, Shutdown, Close, Future.Await, http1's Listen and
+	// DoContext, ...) when it is made from a loop callback: the loop would
+	// wait for itself. Call it from another goroutine, or use the
+	// non-blocking form (a future, a callback).
+	ErrOnLoop = errors.New("ioloop: blocking call from a loop callback")
 )
 
 // PanicError is reported to OnClose when a callback of that connection

@@ -9,15 +9,14 @@ import (
 )
 
 // Execute queues t to run on the loop: Loop implements async.Executor, so a
-// future whose executor is a loop runs its continuations there. Safe from any
-// goroutine; t never runs before Execute returns. If the loop is closed (or
-// its mailbox full) t runs on a new goroutine instead, so that no awaiter
-// hangs. Cost: one queued task, no allocation for pointer-shaped tasks.
-func (l *Loop) Execute(t async.Task) {
-	if err := l.mb.PostTask(t); err != nil {
-		go t.Run()
-	}
-}
+// future whose executor is a loop runs its continuations there, always —
+// never on another goroutine. Safe from any goroutine, including the loop's
+// own callbacks; t never runs before Execute returns. It is never refused:
+// a full mailbox queues t anyway (see Options.MailboxSize), and after the
+// group closed t runs once the loop goroutine has ended, one at a time with
+// the loop's other late tasks, so it still never runs beside the loop.
+// Cost: one queued task, no allocation for pointer-shaped tasks.
+func (l *Loop) Execute(t async.Task) { l.push(t) }
 
 // Context returns a context that carries the loop as the async executor:
 // futures that the async package creates with it (async.Go, Semaphore.Acquire,
@@ -50,11 +49,14 @@ func Submit[T any](l *Loop, fn func() (T, error)) *async.Future[T] {
 // returns a future whose continuations run back on loop l: the way for a loop
 // callback to call blocking code. ctx (or the future's Cancel) cancels the
 // work; the pool is bounded, and a full pool fails the future with
-// async.ErrPoolFull at once. Safe from any goroutine.
+// async.ErrPoolFull at once. ctx must not be nil (it panics, as
+// net/http.NewRequestWithContext does): pass l.Context() for work that is
+// never cancelled. Safe from any goroutine.
 func Offload[T any](l *Loop, ctx context.Context, fn func(context.Context) (T, error)) *async.Future[T] {
 	if ctx == nil {
-		ctx = l.ctx
-	} else if async.ExecutorFrom(ctx) != async.Executor(l) {
+		panic("ioloop: Offload with a nil context (use l.Context() for a context that is never cancelled)")
+	}
+	if async.ExecutorFrom(ctx) != async.Executor(l) {
 		ctx = async.WithExecutor(ctx, l)
 	}
 	return async.Go(ctx, async.DefaultPool(), fn)
@@ -62,11 +64,17 @@ func Offload[T any](l *Loop, ctx context.Context, fn func(context.Context) (T, e
 
 // DialFuture is Dial in future style: the future resolves with the
 // connection once it is open (after h.OnOpen ran), or fails with the dial
-// error (after h.OnClose ran). Continuations run on the connection's loop.
+// error (after h.OnClose ran). Continuations run on the connection's loop
+// (on one of the group's loops when the dial failed before a connection
+// existed). Safe from any goroutine.
 func (g *Group) DialFuture(network, address string, h Handler, timeout time.Duration) *async.Future[*Conn] {
 	c, err := g.dial(network, address, h, timeout, true)
 	if err != nil {
-		return async.Failed[*Conn](err)
+		// Fail on a loop all the same: continuations run there, as the
+		// doc promises, even when no connection was made.
+		p := async.NewPromise[*Conn](g.pick(BalanceLeastConns))
+		p.Reject(err)
+		return p.Future()
 	}
 	return c.ext.dialed.Future()
 }

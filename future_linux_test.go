@@ -39,7 +39,7 @@ func TestSubmitAndOffloadContinueOnLoop(t *testing.T) {
 	type where struct{ work, cont int }
 	done := make(chan where, 1)
 	l.Post(func() {
-		off := ioloop.Offload(l, nil, func(ctx context.Context) (int, error) {
+		off := ioloop.Offload(l, l.Context(), func(ctx context.Context) (int, error) {
 			return syscall.Gettid(), nil // blocking work runs on the pool
 		})
 		off.OnComplete(func(work int, err error) {

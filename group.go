@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/ioloop/ioloop/internal/mailbox"
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // Group is a set of event loops that serve listeners and dialed connections
@@ -105,16 +108,20 @@ func (g *Group) connDone() {
 // OnShutdown on every open connection (BaseHandler closes it after flushing),
 // waits until all connections have closed or ctx ends, then closes the rest
 // with ErrServerClosed and stops the loops. It returns ctx.Err() when ctx
-// ended first, else nil. Do not call it from a loop callback: it waits for
-// the loops.
+// ended first, else nil. It waits for the loops, so from a loop callback it
+// fails at once with ErrOnLoop (call it from another goroutine: go
+// g.Shutdown(ctx)). Safe from any other goroutine.
 func (g *Group) Shutdown(ctx context.Context) error {
+	if onloop.Current() {
+		return ErrOnLoop
+	}
 	if g.closing.Load() {
 		return ErrGroupClosed
 	}
 	g.shutdown.Store(true)
 	g.closeListeners()
 	for _, l := range g.loops {
-		_ = l.Post(l.beginShutdown)
+		l.push(mailbox.Func(l.beginShutdown))
 	}
 	var err error
 	if g.conns.Load() > 0 {
@@ -139,15 +146,18 @@ func (l *Loop) beginShutdown() {
 
 // Close closes every listener and connection at once (connections get
 // ErrServerClosed in OnClose), stops the loops and waits for them. Later
-// calls do nothing. Do not call it from a loop callback.
+// calls do nothing. It waits for the loops, so from a loop callback it fails
+// at once with ErrOnLoop (call it from another goroutine: go g.Close()).
+// Safe from any other goroutine.
 func (g *Group) Close() error {
+	if onloop.Current() {
+		return ErrOnLoop
+	}
 	g.closeOnce.Do(func() {
 		g.closing.Store(true)
 		g.closeListeners()
 		for _, l := range g.loops {
-			if err := l.Post(l.stop); err != nil {
-				l.wake()
-			}
+			l.push(mailbox.Func(l.stop))
 		}
 		for _, l := range g.loops {
 			<-l.done

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ioloop/ioloop/internal/mailbox"
+	"github.com/ioloop/ioloop/internal/onloop"
 	"github.com/ioloop/ioloop/internal/poller"
 	"github.com/ioloop/ioloop/internal/sock"
 )
@@ -45,7 +47,13 @@ type lnSock struct {
 // With BalanceReusePort (the Linux default for TCP) every loop gets its own
 // socket on the same port; otherwise one loop accepts and hands connections to
 // the others. Errors in the address or the socket are returned at once.
+// Listen waits until every loop has registered its socket, so it fails at
+// once with ErrOnLoop when called from a loop callback. Safe from any other
+// goroutine.
 func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
+	if onloop.Current() {
+		return nil, ErrOnLoop
+	}
 	if h == nil {
 		return nil, fmt.Errorf("ioloop: Listen %s %s: nil Handler", network, address)
 	}
@@ -91,10 +99,7 @@ func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
 	for _, s := range ln.socks {
 		s := s
 		done := make(chan error, 1)
-		if err := s.l.Post(func() { done <- s.register() }); err != nil {
-			ln.closeSocks()
-			return nil, err
-		}
+		s.l.push(mailbox.Func(func() { done <- s.register() }))
 		if err := <-done; err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("ioloop: listen %s %s: %w", network, address, err)
@@ -119,10 +124,7 @@ func (ln *Listener) Balance() Balance { return ln.balance }
 func (ln *Listener) Close() error {
 	ln.closeOnce.Do(func() {
 		for _, s := range ln.socks {
-			if err := s.l.Post(s.close); err != nil {
-				// The loop is gone and closed everything it had.
-				continue
-			}
+			s.l.push(mailbox.Func(s.close)) // after the loop's end: a no-op, it closed s
 		}
 		if ua, ok := ln.addr.(*net.UnixAddr); ok && ua.Name != "" && ua.Name[0] != '@' {
 			_ = os.Remove(ua.Name)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/internal/buffer"
 	"github.com/ioloop/ioloop/internal/mailbox"
+	"github.com/ioloop/ioloop/internal/onloop"
 	"github.com/ioloop/ioloop/internal/poller"
 	"github.com/ioloop/ioloop/internal/sock"
 	"github.com/ioloop/ioloop/internal/timer"
@@ -42,10 +44,16 @@ type Loop struct {
 	mb    *mailbox.Mailbox
 	ctx   context.Context // carries the loop as async executor
 	epoch time.Time
-	done  chan struct{}
+	done  chan struct{} // closed when the loop goroutine has ended
+
+	// Tasks that arrived after the loop stopped (see runLate).
+	lateMu  sync.Mutex
+	late    []mailbox.Task
+	lateRun bool
 
 	// nconns is written by the loop and read by balancers on other loops.
 	nconns atomic.Int64
+	owner  atomic.Uint64 // the loop goroutine's id, for the debug build's owner checks
 
 	// Everything below is owned by the loop goroutine.
 	timers  timer.Heap
@@ -128,10 +136,11 @@ func (l *Loop) NumConns() int { return int(l.nconns.Load()) }
 // Post queues fn to run on the loop; it returns at once. Tasks posted by one
 // goroutine run in the order posted. Safe from any goroutine, including the
 // loop's own callbacks (fn then runs later in the same or the next
-// iteration). It fails with ErrGroupClosed after the group closed and with
-// ErrMailboxFull when Options.MailboxSize tasks are waiting. A panic in fn is
-// recovered and logged. Cost: one lock and, when the loop sleeps, one wake-up
-// write.
+// iteration). It fails with ErrGroupClosed after the group closed, and with
+// ErrMailboxFull when Options.MailboxSize tasks already wait: backpressure
+// for the caller to act on (see ErrMailboxFull); fn is then not queued. A
+// panic in fn is recovered and logged. Cost: one lock and, when the loop
+// sleeps, one wake-up write.
 func (l *Loop) Post(fn func()) error {
 	switch err := l.mb.Post(fn); err {
 	case nil:
@@ -140,6 +149,60 @@ func (l *Loop) Post(fn func()) error {
 		return ErrMailboxFull
 	default:
 		return ErrGroupClosed
+	}
+}
+
+// push queues the library's own work on the loop: it is never refused for
+// fullness (see Options.MailboxSize). After the loop stopped, t runs once
+// the loop goroutine has ended, one at a time with the other late tasks
+// (runLate), so it still never runs beside the loop's own code. Safe from
+// any goroutine.
+func (l *Loop) push(t mailbox.Task) {
+	if l.mb.Push(t) != nil {
+		l.runLate(t)
+	}
+}
+
+// runLate runs t after the loop goroutine ended: in FIFO order with the
+// other late tasks, one at a time, on a goroutine that starts once the loop
+// is done. Whatever t touches of the loop's objects is closed by then, and
+// the loop's end happens before t runs. Safe from any goroutine.
+func (l *Loop) runLate(t mailbox.Task) {
+	l.lateMu.Lock()
+	l.late = append(l.late, t)
+	start := !l.lateRun
+	l.lateRun = true
+	l.lateMu.Unlock()
+	if start {
+		go l.drainLate()
+	}
+}
+
+func (l *Loop) drainLate() {
+	<-l.done
+	for {
+		l.lateMu.Lock()
+		if len(l.late) == 0 {
+			l.late, l.lateRun = nil, false
+			l.lateMu.Unlock()
+			return
+		}
+		t := l.late[0]
+		l.late[0] = nil
+		l.late = l.late[1:]
+		l.lateMu.Unlock()
+		l.runTask(t)
+	}
+}
+
+// stopped reports whether the loop goroutine has ended. Safe from any
+// goroutine.
+func (l *Loop) stopped() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -157,6 +220,9 @@ func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) }
 // run is the loop goroutine.
 func (l *Loop) run() {
 	defer close(l.done)
+	id := onloop.Enter()
+	defer onloop.Leave(id)
+	l.owner.Store(id)
 	if l.opts.LockOSThread {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()

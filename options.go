@@ -117,8 +117,14 @@ type Options struct {
 	// TCPDelay leaves Nagle's algorithm on. By default TCP_NODELAY is set,
 	// since the loop already batches writes.
 	TCPDelay bool
-	// MailboxSize bounds the tasks posted to one loop and not yet run; Post
-	// past it fails with ErrMailboxFull. Default 1<<20.
+	// MailboxSize bounds the tasks that other code posts to one loop
+	// (Loop.Post, Submit) and that wait to run: the batch the loop is
+	// running does not count, so a task may always post its successor. A
+	// Post past it fails with ErrMailboxFull. The library's own work
+	// (continuations of loop futures, Close/CloseWrite/Abort requests,
+	// AsyncWrite, dials, listener registration, stopping) is never refused:
+	// it counts towards the bound but is queued past it, and each object it
+	// serves has a bounded number of such tasks in flight. Default 1<<20.
 	MailboxSize int
 	// Logger receives recovered panics (with their stacks) and accept errors.
 	// Default slog.Default().

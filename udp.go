@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/ioloop/ioloop/internal/mailbox"
+	"github.com/ioloop/ioloop/internal/onloop"
 	"github.com/ioloop/ioloop/internal/poller"
 	"github.com/ioloop/ioloop/internal/sock"
 )
@@ -34,7 +36,13 @@ type PacketConn struct {
 
 // ListenPacket starts serving datagrams on network ("udp", "udp4" or "udp6")
 // and address with h. Invalid addresses and socket errors are returned at once.
+// ListenPacket waits until every loop has registered its socket, so it fails
+// at once with ErrOnLoop when called from a loop callback. Safe from any
+// other goroutine.
 func (g *Group) ListenPacket(network, address string, h PacketHandler) (*PacketListener, error) {
+	if onloop.Current() {
+		return nil, ErrOnLoop
+	}
 	if h == nil {
 		return nil, fmt.Errorf("ioloop: ListenPacket %s %s: nil PacketHandler", network, address)
 	}
@@ -67,10 +75,7 @@ func (g *Group) ListenPacket(network, address string, h PacketHandler) (*PacketL
 	for _, pc := range pl.conns {
 		pc := pc
 		done := make(chan error, 1)
-		if err := pc.l.Post(func() { done <- pc.register() }); err != nil {
-			pl.closeUnregistered()
-			return nil, err
-		}
+		pc.l.push(mailbox.Func(func() { done <- pc.register() }))
 		if err := <-done; err != nil {
 			pl.Close()
 			return nil, fmt.Errorf("ioloop: listen %s %s: %w", network, address, err)
@@ -93,7 +98,7 @@ func (pl *PacketListener) Conns() []*PacketConn { return pl.conns }
 func (pl *PacketListener) Close() error {
 	pl.closeOnce.Do(func() {
 		for _, pc := range pl.conns {
-			_ = pc.l.Post(pc.close)
+			pc.l.push(mailbox.Func(pc.close)) // after the loop's end: a no-op, it closed pc
 		}
 	})
 	return nil

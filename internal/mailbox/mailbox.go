@@ -38,12 +38,20 @@
 // sequentially consistent). A consumer that never calls Sleep never gets a
 // wake.
 //
-// Bounds. A mailbox holds at most max tasks (DefaultMax, 1<<20, unless set
-// by New), counting those a budgeted Drain left: the consumer publishes that
-// count once per Drain, and Post adds the tasks posted since. At the bound
-// Post returns ErrFull and the task is not queued:
-// the caller decides whether to drop it, retry later, or fail its request.
-// After Close, Post returns ErrClosed.
+// Bounds. Post and PostTask are the doors of other goroutines' work (a
+// loop's Post): they are refused with ErrFull once max tasks wait, so that
+// a producer that outruns the loop learns it at once. A task waits from its
+// Post until the consumer takes it into a batch: the batch being run does
+// not count, so a task may always post its successor. Push is the door of
+// the library's own work (a continuation, a close request, a write handed
+// over from another goroutine): it is never refused for fullness, only
+// after Close, because refusing it would lose work that something already
+// waits for. Its tasks count towards the bound that Post sees, so a backlog
+// of internal work pushes back on external producers. What bounds internal
+// work is the objects it serves: each has a bounded number of tasks in
+// flight (one per future continuation, one per close request, one per
+// write handed over), so the mailbox holds at most as many as the program
+// has such objects. After Close, every door returns ErrClosed.
 package mailbox
 
 import (
@@ -84,7 +92,7 @@ type Mailbox struct {
 
 	sleeping atomic.Bool  // the consumer announced a sleep (see Sleep)
 	posted   atomic.Bool  // in is not empty; set and cleared under mu
-	left     atomic.Int64 // len(out)-pos as of the last Drain (an upper bound)
+	left     atomic.Int64 // tasks of out beyond the batch being run: they still wait
 
 	mu     sync.Mutex
 	in     []Task // guarded by mu: tasks posted since the last Drain
@@ -109,7 +117,7 @@ func New(max int, wake func()) *Mailbox {
 }
 
 // Post queues fn to run on the owning loop. It returns ErrClosed after
-// Close and ErrFull when Len() has reached the bound; fn is then not
+// Close and ErrFull when max tasks wait (see Bounds); fn is then not
 // queued. fn must not be nil (Post panics: the loop would later call nil).
 // Safe from any goroutine; it takes the lock briefly and never waits for
 // the consumer. No allocation once the queue has grown to its working size.
@@ -134,7 +142,15 @@ type Func func()
 func (f Func) Run() { f() }
 
 // PostTask is Post for a Task; t must not be nil.
-func (m *Mailbox) PostTask(t Task) error {
+func (m *Mailbox) PostTask(t Task) error { return m.put(t, true) }
+
+// Push queues t like PostTask but is never refused for fullness: it fails
+// only with ErrClosed after Close. It is the door of work that must not be
+// lost (see Bounds in the package doc). t must not be nil. Safe from any
+// goroutine; same cost as PostTask.
+func (m *Mailbox) Push(t Task) error { return m.put(t, false) }
+
+func (m *Mailbox) put(t Task, bounded bool) error {
 	if t == nil {
 		panic("mailbox: Post of a nil task")
 	}
@@ -144,7 +160,7 @@ func (m *Mailbox) PostTask(t Task) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	if len(m.in)+int(m.left.Load()) >= m.max {
+	if bounded && len(m.in)+int(m.left.Load()) >= m.max {
 		m.mu.Unlock()
 		return ErrFull
 	}
@@ -215,13 +231,13 @@ func (m *Mailbox) Drain(max int, run func(Task)) int {
 	if m.posted.Load() {
 		m.posted.Store(false) // in is empty now
 	}
-	m.left.Store(int64(len(m.out) - m.pos))
-	m.mu.Unlock()
-
 	end := len(m.out)
 	if max > 0 && end-m.pos > max {
 		end = m.pos + max
 	}
+	m.left.Store(int64(len(m.out) - end)) // the batch out[pos:end] no longer waits
+	m.mu.Unlock()
+
 	ran := end - m.pos
 	for m.pos < end {
 		fn := m.out[m.pos]

@@ -406,3 +406,65 @@ func TestBurstMemoryReleased(t *testing.T) {
 		t.Fatalf("slices keep %d entries after the burst", c)
 	}
 }
+
+// TestPushNeverRefusedForFullness: the library's own work is queued past
+// the bound, counts towards it for Post, runs in FIFO order with posted
+// tasks, and is refused only after Close.
+func TestPushNeverRefusedForFullness(t *testing.T) {
+	m := New(2, nil)
+	var order []int
+	for i := range 2 {
+		if err := m.Post(func() { order = append(order, i) }); err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	for i := 2; i < 10; i++ {
+		if err := m.Push(Func(func() { order = append(order, i) })); err != nil {
+			t.Fatalf("push %d at the bound: %v", i, err)
+		}
+	}
+	if err := m.Post(func() {}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Post behind pushed work: %v, want ErrFull", err)
+	}
+	if n := m.Drain(0, nil); n != 10 {
+		t.Fatalf("drained %d, want 10", n)
+	}
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("order %v, want 0..9", order)
+		}
+	}
+	m.Close()
+	if err := m.Push(Func(func() {})); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Push after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestBatchBeingRunDoesNotCount: with a bound of 1, a task of the batch
+// may post its successor, and tasks a budgeted Drain left still count.
+func TestBatchBeingRunDoesNotCount(t *testing.T) {
+	m := New(1, nil)
+	var errs []error
+	if err := m.Post(func() { errs = append(errs, m.Post(func() {})) }); err != nil {
+		t.Fatal(err)
+	}
+	m.Drain(0, nil)
+	if len(errs) != 1 || errs[0] != nil {
+		t.Fatalf("Post from the running batch: %v, want nil", errs)
+	}
+	if err := m.Post(func() {}); !errors.Is(err, ErrFull) {
+		t.Fatalf("second Post while one waits: %v, want ErrFull", err)
+	}
+	m.Drain(0, nil)
+	// A budgeted Drain: the task it leaves still waits.
+	m2 := New(2, nil)
+	m2.Post(func() {})
+	m2.Post(func() {})
+	m2.Drain(1, nil)
+	if err := m2.Post(func() {}); err != nil {
+		t.Fatalf("Post with one task left: %v", err)
+	}
+	if err := m2.Post(func() {}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Post with two waiting: %v, want ErrFull", err)
+	}
+}
