@@ -105,7 +105,7 @@ func (c *Conn) writeDirect(b []byte) {
 			return
 		}
 	}
-	if l.batching() && within(b, l.arena) {
+	if l.ur.batching() && within(b, l.ur.arena) {
 		l.queueWrite(c, b) // the arena holds b until the round's writes are done
 		return
 	}

@@ -26,7 +26,7 @@ const ConnSize = unsafe.Sizeof(Conn{})
 func RingStats(g *Group, i int) (on bool, submits, ops int) {
 	l := g.loops[i]
 	done := make(chan struct{})
-	_ = l.Post(func() { on, submits, ops = l.ring != nil, l.submits, l.ringOps; close(done) })
+	_ = l.Post(func() { on, submits, ops = l.ur.ring != nil, l.ur.submits, l.ur.ops; close(done) })
 	<-done
 	return on, submits, ops
 }
@@ -40,6 +40,6 @@ func SetSendBuffer(c *Conn, bytes int) error { return sock.SetSendBuffer(int(c.f
 func BreakRing(g *Group, i int) error {
 	l := g.loops[i]
 	errc := make(chan error, 1)
-	_ = l.Post(func() { errc <- l.ring.Break() })
+	_ = l.Post(func() { errc <- l.ur.ring.Break() })
 	return <-errc
 }

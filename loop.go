@@ -72,17 +72,9 @@ type Loop struct {
 	lent     []byte // all the input lent to viewConn's OnData (view is what is left)
 	pend     []byte // viewConn's only write of its OnData, not copied yet: see Conn.Write
 
-	// Options.IOUring: reads and writes batched through the ring (nil
-	// without); see ring.go.
-	ring    *sock.Ring
-	ringOff bool        // the ring failed: plain calls from then on
-	arena   []byte      // ringSlots read slots of ringSlot bytes
-	rq      []*Conn     // connections whose read is queued, by slot
-	wq      []ringWrite // sends: [:wsub] submitted, [wsub:] queued
-	wsub    int         // sends submitted
-	wdone   int         // sends before it are settled (later ones may be too)
-	submits int         // ring submits and operations, for tests
-	ringOps int
+	// Options.IOUring: reads and writes batched through the ring; see
+	// ring.go.
+	ur uring
 
 	// Test hook: called after every writev with the number of buffers.
 	onWritev func(fd, nbufs, n int)
@@ -176,18 +168,18 @@ func (l *Loop) run() {
 			if o == nil || o.generation() != gen {
 				continue
 			}
-			if l.batching() {
+			if l.ur.batching() {
 				if c, ok := o.(*Conn); ok && c.batchable(ev.Flags) {
 					l.queueRead(c)
 					continue
 				}
-				if len(l.rq) > 0 {
+				if len(l.ur.rq) > 0 {
 					l.runReads() // before any other callback, which could close a queued socket
 				}
 			}
 			o.onEvent(ev.Flags)
 		}
-		if len(l.rq) > 0 {
+		if len(l.ur.rq) > 0 {
 			l.runReads()
 		}
 		l.left = 0
@@ -259,7 +251,7 @@ func (l *Loop) exit() {
 	}
 	l.flushDirty()
 	_ = l.p.Close()
-	l.closeRing()
+	l.ur.close()
 }
 
 // closeAll closes every socket the loop owns.
@@ -429,7 +421,7 @@ func (l *Loop) flushDirty() {
 			c := l.dirty[i]
 			l.dirty[i] = nil
 			c.flags &^= fDirty
-			batch := l.batching()
+			batch := l.ur.batching()
 			if batch {
 				l.reserve()
 			}
@@ -438,7 +430,7 @@ func (l *Loop) flushDirty() {
 			}
 		}
 		l.dirty = l.dirty[:0]
-		if len(l.wq) == 0 {
+		if len(l.ur.wq) == 0 {
 			return
 		}
 		l.finishWrites()
