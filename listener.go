@@ -29,12 +29,8 @@ type Listener struct {
 
 // lnSock is one listening socket on one loop.
 type lnSock struct {
+	loopSock
 	ln      *Listener
-	l       *Loop
-	fd      int
-	slot    int32
-	gen     uint16
-	closed  bool
 	backoff time.Duration
 	retry   Timer
 	retryFn func()
@@ -75,7 +71,7 @@ func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
 	for i := range n {
 		fd, addr, err := sock.Listen(network, address, sock.ListenConfig{ReusePort: b == BalanceReusePort})
 		if err != nil {
-			ln.closeSocks()
+			closeUnregistered(ln.socks)
 			return nil, fmt.Errorf("ioloop: listen %s %s: %w", network, address, err)
 		}
 		if i == 0 {
@@ -84,21 +80,12 @@ func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
 				address = ta.String() // the other loops bind the port the first got
 			}
 		}
-		s := &lnSock{ln: ln, l: g.loops[i], fd: fd}
+		s := &lnSock{loopSock: loopSock{l: g.loops[i], fd: fd}, ln: ln}
 		s.retryFn = s.accept
 		ln.socks = append(ln.socks, s)
 	}
-	for _, s := range ln.socks {
-		s := s
-		done := make(chan error, 1)
-		if err := s.l.Post(func() { done <- s.register() }); err != nil {
-			ln.closeSocks()
-			return nil, err
-		}
-		if err := <-done; err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("ioloop: listen %s %s: %w", network, address, err)
-		}
+	if err := registerOnLoops(ln.socks, func() { ln.Close() }, network, address); err != nil {
+		return nil, err
 	}
 	g.mu.Lock()
 	g.listeners = append(g.listeners, ln)
@@ -118,12 +105,7 @@ func (ln *Listener) Balance() Balance { return ln.balance }
 // in their next iteration: Close does not wait for them.
 func (ln *Listener) Close() error {
 	ln.closeOnce.Do(func() {
-		for _, s := range ln.socks {
-			if err := s.l.Post(s.close); err != nil {
-				// The loop is gone and closed everything it had.
-				continue
-			}
-		}
+		closeOnLoops(ln.socks)
 		if ua, ok := ln.addr.(*net.UnixAddr); ok && ua.Name != "" && ua.Name[0] != '@' {
 			_ = os.Remove(ua.Name)
 		}
@@ -131,39 +113,13 @@ func (ln *Listener) Close() error {
 	return nil
 }
 
-// closeSocks closes sockets that were never registered.
-func (ln *Listener) closeSocks() {
-	for _, s := range ln.socks {
-		_ = sock.Close(s.fd)
-		s.closed = true
-	}
-}
-
-func (s *lnSock) register() error {
-	if s.closed {
-		return ErrGroupClosed
-	}
-	slot, gen, err := s.l.register(s.fd, s)
-	if err != nil {
-		_ = sock.Close(s.fd)
-		s.closed = true
-		return err
-	}
-	s.slot, s.gen = slot, gen
-	s.accept() // connections may be waiting already
-	return nil
-}
-
+// close stops the accept retry timer and closes the socket; later calls do
+// nothing. Loop only.
 func (s *lnSock) close() {
-	if s.closed {
-		return
+	if !s.closed {
+		s.retry.Stop()
 	}
-	s.closed = true
-	s.retry.Stop()
-	if s.gen != 0 {
-		s.l.unregister(s.slot)
-	}
-	_ = sock.Close(s.fd)
+	s.loopSock.close()
 }
 
 func (s *lnSock) onEvent(poller.Flags) {
@@ -256,5 +212,3 @@ func (l *Loop) setTCPOptions(fd int) {
 		_ = sock.SetKeepAlive(fd, l.opts.TCPKeepAlive)
 	}
 }
-
-func (s *lnSock) generation() uint16 { return s.gen }
