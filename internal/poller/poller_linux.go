@@ -157,10 +157,11 @@ func (p *Poller) Add(fd int, tag uint64) error {
 	return nil
 }
 
-// Del removes fd's registration. Call it before closing fd: events already
-// collected by an earlier Wait may still name its tag, which is why the
-// loop checks the generation packed into the tag. One epoll_ctl system
-// call, no allocation. Loop goroutine only.
+// Del removes the registration of fd, which stays open (closing fd removes
+// it too; see the package contract). Events already collected by an
+// earlier Wait may still name its tag, which is why the loop checks the
+// generation packed into the tag. One epoll_ctl system call, no
+// allocation. Loop goroutine only.
 func (p *Poller) Del(fd int) error {
 	if p.epfd < 0 {
 		return ErrClosed
