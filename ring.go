@@ -152,7 +152,11 @@ func (l *Loop) queueRead(c *Conn) {
 // then finishes the writes the round queued.
 func (l *Loop) runReads() {
 	if len(l.ur.wq) > 0 {
-		l.finishWrites() // never happens: a round ends with its writes done
+		// Sends queued outside a round: a round and flushDirty each end
+		// with their sends done, so only a callback writing arena bytes it
+		// kept past their callback gets here. Finish them first: the reads
+		// below reuse the arena.
+		l.finishWrites()
 	}
 	rq := l.ur.rq
 	for i, c := range rq {
