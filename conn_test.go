@@ -270,3 +270,11 @@ func TestConnFitsItsSizeClass(t *testing.T) {
 		t.Fatalf("Conn is %d bytes, want at most 96", ioloop.ConnSize)
 	}
 }
+
+// A connection's buffers, pooled by the loop (maxPooledIO), are at most 80
+// bytes besides their chunks and segment ring, as loop.go says.
+func TestConnIOSize(t *testing.T) {
+	if ioloop.ConnIOSize > 80 {
+		t.Fatalf("connIO is %d bytes, want at most 80", ioloop.ConnIOSize)
+	}
+}

@@ -21,6 +21,13 @@ func SetWritevHook(g *Group, f func(fd, nbufs, n int)) {
 // cost.
 const ConnSize = unsafe.Sizeof(Conn{})
 
+// ConnIOSize is the size of a connection's buffers (connIO) without their
+// chunks and segment ring.
+const ConnIOSize = unsafe.Sizeof(connIO{})
+
+// RingArenaMax is the most a loop's io_uring read area holds.
+const RingArenaMax = ringSlots * ringSlot
+
 // RingStats reports whether loop i of g batches through io_uring, and how
 // many submits and operations its ring has made.
 func RingStats(g *Group, i int) (on bool, submits, ops int) {

@@ -205,8 +205,8 @@ func (l *Loop) run() {
 // future completed for a goroutine in Await) and with other loops, and
 // the runtime's poller wakes the loop. Blocking in epoll_wait instead
 // would keep the P inside the system call, and those goroutines would
-// wait until the runtime's monitor took it back (100-300 µs on a small
-// VM). A locked loop polls without blocking and then blocks in the
+// wait until the runtime's monitor took it back at one of its periodic
+// ticks (bench/RESULTS.md has measurements). A locked loop polls without blocking and then blocks in the
 // poller: parking it would park its thread too.
 func (l *Loop) poll() (int, error) {
 	if len(l.ready) > 0 || !l.mb.Empty() {
@@ -304,9 +304,9 @@ const slotPage = 512
 
 // slotTable maps a loop's slots to its sockets. It grows by pages of
 // slotPage entries, never copying and never holding the slack of a doubled
-// slice: 16 bytes per slot ever used, plus one page pointer per slotPage,
-// which matters at hundreds of thousands of mostly idle connections. Loop
-// only.
+// slice: one interface value per slot ever used, plus one page pointer per
+// slotPage, which matters at hundreds of thousands of mostly idle
+// connections. Loop only.
 type slotTable struct {
 	pages [][]pollable
 	n     int // slots handed out by add
@@ -337,7 +337,7 @@ func (t *slotTable) get(i int) pollable {
 func (t *slotTable) set(i int32, o pollable) { t.pages[uint32(i)/slotPage][uint32(i)%slotPage] = o }
 
 // maxPooledIO bounds the connection buffers a loop keeps for reuse (each
-// is about 80 bytes plus its segment ring): enough for a broadcast to a few
+// is a connIO of at most 80 bytes, plus its segment ring): enough for a broadcast to a few
 // thousand connections without allocating.
 const maxPooledIO = 4096
 

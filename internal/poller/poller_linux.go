@@ -94,7 +94,7 @@ const epollEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLE
 
 // New creates an epoll instance (epoll_create1 with EPOLL_CLOEXEC) and a
 // non-blocking close-on-exec eventfd registered for wake-ups, and allocates
-// the MaxEvents-entry event buffer (12 or 16 KiB). It costs three system
+// the MaxEvents-entry event buffer. It costs three system
 // calls. Any goroutine may call New; the Poller then belongs to the
 // goroutine that runs its loop.
 func New() (*Poller, error) {
