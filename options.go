@@ -78,9 +78,9 @@ type Options struct {
 	// lent, as an echo or a proxy does) are written with one more, instead
 	// of two system calls per connection. Order and semantics are those of
 	// plain reads and writes. Cost: one more descriptor and a read area of
-	// at most 512 KiB per loop. Where the kernel has no usable io_uring (not Linux,
-	// too old, or a seccomp filter refuses it) loops make plain system
-	// calls. Default off: epoll with plain calls is the reference.
+	// at most 512 KiB per loop. Where the kernel has no usable io_uring
+	// (not Linux, too old, or a seccomp filter refuses it) loops make plain
+	// system calls. Default off: epoll with plain calls is the reference.
 	IOUring bool
 	// Balance spreads accepted connections over the loops. Default:
 	// BalanceDefault.
