@@ -114,6 +114,16 @@ func (l *Loop) checkRing() {
 	}
 }
 
+// submit hands the queued operations to the kernel and returns their
+// results, valid until the next submit; it counts the submit and its
+// operations for tests.
+func (u *uring) submit() []int32 {
+	res := u.ring.Submit()
+	u.submits++
+	u.ops += len(res)
+	return res
+}
+
 // close closes the ring, if there is one.
 func (u *uring) close() {
 	if u.ring != nil {
@@ -163,9 +173,7 @@ func (l *Loop) runReads() {
 		l.ur.ring.Read(int(c.fd), l.ur.slot(i, len(rq)))
 	}
 	var res [ringSlots]int32 // a callback below may submit sends
-	k := copy(res[:], l.ur.ring.Submit())
-	l.ur.submits++
-	l.ur.ops += k
+	k := copy(res[:], l.ur.submit())
 	l.checkRing()
 	left := l.left
 	for i, c := range rq[:k] {
@@ -256,9 +264,7 @@ func (l *Loop) finishWrites() {
 		if l.ur.wsub == len(l.ur.wq) {
 			break
 		}
-		res := l.ur.ring.Submit()
-		l.ur.submits++
-		l.ur.ops += len(res)
+		res := l.ur.submit()
 		l.checkRing()
 		for j, r := range res {
 			l.ur.wq[l.ur.wsub+j].res = r
