@@ -64,6 +64,10 @@ func (l *Loop) startDial(c *Conn, timeout time.Duration) {
 		c.destroy(ErrClosed)
 		return
 	}
+	if l.stopped() { // dialed as the group closed
+		c.destroy(ErrGroupClosed)
+		return
+	}
 	slot, gen, err := l.register(int(c.fd), c)
 	if err != nil {
 		c.destroy(fmt.Errorf("ioloop: register dialed connection: %w", err))

@@ -21,12 +21,19 @@ func SetWritevHook(g *Group, f func(fd, nbufs, n int)) {
 // cost.
 const ConnSize = unsafe.Sizeof(Conn{})
 
+// ConnIOSize is the size of a connection's buffers (connIO) without their
+// chunks and segment ring.
+const ConnIOSize = unsafe.Sizeof(connIO{})
+
+// RingArenaMax is the most a loop's io_uring read area holds.
+const RingArenaMax = ringSlots * ringSlot
+
 // RingStats reports whether loop i of g batches through io_uring, and how
 // many submits and operations its ring has made.
 func RingStats(g *Group, i int) (on bool, submits, ops int) {
 	l := g.loops[i]
 	done := make(chan struct{})
-	_ = l.Post(func() { on, submits, ops = l.ring != nil, l.submits, l.ringOps; close(done) })
+	_ = l.Post(func() { on, submits, ops = l.ur.ring != nil, l.ur.submits, l.ur.ops; close(done) })
 	<-done
 	return on, submits, ops
 }
@@ -40,6 +47,6 @@ func SetSendBuffer(c *Conn, bytes int) error { return sock.SetSendBuffer(int(c.f
 func BreakRing(g *Group, i int) error {
 	l := g.loops[i]
 	errc := make(chan error, 1)
-	_ = l.Post(func() { errc <- l.ring.Break() })
+	_ = l.Post(func() { errc <- l.ur.ring.Break() })
 	return <-errc
 }

@@ -44,7 +44,7 @@ func New(o Options) (*Group, error) {
 		if err != nil {
 			for _, l := range g.loops {
 				_ = l.p.Close()
-				l.closeRing()
+				l.ur.close()
 			}
 			return nil, fmt.Errorf("ioloop: start loop %d: %w", i, err)
 		}
@@ -68,7 +68,7 @@ func (g *Group) NumConns() int { return int(g.conns.Load()) }
 // and its loop goes on with plain calls). Safe from any goroutine; O(loops).
 func (g *Group) IOUring() bool {
 	for _, l := range g.loops {
-		if l.ring == nil {
+		if l.ur.ring == nil {
 			return false
 		}
 	}

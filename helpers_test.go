@@ -167,3 +167,10 @@ func (h *collector) OnData(c *ioloop.Conn) {
 	b, _ := c.Next(-1)
 	h.got <- append([]byte(nil), b...)
 }
+
+type openNotifier struct {
+	*echoHandler
+	conns chan *ioloop.Conn
+}
+
+func (h *openNotifier) OnOpen(c *ioloop.Conn) { h.echoHandler.OnOpen(c); h.conns <- c }

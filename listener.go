@@ -31,12 +31,8 @@ type Listener struct {
 
 // lnSock is one listening socket on one loop.
 type lnSock struct {
+	loopSock
 	ln      *Listener
-	l       *Loop
-	fd      int
-	slot    int32
-	gen     uint16
-	closed  bool
 	backoff time.Duration
 	retry   Timer
 	retryFn func()
@@ -47,9 +43,6 @@ type lnSock struct {
 // With BalanceReusePort (the Linux default for TCP) every loop gets its own
 // socket on the same port; otherwise one loop accepts and hands connections to
 // the others. Errors in the address or the socket are returned at once.
-// Listen waits until every loop has registered its socket, so it fails at
-// once with ErrOnLoop when called from a loop callback. Safe from any other
-// goroutine.
 func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
 	if onloop.Current() {
 		return nil, ErrOnLoop
@@ -83,7 +76,7 @@ func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
 	for i := range n {
 		fd, addr, err := sock.Listen(network, address, sock.ListenConfig{ReusePort: b == BalanceReusePort})
 		if err != nil {
-			ln.closeSocks()
+			closeUnregistered(ln.socks)
 			return nil, fmt.Errorf("ioloop: listen %s %s: %w", network, address, err)
 		}
 		if i == 0 {
@@ -92,18 +85,12 @@ func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
 				address = ta.String() // the other loops bind the port the first got
 			}
 		}
-		s := &lnSock{ln: ln, l: g.loops[i], fd: fd}
+		s := &lnSock{loopSock: loopSock{l: g.loops[i], fd: fd}, ln: ln}
 		s.retryFn = s.accept
 		ln.socks = append(ln.socks, s)
 	}
-	for _, s := range ln.socks {
-		s := s
-		done := make(chan error, 1)
-		s.l.push(mailbox.Func(func() { done <- s.register() }))
-		if err := <-done; err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("ioloop: listen %s %s: %w", network, address, err)
-		}
+	if err := registerOnLoops(ln.socks, func() { ln.Close() }, network, address); err != nil {
+		return nil, err
 	}
 	g.mu.Lock()
 	g.listeners = append(g.listeners, ln)
@@ -123,9 +110,7 @@ func (ln *Listener) Balance() Balance { return ln.balance }
 // in their next iteration: Close does not wait for them.
 func (ln *Listener) Close() error {
 	ln.closeOnce.Do(func() {
-		for _, s := range ln.socks {
-			s.l.push(mailbox.Func(s.close)) // after the loop's end: a no-op, it closed s
-		}
+		closeOnLoops(ln.socks)
 		if ua, ok := ln.addr.(*net.UnixAddr); ok && ua.Name != "" && ua.Name[0] != '@' {
 			_ = os.Remove(ua.Name)
 		}
@@ -133,39 +118,13 @@ func (ln *Listener) Close() error {
 	return nil
 }
 
-// closeSocks closes sockets that were never registered.
-func (ln *Listener) closeSocks() {
-	for _, s := range ln.socks {
-		_ = sock.Close(s.fd)
-		s.closed = true
-	}
-}
-
-func (s *lnSock) register() error {
-	if s.closed {
-		return ErrGroupClosed
-	}
-	slot, gen, err := s.l.register(s.fd, s)
-	if err != nil {
-		_ = sock.Close(s.fd)
-		s.closed = true
-		return err
-	}
-	s.slot, s.gen = slot, gen
-	s.accept() // connections may be waiting already
-	return nil
-}
-
+// close stops the accept retry timer and closes the socket; later calls do
+// nothing. Loop only.
 func (s *lnSock) close() {
-	if s.closed {
-		return
+	if !s.closed {
+		s.retry.Stop()
 	}
-	s.closed = true
-	s.retry.Stop()
-	if s.gen != 0 {
-		s.l.unregister(s.slot)
-	}
-	_ = sock.Close(s.fd)
+	s.loopSock.close()
 }
 
 func (s *lnSock) onEvent(poller.Flags) {
@@ -220,11 +179,9 @@ func (s *lnSock) accept() {
 		}
 		target.nconns.Add(1) // counted now so least-conns sees it at once
 		h, ln := &s.ln.h, s.ln
-		if err := target.Post(func() { target.nconns.Add(-1); target.adopt(fd, remote, h, ln) }); err != nil {
-			target.nconns.Add(-1)
-			g.conns.Add(-1)
-			_ = sock.Close(fd)
-		}
+		// Never refused (see Loop.push); a loop that stopped meanwhile
+		// fails the registration in adopt, which closes fd.
+		target.push(mailbox.Func(func() { target.nconns.Add(-1); target.adopt(fd, remote, h, ln) }))
 	}
 	s.l.addReady(s) // budget spent: go on next iteration
 }
@@ -232,6 +189,11 @@ func (s *lnSock) accept() {
 // adopt registers an accepted connection on the loop and opens it. The caller
 // has counted it in g.conns.
 func (l *Loop) adopt(fd int, remote netip.AddrPort, h *Handler, ln *Listener) {
+	if l.stopped() { // handed over as the group closed
+		_ = sock.Close(fd)
+		l.g.connDone()
+		return
+	}
 	c := newConn(l, fd, remote, h, ln, ln.network == "unix")
 	if ln.network != "unix" {
 		l.setTCPOptions(fd)
@@ -258,5 +220,3 @@ func (l *Loop) setTCPOptions(fd int) {
 		_ = sock.SetKeepAlive(fd, l.opts.TCPKeepAlive)
 	}
 }
-
-func (s *lnSock) generation() uint16 { return s.gen }

@@ -80,17 +80,9 @@ type Loop struct {
 	lent     []byte // all the input lent to viewConn's OnData (view is what is left)
 	pend     []byte // viewConn's only write of its OnData, not copied yet: see Conn.Write
 
-	// Options.IOUring: reads and writes batched through the ring (nil
-	// without); see ring.go.
-	ring    *sock.Ring
-	ringOff bool        // the ring failed: plain calls from then on
-	arena   []byte      // ringSlots read slots of ringSlot bytes
-	rq      []*Conn     // connections whose read is queued, by slot
-	wq      []ringWrite // sends: [:wsub] submitted, [wsub:] queued
-	wsub    int         // sends submitted
-	wdone   int         // sends before it are settled (later ones may be too)
-	submits int         // ring submits and operations, for tests
-	ringOps int
+	// Options.IOUring: reads and writes batched through the ring; see
+	// ring.go.
+	ur uring
 
 	// Test hook: called after every writev with the number of buffers.
 	onWritev func(fd, nbufs, n int)
@@ -242,18 +234,18 @@ func (l *Loop) run() {
 			if o == nil || o.generation() != gen {
 				continue
 			}
-			if l.batching() {
+			if l.ur.batching() {
 				if c, ok := o.(*Conn); ok && c.batchable(ev.Flags) {
 					l.queueRead(c)
 					continue
 				}
-				if len(l.rq) > 0 {
+				if len(l.ur.rq) > 0 {
 					l.runReads() // before any other callback, which could close a queued socket
 				}
 			}
 			o.onEvent(ev.Flags)
 		}
-		if len(l.rq) > 0 {
+		if len(l.ur.rq) > 0 {
 			l.runReads()
 		}
 		l.left = 0
@@ -279,8 +271,8 @@ func (l *Loop) run() {
 // future completed for a goroutine in Await) and with other loops, and
 // the runtime's poller wakes the loop. Blocking in epoll_wait instead
 // would keep the P inside the system call, and those goroutines would
-// wait until the runtime's monitor took it back (100-300 µs on a small
-// VM). A locked loop polls without blocking and then blocks in the
+// wait until the runtime's monitor took it back at one of its periodic
+// ticks (bench/RESULTS.md has measurements). A locked loop polls without blocking and then blocks in the
 // poller: parking it would park its thread too.
 func (l *Loop) poll() (int, error) {
 	if len(l.ready) > 0 || !l.mb.Empty() {
@@ -325,7 +317,7 @@ func (l *Loop) exit() {
 	}
 	l.flushDirty()
 	_ = l.p.Close()
-	l.closeRing()
+	l.ur.close()
 }
 
 // closeAll closes every socket the loop owns.
@@ -378,9 +370,9 @@ const slotPage = 512
 
 // slotTable maps a loop's slots to its sockets. It grows by pages of
 // slotPage entries, never copying and never holding the slack of a doubled
-// slice: 16 bytes per slot ever used, plus one page pointer per slotPage,
-// which matters at hundreds of thousands of mostly idle connections. Loop
-// only.
+// slice: one interface value per slot ever used, plus one page pointer per
+// slotPage, which matters at hundreds of thousands of mostly idle
+// connections. Loop only.
 type slotTable struct {
 	pages [][]pollable
 	n     int // slots handed out by add
@@ -411,7 +403,7 @@ func (t *slotTable) get(i int) pollable {
 func (t *slotTable) set(i int32, o pollable) { t.pages[uint32(i)/slotPage][uint32(i)%slotPage] = o }
 
 // maxPooledIO bounds the connection buffers a loop keeps for reuse (each
-// is about 80 bytes plus its segment ring): enough for a broadcast to a few
+// is a connIO of at most 80 bytes, plus its segment ring): enough for a broadcast to a few
 // thousand connections without allocating.
 const maxPooledIO = 4096
 
@@ -495,7 +487,7 @@ func (l *Loop) flushDirty() {
 			c := l.dirty[i]
 			l.dirty[i] = nil
 			c.flags &^= fDirty
-			batch := l.batching()
+			batch := l.ur.batching()
 			if batch {
 				l.reserve()
 			}
@@ -504,7 +496,7 @@ func (l *Loop) flushDirty() {
 			}
 		}
 		l.dirty = l.dirty[:0]
-		if len(l.wq) == 0 {
+		if len(l.ur.wq) == 0 {
 			return
 		}
 		l.finishWrites()

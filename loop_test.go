@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,5 +124,108 @@ func TestPanickingPostedTaskOthersRun(t *testing.T) {
 	}
 	if n := logs.count("ioloop: panic in posted task"); n != 2 {
 		t.Fatalf("%d panics reported, want 2", n)
+	}
+}
+
+func TestPostOrderPerGoroutine(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	l := g.Loops()[0]
+	const posters, each = 8, 5000
+	last := make([]int, posters) // touched on the loop only
+	var bad, ran atomic.Int64
+	var wg sync.WaitGroup
+	for p := range posters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= each; i++ {
+				if err := l.Post(func() {
+					if last[p] != i-1 {
+						bad.Add(1)
+					}
+					last[p] = i
+					ran.Add(1)
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	done := make(chan struct{})
+	l.Post(func() { close(done) })
+	<-done
+	if bad.Load() != 0 || ran.Load() != posters*each {
+		t.Fatalf("%d out of order, %d ran of %d", bad.Load(), ran.Load(), posters*each)
+	}
+}
+
+func TestTimersOrderAndCancel(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	l := g.Loops()[0]
+	type fired struct {
+		id  int
+		at  time.Duration
+		due time.Duration
+	}
+	var got []fired
+	done := make(chan struct{})
+	l.Post(func() {
+		start := l.Now()
+		var timers []ioloop.Timer
+		for i := range 200 {
+			d := time.Duration((i*37)%50) * time.Millisecond
+			id := i
+			timers = append(timers, l.AfterFunc(d, func() {
+				got = append(got, fired{id, l.Now().Sub(start), d})
+			}))
+		}
+		for i := 0; i < 200; i += 3 {
+			if !timers[i].Stop() {
+				t.Errorf("Stop of pending timer %d returned false", i)
+			}
+		}
+		l.AfterFunc(80*time.Millisecond, func() { close(done) })
+	})
+	<-done
+	ran := map[int]bool{}
+	for i, f := range got {
+		if f.id%3 == 0 {
+			t.Errorf("cancelled timer %d fired", f.id)
+		}
+		if f.at < f.due {
+			t.Errorf("timer %d fired at %v, before its %v", f.id, f.at, f.due)
+		}
+		if i > 0 && (got[i-1].due > f.due || got[i-1].due == f.due && got[i-1].id > f.id) {
+			t.Errorf("timer %d (due %v) fired after timer %d (due %v)", f.id, f.due, got[i-1].id, got[i-1].due)
+		}
+		ran[f.id] = true
+	}
+	if len(got) != 200-67 || len(ran) != len(got) {
+		t.Fatalf("%d timers fired (%d distinct), want %d", len(got), len(ran), 200-67)
+	}
+}
+
+func TestEveryFunc(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	l := g.Loops()[0]
+	done := make(chan int)
+	l.Post(func() {
+		n := 0
+		var tm ioloop.Timer
+		tm = l.EveryFunc(2*time.Millisecond, func() {
+			n++
+			if n == 5 {
+				tm.Stop()
+				l.AfterFunc(20*time.Millisecond, func() { done <- n })
+			}
+		})
+	})
+	if n := <-done; n != 5 {
+		t.Fatalf("stopped repeating timer ran %d times, want 5", n)
 	}
 }

@@ -59,12 +59,11 @@ type Options struct {
 	// thread's scheduler slot (P). A parked loop gives the P up at once, so
 	// that goroutine runs without delay, on the same thread; a loop blocked
 	// in epoll_wait keeps the P inside the system call until the runtime's
-	// monitor takes it back (one or two of its ticks: 100-300 µs per
-	// wake-up on a small VM). Loops that hand work to each other in one
-	// process (a client and a server, a proxy's two sides) also pass it
-	// on without thread hand-offs: about 20 µs per request and response
-	// between a client loop and a server loop, against about 45 µs with a
-	// locked server loop (bench/RESULTS.md). A sleep costs two system
+	// monitor takes it back at one of its periodic ticks. Loops that hand
+	// work to each other in one process (a client and a server, a proxy's
+	// two sides) also pass it on without thread hand-offs, which shortens
+	// each request and response between a client loop and a server loop
+	// (bench/RESULTS.md has measurements of both). A sleep costs two system
 	// calls more than a blocking epoll_wait (arming and disarming the gate
 	// the runtime watches, see internal/poller), plus the runtime's own
 	// epoll_wait, shared by every parked goroutine. Lock for thread-bound
@@ -78,10 +77,10 @@ type Options struct {
 	// call, and the echoes of their input (a write of the bytes OnData was
 	// lent, as an echo or a proxy does) are written with one more, instead
 	// of two system calls per connection. Order and semantics are those of
-	// plain reads and writes. Cost: one more descriptor and a 512 KiB read
-	// area per loop. Where the kernel has no usable io_uring (not Linux,
-	// too old, or a seccomp filter refuses it) loops make plain system
-	// calls. Default off: epoll with plain calls is the reference.
+	// plain reads and writes. Cost: one more descriptor and a read area of
+	// at most 512 KiB per loop. Where the kernel has no usable io_uring
+	// (not Linux, too old, or a seccomp filter refuses it) loops make plain
+	// system calls. Default off: epoll with plain calls is the reference.
 	IOUring bool
 	// Balance spreads accepted connections over the loops. Default:
 	// BalanceDefault.

@@ -45,6 +45,23 @@ const (
 	ringEntries = 2 * ringSlots // ring capacity: a round's reads, or its writes
 )
 
+// uring is a loop's io_uring state (Options.IOUring): the ring, its read
+// arena and the round's queued reads and sends. Without a ring (no
+// Options.IOUring, or a kernel that has none) ring is nil and the loop makes
+// one system call per read and write. Owned by the loop goroutine.
+type uring struct {
+	ring    *sock.Ring
+	off     bool        // the ring failed: plain calls from then on
+	arena   []byte      // ringSlots read slots of ringSlot bytes
+	slotMax int         // Options.ReadBufferSize: the most a read slot holds
+	rq      []*Conn     // connections whose read is queued, by slot
+	wq      []ringWrite // sends: [:wsub] submitted, [wsub:] queued
+	wsub    int         // sends submitted
+	wdone   int         // sends before it are settled (later ones may be too)
+	submits int         // ring submits and operations, for tests
+	ops     int
+}
+
 // ringWrite is a send on the ring: of b (an echo kept by reference, in
 // the read arena), or of the first want bytes of c's output (b nil), in
 // nbufs buffers.
@@ -57,7 +74,7 @@ type ringWrite struct {
 	settled bool
 }
 
-// initRing sets up the loop's ring, or leaves l.ring nil (one system call per
+// initRing sets up the loop's ring, or leaves l.ur.ring nil (one system call per
 // read and write) when the kernel has none.
 func (l *Loop) initRing() {
 	r, err := sock.NewRing(ringEntries)
@@ -67,46 +84,60 @@ func (l *Loop) initRing() {
 		}
 		return
 	}
-	l.ring = r
-	l.arena = make([]byte, ringSlots*min(ringSlot, l.opts.ReadBufferSize))
-	l.rq = make([]*Conn, 0, ringSlots)
-	l.wq = make([]ringWrite, 0, ringEntries)
+	l.ur = uring{
+		ring:    r,
+		arena:   make([]byte, ringSlots*min(ringSlot, l.opts.ReadBufferSize)),
+		slotMax: l.opts.ReadBufferSize,
+		rq:      make([]*Conn, 0, ringSlots),
+		wq:      make([]ringWrite, 0, ringEntries),
+	}
 }
 
 // batching reports whether the loop batches through its ring: it has one,
 // and the ring has not failed.
-func (l *Loop) batching() bool { return l.ring != nil && !l.ringOff }
+func (u *uring) batching() bool { return u.ring != nil && !u.off }
 
 // IOUring reports whether the loop batches its socket reads and writes
 // through io_uring now (Options.IOUring, a kernel that has it, and a ring
 // that has not failed). Output queued by reference (Conn.WriteShared) then
 // goes out with the other flushes of the iteration in one system call,
 // which beats writing it at once (Conn.WriteNow). Loop only; O(1).
-func (l *Loop) IOUring() bool { return l.batching() }
+func (l *Loop) IOUring() bool { return l.ur.batching() }
 
 // checkRing stops the batching for good if the ring failed: the
 // operations it could not perform came back as EINTR and are redone with
 // plain calls.
 func (l *Loop) checkRing() {
-	if err := l.ring.Err(); err != nil && !l.ringOff {
-		l.ringOff = true
+	if err := l.ur.ring.Err(); err != nil && !l.ur.off {
+		l.ur.off = true
 		l.opts.Logger.Error("ioloop: io_uring failed; the loop goes on with plain reads and writes", "loop", l.idx, "err", err)
 	}
 }
 
-func (l *Loop) closeRing() {
-	if l.ring != nil {
-		_ = l.ring.Close()
-		l.ring = nil
+// submit hands the queued operations to the kernel and returns their
+// results, valid until the next submit; it counts the submit and its
+// operations for tests.
+func (u *uring) submit() []int32 {
+	res := u.ring.Submit()
+	u.submits++
+	u.ops += len(res)
+	return res
+}
+
+// close closes the ring, if there is one.
+func (u *uring) close() {
+	if u.ring != nil {
+		_ = u.ring.Close()
+		u.ring = nil
 	}
 }
 
 // slot returns read slot i of the arena for a round of k reads: the arena
 // is shared out evenly, up to Options.ReadBufferSize each, so a lone
 // connection reads as much at once as a plain read would.
-func (l *Loop) slot(i, k int) []byte {
-	n := min(len(l.arena)/k, l.opts.ReadBufferSize)
-	return l.arena[i*n : (i+1)*n : (i+1)*n]
+func (u *uring) slot(i, k int) []byte {
+	n := min(len(u.arena)/k, u.slotMax)
+	return u.arena[i*n : (i+1)*n : (i+1)*n]
 }
 
 // batchable reports whether an event with flags f is only "readable" for c,
@@ -119,37 +150,39 @@ func (c *Conn) batchable(f poller.Flags) bool {
 
 // queueRead adds c to the round of reads.
 func (l *Loop) queueRead(c *Conn) {
-	if len(l.rq) == ringSlots {
+	if len(l.ur.rq) == ringSlots {
 		l.runReads()
 	}
 	c.flags |= fReadReady
-	l.rq = append(l.rq, c)
+	l.ur.rq = append(l.ur.rq, c)
 }
 
 // runReads submits a receive for each connection of the round, each into
 // its slot of the arena, and hands each result to its connection in order,
 // then finishes the writes the round queued.
 func (l *Loop) runReads() {
-	if len(l.wq) > 0 {
-		l.finishWrites() // never happens: a round ends with its writes done
+	if len(l.ur.wq) > 0 {
+		// Sends queued outside a round: a round and flushDirty each end
+		// with their sends done, so only a callback writing arena bytes it
+		// kept past their callback gets here. Finish them first: the reads
+		// below reuse the arena.
+		l.finishWrites()
 	}
-	rq := l.rq
+	rq := l.ur.rq
 	for i, c := range rq {
-		l.ring.Read(int(c.fd), l.slot(i, len(rq)))
+		l.ur.ring.Read(int(c.fd), l.ur.slot(i, len(rq)))
 	}
 	var res [ringSlots]int32 // a callback below may submit sends
-	k := copy(res[:], l.ring.Submit())
-	l.submits++
-	l.ringOps += k
+	k := copy(res[:], l.ur.submit())
 	l.checkRing()
 	left := l.left
 	for i, c := range rq[:k] {
 		rq[i] = nil
 		l.left = left + k - i - 1
 		n, err := sock.RingResult("read", res[i])
-		c.readBatched(l.slot(i, k), n, err)
+		c.readBatched(l.ur.slot(i, k), n, err)
 	}
-	l.rq = rq[:0]
+	l.ur.rq = rq[:0]
 	l.left = left
 	l.finishWrites()
 }
@@ -180,8 +213,8 @@ func (c *Conn) readBatched(buf []byte, n int, err error) {
 // queueWrite queues a send of b, which lies in the read arena, for c.
 func (l *Loop) queueWrite(c *Conn, b []byte) {
 	l.reserve()
-	l.ring.Write(int(c.fd), b)
-	l.wq = append(l.wq, ringWrite{c: c, b: b, want: len(b), nbufs: 1})
+	l.ur.ring.Write(int(c.fd), b)
+	l.ur.wq = append(l.ur.wq, ringWrite{c: c, b: b, want: len(b), nbufs: 1})
 	c.flags |= fInFlight
 }
 
@@ -198,11 +231,11 @@ func (l *Loop) queueFlush(c *Conn) bool {
 		want += len(b)
 	}
 	if len(iov) == 1 {
-		l.ring.Write(int(c.fd), iov[0])
+		l.ur.ring.Write(int(c.fd), iov[0])
 	} else {
-		l.ring.Writev(int(c.fd), iov)
+		l.ur.ring.Writev(int(c.fd), iov)
 	}
-	l.wq = append(l.wq, ringWrite{c: c, want: want, nbufs: len(iov)})
+	l.ur.wq = append(l.ur.wq, ringWrite{c: c, want: want, nbufs: len(iov)})
 	clear(iov)
 	c.flags |= fInFlight
 	return true
@@ -210,7 +243,7 @@ func (l *Loop) queueFlush(c *Conn) bool {
 
 // reserve makes room on the ring for one more send.
 func (l *Loop) reserve() {
-	if l.ring.Queued() == ringEntries {
+	if l.ur.ring.Queued() == ringEntries {
 		l.finishWrites()
 	}
 }
@@ -221,27 +254,25 @@ func (l *Loop) reserve() {
 // so when it returns nothing is on the ring.
 func (l *Loop) finishWrites() {
 	for {
-		for l.wdone < l.wsub {
-			i := l.wdone
-			l.wdone++
-			if !l.wq[i].settled {
+		for l.ur.wdone < l.ur.wsub {
+			i := l.ur.wdone
+			l.ur.wdone++
+			if !l.ur.wq[i].settled {
 				l.settleAt(i)
 			}
 		}
-		if l.wsub == len(l.wq) {
+		if l.ur.wsub == len(l.ur.wq) {
 			break
 		}
-		res := l.ring.Submit()
-		l.submits++
-		l.ringOps += len(res)
+		res := l.ur.submit()
 		l.checkRing()
 		for j, r := range res {
-			l.wq[l.wsub+j].res = r
+			l.ur.wq[l.ur.wsub+j].res = r
 		}
-		l.wsub += len(res)
+		l.ur.wsub += len(res)
 	}
-	clear(l.wq)
-	l.wq, l.wsub, l.wdone = l.wq[:0], 0, 0
+	clear(l.ur.wq)
+	l.ur.wq, l.ur.wsub, l.ur.wdone = l.ur.wq[:0], 0, 0
 }
 
 // settle makes sure c has no send on the ring, so that what it does next
@@ -249,8 +280,8 @@ func (l *Loop) finishWrites() {
 // was submitted, else submits the queued sends, c's among them.
 func (c *Conn) settle() {
 	l := c.l
-	for i := l.wdone; i < l.wsub; i++ {
-		if w := &l.wq[i]; w.c == c && !w.settled {
+	for i := l.ur.wdone; i < l.ur.wsub; i++ {
+		if w := &l.ur.wq[i]; w.c == c && !w.settled {
 			l.settleAt(i)
 			return
 		}
@@ -261,8 +292,8 @@ func (c *Conn) settle() {
 // settleAt settles submitted send i. The entry is copied first: a callback
 // may finish every write and clear the queue.
 func (l *Loop) settleAt(i int) {
-	w := l.wq[i]
-	l.wq[i].settled = true
+	w := l.ur.wq[i]
+	l.ur.wq[i].settled = true
 	w.c.flags &^= fInFlight
 	n, err := sock.RingResult("write", w.res)
 	if l.onWritev != nil {

@@ -428,3 +428,10 @@ func TestGroupIOUringReportsTheRings(t *testing.T) {
 		t.Fatalf("IOUring() = %v, loops have rings: %v, %v", g.IOUring(), on0, on1)
 	}
 }
+
+// Options.IOUring's doc states the read area's size.
+func TestRingArenaMax(t *testing.T) {
+	if ioloop.RingArenaMax != 512<<10 {
+		t.Fatalf("the io_uring read area is %d bytes, Options.IOUring says at most 512 KiB", ioloop.RingArenaMax)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // thread wake-up and a move to another CPU per result. (http1.Client's
 // DoContext waits this way.) Under a CPU-bound load the goroutine waits,
 // like network I/O does, until a thread polls (at the latest when the
-// runtime's monitor does, every 10 ms).
+// runtime's monitor next polls the network).
 //
 // A Notify before Wait is kept, and Notifies that arrive before Wait
 // returns are merged into one; one goroutine waits at a time. Close must

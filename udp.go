@@ -8,7 +8,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/ioloop/ioloop/internal/mailbox"
 	"github.com/ioloop/ioloop/internal/onloop"
 	"github.com/ioloop/ioloop/internal/poller"
 	"github.com/ioloop/ioloop/internal/sock"
@@ -25,20 +24,13 @@ type PacketListener struct {
 
 // PacketConn is one datagram socket owned by one loop.
 type PacketConn struct {
-	l      *Loop
-	h      PacketHandler
-	fd     int
-	slot   int32
-	gen    uint16
-	local  net.Addr
-	closed bool
+	loopSock
+	h     PacketHandler
+	local net.Addr
 }
 
 // ListenPacket starts serving datagrams on network ("udp", "udp4" or "udp6")
 // and address with h. Invalid addresses and socket errors are returned at once.
-// ListenPacket waits until every loop has registered its socket, so it fails
-// at once with ErrOnLoop when called from a loop callback. Safe from any
-// other goroutine.
 func (g *Group) ListenPacket(network, address string, h PacketHandler) (*PacketListener, error) {
 	if onloop.Current() {
 		return nil, ErrOnLoop
@@ -63,23 +55,17 @@ func (g *Group) ListenPacket(network, address string, h PacketHandler) (*PacketL
 	for i := range n {
 		fd, addr, err := sock.ListenPacket(network, address, reuse)
 		if err != nil {
-			pl.closeUnregistered()
+			closeUnregistered(pl.conns)
 			return nil, fmt.Errorf("ioloop: listen %s %s: %w", network, address, err)
 		}
 		if i == 0 {
 			pl.addr = addr
 			address = addr.String()
 		}
-		pl.conns = append(pl.conns, &PacketConn{l: g.loops[i], h: h, fd: fd, local: addr})
+		pl.conns = append(pl.conns, &PacketConn{loopSock: loopSock{l: g.loops[i], fd: fd}, h: h, local: addr})
 	}
-	for _, pc := range pl.conns {
-		pc := pc
-		done := make(chan error, 1)
-		pc.l.push(mailbox.Func(func() { done <- pc.register() }))
-		if err := <-done; err != nil {
-			pl.Close()
-			return nil, fmt.Errorf("ioloop: listen %s %s: %w", network, address, err)
-		}
+	if err := registerOnLoops(pl.conns, func() { pl.Close() }, network, address); err != nil {
+		return nil, err
 	}
 	g.mu.Lock()
 	g.packets = append(g.packets, pl)
@@ -97,46 +83,9 @@ func (pl *PacketListener) Conns() []*PacketConn { return pl.conns }
 // from any goroutine.
 func (pl *PacketListener) Close() error {
 	pl.closeOnce.Do(func() {
-		for _, pc := range pl.conns {
-			pc.l.push(mailbox.Func(pc.close)) // after the loop's end: a no-op, it closed pc
-		}
+		closeOnLoops(pl.conns)
 	})
 	return nil
-}
-
-func (pl *PacketListener) closeUnregistered() {
-	for _, pc := range pl.conns {
-		if pc.gen == 0 && !pc.closed {
-			pc.closed = true
-			_ = sock.Close(pc.fd)
-		}
-	}
-}
-
-func (pc *PacketConn) register() error {
-	if pc.closed {
-		return ErrGroupClosed
-	}
-	slot, gen, err := pc.l.register(pc.fd, pc)
-	if err != nil {
-		pc.closed = true
-		_ = sock.Close(pc.fd)
-		return err
-	}
-	pc.slot, pc.gen = slot, gen
-	pc.onEvent(poller.Readable)
-	return nil
-}
-
-func (pc *PacketConn) close() {
-	if pc.closed {
-		return
-	}
-	pc.closed = true
-	if pc.gen != 0 {
-		pc.l.unregister(pc.slot)
-	}
-	_ = sock.Close(pc.fd)
 }
 
 // Loop returns the loop that owns the socket.
@@ -186,5 +135,3 @@ func (pc *PacketConn) callPacket(b []byte, from netip.AddrPort) {
 	defer pc.l.recoverTask("OnPacket")
 	pc.h.OnPacket(pc, b, from)
 }
-
-func (pc *PacketConn) generation() uint16 { return pc.gen }

@@ -70,7 +70,7 @@ const DefaultMax = 1 << 20
 // past burst does not pin its memory while a steady load, whose batch sizes
 // vary, does not reallocate over and over.
 const (
-	shrinkCap   = 1 << 14 // entries: 128 KiB of func values per slice, per loop
+	shrinkCap   = 1 << 14 // entries (func values) per slice, per loop
 	shrinkAfter = 64
 )
 

@@ -22,8 +22,14 @@
 // back unchanged. The loop packs the descriptor and a generation number into
 // the tag so that an event for a descriptor that was closed and reused in the
 // meantime is recognised and dropped. The tag ReservedTag is used internally
-// and is refused by Add. Del removes the registration and must be called
-// before the descriptor is closed.
+// and is refused by Add. Closing a registered descriptor ends its
+// registration: the kernel drops it (kqueue at once; epoll once no other
+// descriptor refers to the same open file, which holds for the loop's
+// sockets: they are close-on-exec and never duplicated). That is how the
+// loop unregisters a socket; it never calls Del. Del removes the
+// registration of a descriptor that stays open. Either way, events returned
+// by an earlier Wait may still carry the tag, which is why the loop checks
+// the generation packed into it.
 //
 // Edge-triggered reports. A descriptor is reported when its readiness rises:
 // when it is first registered and is already ready, when new data arrives,

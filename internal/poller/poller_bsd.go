@@ -100,9 +100,11 @@ func (p *Poller) Add(fd int, tag uint64) error {
 	return nil
 }
 
-// Del removes both filters of fd and forgets its tag; events for fd already
-// in the kernel buffer of a later Wait are dropped. Call it before closing
-// fd. One kevent system call, no allocation. Loop goroutine only.
+// Del removes both filters of fd, which stays open, and forgets its tag;
+// events for fd already in the kernel buffer of a later Wait are dropped.
+// Closing fd removes its filters too (see the package contract); its tag
+// is then replaced when the descriptor number is next added. One kevent
+// system call, no allocation. Loop goroutine only.
 func (p *Poller) Del(fd int) error {
 	if p.kq < 0 {
 		return ErrClosed

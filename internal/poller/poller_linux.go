@@ -94,7 +94,7 @@ const epollEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLE
 
 // New creates an epoll instance (epoll_create1 with EPOLL_CLOEXEC) and a
 // non-blocking close-on-exec eventfd registered for wake-ups, and allocates
-// the MaxEvents-entry event buffer (12 or 16 KiB). It costs three system
+// the MaxEvents-entry event buffer. It costs three system
 // calls. Any goroutine may call New; the Poller then belongs to the
 // goroutine that runs its loop.
 func New() (*Poller, error) {
@@ -157,10 +157,11 @@ func (p *Poller) Add(fd int, tag uint64) error {
 	return nil
 }
 
-// Del removes fd's registration. Call it before closing fd: events already
-// collected by an earlier Wait may still name its tag, which is why the
-// loop checks the generation packed into the tag. One epoll_ctl system
-// call, no allocation. Loop goroutine only.
+// Del removes the registration of fd, which stays open (closing fd removes
+// it too; see the package contract). Events already collected by an
+// earlier Wait may still name its tag, which is why the loop checks the
+// generation packed into the tag. One epoll_ctl system call, no
+// allocation. Loop goroutine only.
 func (p *Poller) Del(fd int) error {
 	if p.epfd < 0 {
 		return ErrClosed

@@ -502,6 +502,49 @@ func TestDelStopsEvents(t *testing.T) {
 	}
 }
 
+// TestCloseEndsRegistration: closing a registered descriptor without Del,
+// as the loop does, ends its registration: the old tag is never reported
+// again, and a new socket that gets the same descriptor number reports
+// only its own tag.
+func TestCloseEndsRegistration(t *testing.T) {
+	checkLeaks(t)
+	p := newPoller(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fds[0]
+	closeLater(t, fds[1])
+	if err := p.Add(old, 1); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, p)
+	unix.Close(old)
+	a, b := socketPair(t) // a most likely reuses old's number
+	if err := p.Add(a, 2); err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, b, "x")
+	var f Flags
+	start := time.Now()
+	for f&Readable == 0 || time.Since(start) < 50*time.Millisecond { // watch a while for tag 1
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("new socket: got %v, want Readable", f)
+		}
+		got := poll(t, p, 10*time.Millisecond)
+		if got[1] != 0 || len(got) > 1 || len(got) == 1 && got[2] == 0 {
+			t.Fatalf("want tag 2 only, got %v", got)
+		}
+		f |= got[2]
+	}
+	if f&(HangUp|ReadHangUp|Error) != 0 {
+		t.Fatalf("new socket reported %v", f)
+	}
+	if a != old {
+		t.Logf("descriptor %d not reused (got %d)", old, a)
+	}
+}
+
 func TestReadHangUp(t *testing.T) {
 	checkLeaks(t)
 	p := newPoller(t)

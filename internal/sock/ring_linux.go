@@ -73,7 +73,7 @@ type cqe struct {
 // operation carries MSG_DONTWAIT, so it completes inside that call, like
 // the read or write it replaces (EAGAIN instead of waiting); NewRing
 // checks that the kernel does so. A Ring costs one descriptor and two
-// small shared mappings (about 20 KiB for 128 entries).
+// small shared mappings, sized by its number of entries.
 //
 // The buffers given to Read and Write must stay valid and unchanged until
 // Submit returns. Not safe for concurrent use: a Ring belongs to one loop.

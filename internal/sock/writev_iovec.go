@@ -5,7 +5,7 @@ package sock
 import "golang.org/x/sys/unix"
 
 // Writer gathers buffers into one writev(2). It holds a reusable array of
-// MaxIovecs iovecs (16 KiB, allocated on first use), so that Writev
+// MaxIovecs iovecs (allocated on first use), so that Writev
 // allocates nothing afterwards. The zero value is ready to use. A Writer is
 // used by one goroutine at a time; a loop keeps one for all its
 // connections.
