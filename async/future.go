@@ -72,6 +72,7 @@ package async
 
 import (
 	"context"
+	"errors"
 	"log"
 	"runtime"
 	"runtime/debug"
@@ -604,7 +605,7 @@ var unhandledHandler atomic.Pointer[func(error)]
 //     panicked, on the goroutine that ran the continuation.
 //
 // h must not block. nil restores the default, which logs the error with the
-// standard log package. Safe from any goroutine.
+// standard log package, followed by the stack when it is a *PanicError. Safe from any goroutine.
 func SetUnhandledErrorHandler(h func(error)) func(error) {
 	var prev *func(error)
 	if h == nil {
@@ -621,6 +622,11 @@ func SetUnhandledErrorHandler(h func(error)) func(error) {
 func reportUnhandled(err error) {
 	if h := unhandledHandler.Load(); h != nil {
 		(*h)(err)
+		return
+	}
+	var pe *PanicError
+	if errors.As(err, &pe) && len(pe.Stack) > 0 {
+		log.Printf("async: unhandled failure: %v\n\n%s", err, pe.Stack)
 		return
 	}
 	log.Printf("async: unhandled failure: %v", err)
