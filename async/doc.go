@@ -43,7 +43,7 @@
 // # Primitives
 //
 // Semaphore (weighted, FIFO-fair), Event, Queue (FIFO, LIFO, priority),
-// Group and the bounded maps MapOrdered and MapUnordered, Batcher, and the
+// TaskGroup and the bounded maps MapOrdered and MapUnordered, Batcher, and the
 // worker Pool with Go. Each is bounded by default; each type's documentation
 // states its default bound and what happens at it. Closing a Queue, Batcher
 // or Pool fails every waiter with ErrClosed and loses nothing accepted before.

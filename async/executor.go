@@ -52,7 +52,7 @@ type executorKey struct{}
 
 // WithExecutor returns a copy of ctx that carries ex. Futures created by
 // Go, Semaphore.Acquire, Queue.Get, Queue.Put, Event.Wait, Batcher.Add and
-// Group with such a context run their continuations on ex. A loop gives the
+// TaskGroup with such a context run their continuations on ex. A loop gives the
 // context of its callbacks an executor, so that a future created from a loop
 // callback continues on that loop by default. Costs one allocation; safe from
 // any goroutine.

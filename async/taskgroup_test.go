@@ -11,9 +11,9 @@ import (
 	"testing"
 )
 
-func TestGroupLimitAndWait(t *testing.T) {
+func TestTaskGroupLimitAndWait(t *testing.T) {
 	checkGoroutines(t)
-	g := NewGroup(context.Background(), 3)
+	g := NewTaskGroup(context.Background(), 3)
 	var running, peak, done atomic.Int32
 	gate := make(chan struct{})
 	var fs []*Future[struct{}]
@@ -53,9 +53,9 @@ func TestGroupLimitAndWait(t *testing.T) {
 	}
 }
 
-func TestGroupFirstErrorCancelsRest(t *testing.T) {
+func TestTaskGroupFirstErrorCancelsRest(t *testing.T) {
 	checkGoroutines(t)
-	g := NewGroup(context.Background(), 2)
+	g := NewTaskGroup(context.Background(), 2)
 	started := make(chan struct{})
 	var queuedRan atomic.Bool
 	long := g.Go(func(ctx context.Context) error {
@@ -83,9 +83,9 @@ func TestGroupFirstErrorCancelsRest(t *testing.T) {
 	}
 }
 
-func TestGroupPanicAndGoAfterFailure(t *testing.T) {
+func TestTaskGroupPanicAndGoAfterFailure(t *testing.T) {
 	checkGoroutines(t)
-	g := NewGroup(context.Background(), 0)
+	g := NewTaskGroup(context.Background(), 0)
 	f := g.Go(func(context.Context) error { panic("grp") })
 	var pe *PanicError
 	if _, err := await(t, f); !errors.As(err, &pe) {

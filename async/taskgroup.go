@@ -6,19 +6,19 @@ import (
 	"sync"
 )
 
-// DefaultGroupLimit is the concurrency limit of a Group, MapOrdered and
+// DefaultTaskGroupLimit is the concurrency limit of a TaskGroup, MapOrdered and
 // MapUnordered given a limit of zero or less.
-const DefaultGroupLimit = 64
+const DefaultTaskGroupLimit = 64
 
-// Group runs tasks on their own goroutines with a concurrency limit; the
+// TaskGroup runs tasks on their own goroutines with a concurrency limit; the
 // first task to fail cancels the group's context (so the others can stop) and
 // keeps queued tasks from starting; Wait resolves when every task is done.
 //
-// Bounds: at most the limit (DefaultGroupLimit unless given) tasks run at a
+// Bounds: at most the limit (DefaultTaskGroupLimit unless given) tasks run at a
 // time. Go never blocks: a task beyond the limit waits in a FIFO list,
 // without a goroutine, until a running one finishes. All methods are safe
 // for concurrent use from any goroutine.
-type Group struct {
+type TaskGroup struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	ex     Executor
@@ -37,20 +37,20 @@ type groupTask struct {
 	fn func(context.Context) error
 }
 
-// NewGroup returns a group whose context derives from ctx and whose futures
+// NewTaskGroup returns a group whose context derives from ctx and whose futures
 // continue on ExecutorFrom(ctx), running at most limit tasks at a time
-// (DefaultGroupLimit if limit <= 0).
-func NewGroup(ctx context.Context, limit int) *Group {
+// (DefaultTaskGroupLimit if limit <= 0).
+func NewTaskGroup(ctx context.Context, limit int) *TaskGroup {
 	if limit <= 0 {
-		limit = DefaultGroupLimit
+		limit = DefaultTaskGroupLimit
 	}
 	gctx, cancel := context.WithCancelCause(ctx)
-	return &Group{ctx: gctx, cancel: cancel, ex: ExecutorFrom(ctx), limit: limit}
+	return &TaskGroup{ctx: gctx, cancel: cancel, ex: ExecutorFrom(ctx), limit: limit}
 }
 
 // Context returns the context given to every task. It is cancelled, with the
 // first task error as its cause, when a task fails, and when Wait resolves.
-func (g *Group) Context() context.Context { return g.ctx }
+func (g *TaskGroup) Context() context.Context { return g.ctx }
 
 // Go schedules fn and returns a future of its error. fn starts on a new
 // goroutine at once if fewer than the limit run, else when a slot frees, in
@@ -58,7 +58,7 @@ func (g *Group) Context() context.Context { return g.ctx }
 // fails with the group's first error; after Wait has resolved it fails with
 // ErrClosed. A panic in fn fails its future and the group with a
 // *PanicError. Never blocks.
-func (g *Group) Go(fn func(ctx context.Context) error) *Future[struct{}] {
+func (g *TaskGroup) Go(fn func(ctx context.Context) error) *Future[struct{}] {
 	t := &groupTask{fn: fn}
 	t.f.ex = g.ex
 	g.mu.Lock()
@@ -83,7 +83,7 @@ func (g *Group) Go(fn func(ctx context.Context) error) *Future[struct{}] {
 	return &t.f
 }
 
-func (g *Group) run(t *groupTask) {
+func (g *TaskGroup) run(t *groupTask) {
 	for t != nil {
 		err := g.call(t.fn)
 		var failed []*groupTask
@@ -125,7 +125,7 @@ func (g *Group) run(t *groupTask) {
 	}
 }
 
-func (g *Group) call(fn func(context.Context) error) (err error) {
+func (g *TaskGroup) call(fn func(context.Context) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = recovered(r)
@@ -138,7 +138,7 @@ func (g *Group) call(fn func(context.Context) error) (err error) {
 // no task runs or waits to start (at once if none does). When it resolves the
 // group is finished: its context is cancelled and later Go calls fail with
 // ErrClosed.
-func (g *Group) Wait() *Future[struct{}] {
+func (g *TaskGroup) Wait() *Future[struct{}] {
 	f := newFuture[struct{}](g.ex)
 	g.mu.Lock()
 	if g.running == 0 && len(g.queue) == 0 {
@@ -155,7 +155,7 @@ func (g *Group) Wait() *Future[struct{}] {
 }
 
 // MapOrdered returns an iterator that applies fn to the items of in, running
-// at most limit calls at a time (DefaultGroupLimit if limit <= 0) on their
+// at most limit calls at a time (DefaultTaskGroupLimit if limit <= 0) on their
 // own goroutines, and yields the results in the order of in. At most limit
 // items are in flight or buffered at once, so memory stays bounded however
 // long in is. The first error (in input order) is yielded as (zero, err) and
@@ -166,7 +166,7 @@ func (g *Group) Wait() *Future[struct{}] {
 // code: it blocks.
 func MapOrdered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn func(context.Context, T) (R, error)) iter.Seq2[R, error] {
 	if limit <= 0 {
-		limit = DefaultGroupLimit
+		limit = DefaultTaskGroupLimit
 	}
 	return func(yield func(R, error) bool) {
 		next, stop := iter.Pull(in)
@@ -228,7 +228,7 @@ func MapOrdered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn fun
 // At most limit calls run at a time and at most limit results are buffered.
 func MapUnordered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn func(context.Context, T) (R, error)) iter.Seq2[R, error] {
 	if limit <= 0 {
-		limit = DefaultGroupLimit
+		limit = DefaultTaskGroupLimit
 	}
 	return func(yield func(R, error) bool) {
 		next, stop := iter.Pull(in)
