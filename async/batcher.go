@@ -5,6 +5,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // Overflow says what Batcher.Add does when the pending bytes are at the limit.
@@ -16,8 +18,9 @@ const (
 	OverflowFail Overflow = iota
 	// OverflowWait makes Add block the calling goroutine until enough
 	// pending bytes are flushed, the batcher closes (ErrClosed) or Add's ctx
-	// ends (ctx.Err()). Waiting adders are admitted in FIFO order. Never use
-	// it from a loop callback.
+	// ends (ctx.Err()). Waiting adders are admitted in FIFO order. On an
+	// event loop's goroutine, an Add that would wait fails at once with
+	// ErrOnLoop instead.
 	OverflowWait
 )
 
@@ -166,6 +169,10 @@ func (b *Batcher[T]) add(ctx context.Context, item T, size int) (*Future[struct{
 		if err := ctx.Err(); err != nil {
 			b.mu.Unlock()
 			return nil, err
+		}
+		if onloop.Current() {
+			b.mu.Unlock()
+			return nil, ErrOnLoop
 		}
 		w := newWaiter[struct{}, struct{}](nil)
 		w.n = int64(size)

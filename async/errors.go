@@ -43,6 +43,15 @@ var (
 	// times than items were put.
 	ErrTaskDone = errors.New("async: TaskDone called more times than items were put")
 
+	// ErrOnLoop is returned at once by a call that would block the calling
+	// goroutine when that goroutine is an event loop's: Future.Await on a
+	// pending future, Pool.Close, Batcher.Add under OverflowWait at the
+	// limit, and the iterators of MapOrdered and MapUnordered. Blocking there
+	// would stop the loop, and with it the work that would have ended the
+	// wait. Loop code chains a continuation instead (Future.OnComplete, Then,
+	// ...). Package ioloop re-exports it as ioloop.ErrOnLoop.
+	ErrOnLoop = errors.New("async: blocking call on an event loop goroutine")
+
 	// ErrTimeout is the failure of a future returned by WithTimeout whose
 	// input did not settle in time. errors.Is(ErrTimeout,
 	// context.DeadlineExceeded) reports true, so code that checks for a

@@ -77,6 +77,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // Bits of Future.word; see the contract at the top of the file.
@@ -447,16 +449,27 @@ func (f *Future[T]) markObserved() {
 // and returns the value and error. ctx bounds only this wait: when it ends
 // first, Await returns ctx.Err() and the future is untouched (the work goes
 // on; await again or cancel the work through its own context). If the future
-// is settled, its result is returned even when ctx has ended. Never call it
-// on a loop goroutine: loop code chains with OnComplete or Then. Settled: no
-// lock, no allocation; pending: a Waiter lent by the executor when it is a
-// WaiterSource (for the first awaiter), else the future's Done channel,
-// allocated once per future and shared by all its awaiters. A nil ctx means
+// is settled, its result is returned even when ctx has ended. A nil ctx means
 // no bound.
+//
+// On an event loop's goroutine (a loop callback or a continuation running on
+// a loop), Await of a pending future returns ErrOnLoop at once instead of
+// blocking: the loop would wait for work that may need the loop itself. A
+// settled future's result is returned there as anywhere. Loop code chains
+// with OnComplete, Then or Map instead.
+//
+// Cost: settled, no lock and no allocation; pending, the loop check (see
+// ErrOnLoop), then a Waiter lent by the executor when it is a WaiterSource
+// (for the first awaiter), else the future's Done channel, allocated once
+// per future and shared by all its awaiters. Safe from any goroutine.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.word.Load()&stateMask != statePending {
 		f.markObserved()
 		return f.val, f.err
+	}
+	if onloop.Current() {
+		var zero T
+		return zero, ErrOnLoop
 	}
 	var cdone <-chan struct{}
 	if ctx != nil {

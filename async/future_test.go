@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 func TestResolveExactlyOnceUnderRace(t *testing.T) {
@@ -468,5 +470,68 @@ func TestRegistrationDuringRunJoinsTheRun(t *testing.T) {
 	}
 	if want := "[a7 b7 c7 d0 d1 d2]"; fmt.Sprint(got) != want {
 		t.Fatalf("continuations ran as %v, want %s", got, want)
+	}
+}
+
+func TestAwaitOnLoopFailsAtOnce(t *testing.T) {
+	p := NewPromise[int](nil)
+	ws := NewPromise[int](newWaitExec(t)) // the lent-waiter path checks too
+	settled := Resolved(7)
+	var errPending, errWaiter, errCtx error
+	var vSettled int
+	var errSettled error
+	onLoopGoroutine(t, func() {
+		_, errPending = p.Future().Await(nil)
+		_, errWaiter = ws.Future().Await(context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, errCtx = p.Future().Await(ctx)
+		vSettled, errSettled = settled.Await(nil)
+	})
+	if errPending != ErrOnLoop || errWaiter != ErrOnLoop || errCtx != ErrOnLoop {
+		t.Fatalf("Await of a pending future on a loop = %v, %v, %v; want ErrOnLoop", errPending, errWaiter, errCtx)
+	}
+	if vSettled != 7 || errSettled != nil {
+		t.Fatalf("Await of a settled future on a loop = %d, %v; want 7, nil", vSettled, errSettled)
+	}
+	if _, _, ok := p.Future().Result(); ok {
+		t.Fatal("ErrOnLoop settled the future")
+	}
+	// Off the loop the same futures are awaited as usual.
+	go p.Resolve(3)
+	if v, err := p.Future().Await(nil); v != 3 || err != nil {
+		t.Fatalf("Await off the loop = %d, %v", v, err)
+	}
+	go ws.Resolve(4)
+	if v, err := ws.Future().Await(nil); v != 4 || err != nil {
+		t.Fatalf("Await off the loop (lent waiter) = %d, %v", v, err)
+	}
+}
+
+func TestAwaitInLoopContinuationFailsAtOnce(t *testing.T) {
+	// A continuation running on a loop that awaits a future only the loop
+	// could settle: without the check, the loop would wait for itself.
+	loop := newTestLoop(t)
+	loop.Execute(TaskFunc(func() { onloop.Enter() })) // the loop goroutine registers, as a Loop does
+	defer loop.Execute(TaskFunc(func() { onloop.Leave(onloop.ID()) }))
+	needsLoop := NewPromise[int](loop)
+	p := NewPromise[int](loop)
+	got := make(chan error, 1)
+	p.Future().OnComplete(func(int, error) {
+		_, err := needsLoop.Future().Await(nil)
+		got <- err
+		needsLoop.Resolve(1)
+	})
+	p.Resolve(0)
+	select {
+	case err := <-got:
+		if err != ErrOnLoop {
+			t.Fatalf("Await in a loop continuation = %v, want ErrOnLoop", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Await in a loop continuation blocked the loop")
+	}
+	if v, err := await(t, needsLoop.Future()); v != 1 || err != nil {
+		t.Fatalf("needsLoop = %d, %v", v, err)
 	}
 }

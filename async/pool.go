@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"sync"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // Pool is a bounded worker pool for blocking work: a fixed number of worker
@@ -70,13 +72,18 @@ func (p *Pool) submit(t Task) error {
 }
 
 // Close stops accepting tasks (later submissions fail with ErrClosed), lets
-// the workers run every task already queued, and returns once they have all
-// exited. Calling it again returns at once after the first Close completes.
-// Close on the DefaultPool does nothing. Do not call it from a task of the
-// same pool (it would wait for itself).
-func (p *Pool) Close() {
+// the workers run every task already queued, and returns nil once they have
+// all exited. Calling it again waits the same way and returns nil. Close on
+// the DefaultPool does nothing and returns nil. Called on an event loop's
+// goroutine it does nothing and returns ErrOnLoop at once (waiting there
+// could wait for tasks that need the loop); do not call it from a task of the
+// same pool either (it would wait for itself). Safe from any goroutine.
+func (p *Pool) Close() error {
 	if p.noClose {
-		return
+		return nil
+	}
+	if onloop.Current() {
+		return ErrOnLoop
 	}
 	p.mu.Lock()
 	if !p.closed {
@@ -85,6 +92,7 @@ func (p *Pool) Close() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	return nil
 }
 
 var (

@@ -4,6 +4,8 @@ import (
 	"context"
 	"iter"
 	"sync"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // DefaultTaskGroupLimit is the concurrency limit of a TaskGroup, MapOrdered and
@@ -162,13 +164,19 @@ func (g *TaskGroup) Wait() *Future[struct{}] {
 // ends the iteration: the context given to the calls still running is
 // cancelled and the iterator waits for them before returning, as it does
 // when the consumer stops early. A panic in fn becomes a *PanicError. in is
-// read from the consumer's goroutine. The iterator is meant for goroutine
-// code: it blocks.
+// read from the consumer's goroutine. The iterator blocks, so it is meant for
+// goroutine code: on an event loop's goroutine it yields (zero, ErrOnLoop)
+// once, without reading in or calling fn. Safe from any goroutine.
 func MapOrdered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn func(context.Context, T) (R, error)) iter.Seq2[R, error] {
 	if limit <= 0 {
 		limit = DefaultTaskGroupLimit
 	}
 	return func(yield func(R, error) bool) {
+		if onloop.Current() {
+			var zero R
+			yield(zero, ErrOnLoop)
+			return
+		}
 		next, stop := iter.Pull(in)
 		defer stop()
 		mctx, cancel := context.WithCancel(ctx)
@@ -226,11 +234,18 @@ func MapOrdered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn fun
 // MapUnordered is MapOrdered yielding each result as soon as its call
 // returns, in completion order; the first error in time ends the iteration.
 // At most limit calls run at a time and at most limit results are buffered.
+// Like MapOrdered, it yields (zero, ErrOnLoop) at once on an event loop's
+// goroutine. Safe from any goroutine.
 func MapUnordered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn func(context.Context, T) (R, error)) iter.Seq2[R, error] {
 	if limit <= 0 {
 		limit = DefaultTaskGroupLimit
 	}
 	return func(yield func(R, error) bool) {
+		if onloop.Current() {
+			var zero R
+			yield(zero, ErrOnLoop)
+			return
+		}
 		next, stop := iter.Pull(in)
 		defer stop()
 		mctx, cancel := context.WithCancel(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"sync"
@@ -225,5 +226,27 @@ func TestMapUnordered(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("n = %d", n)
+	}
+}
+
+func TestMapOnLoopFailsAtOnce(t *testing.T) {
+	var called atomic.Int32
+	fn := func(_ context.Context, v int) (int, error) { called.Add(1); return v, nil }
+	for name, m := range map[string]func() iter.Seq2[int, error]{
+		"MapOrdered":   func() iter.Seq2[int, error] { return MapOrdered(context.Background(), seq(3), 2, fn) },
+		"MapUnordered": func() iter.Seq2[int, error] { return MapUnordered(context.Background(), seq(3), 2, fn) },
+	} {
+		var errs []error
+		onLoopGoroutine(t, func() {
+			for _, err := range m() {
+				errs = append(errs, err)
+			}
+		})
+		if len(errs) != 1 || errs[0] != ErrOnLoop {
+			t.Fatalf("%s on a loop yielded %v, want [ErrOnLoop]", name, errs)
+		}
+	}
+	if called.Load() != 0 {
+		t.Fatalf("fn called %d times on a refused iteration", called.Load())
 	}
 }
