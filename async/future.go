@@ -106,7 +106,7 @@ const spinsBeforeYield = 16
 // Goroutine code waits with Await; loop code chains continuations with
 // OnComplete or the package functions Then, Map, Catch and Compose, which run
 // on the future's Executor (never inline in the resolver's stack). All methods
-// are safe for concurrent use from any goroutine. The zero Future is not
+// are safe from any goroutine. The zero Future is not
 // usable: futures come from NewPromise, Resolved, Failed, Go and the
 // primitives of this package.
 type Future[T any] struct {
@@ -185,15 +185,19 @@ func (f *Future[T]) morePending() bool {
 }
 
 // Promise is the write side of a Future: whoever holds it settles the future
-// once with Resolve, Reject or Complete. Safe for concurrent use; the first
-// settling call wins and later ones report false.
+// once with Resolve, Reject or Complete. The first settling call wins and
+// later ones report false. All methods are safe from any goroutine.
 type Promise[T any] struct {
 	f Future[T]
 }
 
 // NewPromise returns a pending promise whose future runs its continuations on
-// ex, or on a new goroutine per run when ex is nil. Costs one allocation;
-// safe from any goroutine.
+// ex. A nil ex is the goroutine executor: each run of continuations starts on
+// a new goroutine, wherever NewPromise was called. In particular a promise
+// made with nil inside a loop callback does not continue on that loop; to
+// continue on a loop, pass the loop (an ioloop Loop is an Executor), or
+// ExecutorFrom(ctx) with a context that carries it (Loop.Context). Costs one
+// allocation. Safe from any goroutine.
 func NewPromise[T any](ex Executor) *Promise[T] {
 	p := &Promise[T]{}
 	p.f.ex = ex
@@ -206,19 +210,21 @@ func newFuture[T any](ex Executor) *Future[T] {
 }
 
 // Future returns the read side of p. It costs nothing and always returns the
-// same pointer.
+// same pointer. Safe from any goroutine.
 func (p *Promise[T]) Future() *Future[T] { return &p.f }
 
 // Resolve settles the future with v. It reports whether this call settled
 // it; false means the future was already settled and nothing changed.
 // Continuations are scheduled on the executor, not run in this call. Costs a
-// lock and, with continuations, one Execute; no allocation.
+// lock and, with continuations, one Execute; no allocation. Safe from any
+// goroutine.
 func (p *Promise[T]) Resolve(v T) bool { return p.f.complete(v, nil) }
 
 // Reject settles the future with err (ErrNilError if err is nil). It reports
 // whether this call settled it. A rejection nobody observes is reported to
 // the unhandled-error handler when the future is collected; see
-// SetUnhandledErrorHandler.
+// SetUnhandledErrorHandler. Costs as Resolve, plus the cleanup that tracks
+// an unobserved failure. Safe from any goroutine.
 func (p *Promise[T]) Reject(err error) bool {
 	if err == nil {
 		err = ErrNilError
@@ -228,20 +234,24 @@ func (p *Promise[T]) Reject(err error) bool {
 }
 
 // Complete settles the future with v when err is nil, else with err. It
-// reports whether this call settled it.
+// reports whether this call settled it. Costs as Resolve or Reject. Safe
+// from any goroutine.
 func (p *Promise[T]) Complete(v T, err error) bool { return p.f.complete(v, err) }
 
-// Resolved returns a future already resolved with v, with no executor (its
-// continuations run on new goroutines). One allocation.
+// Resolved returns a future already resolved with v, on the goroutine
+// executor (its continuations run on new goroutines, as for NewPromise(nil)).
+// Costs one allocation. Safe from any goroutine.
 func Resolved[T any](v T) *Future[T] {
 	f := newFuture[T](nil)
 	f.complete(v, nil)
 	return f
 }
 
-// Failed returns a future already rejected with err (ErrNilError if nil), with
-// no executor. If nothing ever observes it, it is reported to the
-// unhandled-error handler when collected.
+// Failed returns a future already rejected with err (ErrNilError if nil), on
+// the goroutine executor, as Resolved. If nothing ever observes it, it is
+// reported to the unhandled-error handler when collected. Costs one
+// allocation, and the cleanup that tracks an unobserved failure. Safe from
+// any goroutine.
 func Failed[T any](err error) *Future[T] {
 	return failedOn[T](nil, err)
 }
@@ -404,7 +414,7 @@ func callContinuation[T any](fn func(T, error), v T, err error) {
 // panic in fn is recovered and reported to the unhandled-error handler as a
 // *PanicError; later continuations still run. Registering counts as observing
 // a failure. Costs a lock; no allocation for the first continuation of a run,
-// amortised slice growth for further ones. Safe from any goroutine.
+// amortised slice growth for further ones.
 //
 // Exception: the already-resolved future that Semaphore.Acquire, Event.Wait,
 // Queue.Put and Queue.Join return on their fast path when the context carries
@@ -412,6 +422,8 @@ func callContinuation[T any](fn func(T, error), v T, err error) {
 // its own new goroutine, so two continuations registered on it are not
 // ordered. Give the context an executor (WithExecutor), or chain on the
 // future returned by Then/Map, when order matters.
+//
+// Safe from any goroutine.
 func (f *Future[T]) OnComplete(fn func(v T, err error)) {
 	if f.word.Load()&sharedBit != 0 {
 		go callContinuation(fn, f.val, f.err)
@@ -539,7 +551,8 @@ func (f *Future[T]) awaitWith(ctx context.Context, ws WaiterSource) (v T, err er
 // Done returns a channel closed when the future settles, for use in select
 // statements. It counts as observing a failure. The first call on a pending
 // future allocates the channel; later calls and calls on a settled future do
-// not allocate. Safe from any goroutine.
+// not allocate. Loop code does not block on the channel (it chains with
+// OnComplete; see ErrOnLoop). Safe from any goroutine.
 func (f *Future[T]) Done() <-chan struct{} {
 	if f.word.Load()&stateMask != statePending {
 		f.markObserved()
@@ -561,7 +574,7 @@ func (f *Future[T]) Done() <-chan struct{} {
 
 // Result peeks at the future without waiting: ok is false while it is
 // pending, else v and err are its result. A Result that returns an error
-// counts as observing the failure. No lock, no allocation; safe from any
+// counts as observing the failure. No lock, no allocation. Safe from any
 // goroutine.
 func (f *Future[T]) Result() (v T, err error, ok bool) {
 	if f.word.Load()&stateMask == statePending {
@@ -578,7 +591,7 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 // cancels every input. Cancel does not settle the future by itself: the
 // future settles with whatever the cancelled work reports. On a future from
 // NewPromise, Resolved or Failed it does nothing. Costs the future's lock
-// once. Safe from any goroutine; idempotent.
+// once. Idempotent. Safe from any goroutine.
 func (f *Future[T]) Cancel() {
 	if fn := f.cancelFunc(); fn != nil {
 		fn()
@@ -586,7 +599,8 @@ func (f *Future[T]) Cancel() {
 }
 
 // Executor returns the executor the future's continuations run on, nil
-// meaning a new goroutine per run.
+// meaning the goroutine executor (a new goroutine per run). No allocation.
+// Safe from any goroutine.
 func (f *Future[T]) Executor() Executor { return f.ex }
 
 // tracker remembers the error of a future rejected while unobserved; see the

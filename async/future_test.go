@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/ioloop/ioloop/internal/onloop"
 )
@@ -533,5 +534,106 @@ func TestAwaitInLoopContinuationFailsAtOnce(t *testing.T) {
 	}
 	if v, err := await(t, needsLoop.Future()); v != 1 || err != nil {
 		t.Fatalf("needsLoop = %d, %v", v, err)
+	}
+}
+
+func TestContinuationNeverInlineOnItsOwnLoop(t *testing.T) {
+	// The resolver is the loop itself: continuations run on the loop, later,
+	// never inside the loop task that settled their future.
+	loop := newTestLoop(t)
+	ctx := WithExecutor(context.Background(), loop)
+	sem := NewSemaphore(1)
+	sem.TryAcquire(1)
+	q := NewQueue[int](1)
+	p := NewPromise[int](loop)
+	inResolver := false // read and written on the loop only
+	type report struct {
+		name          string
+		onLoop, early bool
+	}
+	reports := make(chan report, 8)
+	cont := func(name string) func(int, error) {
+		return func(int, error) { reports <- report{name, loop.onLoop(), inResolver} }
+	}
+	p.Future().OnComplete(cont("OnComplete"))
+	Map(p.Future(), func(v int) int { return v }).OnComplete(cont("Map"))
+	All(p.Future()).OnComplete(func([]int, error) { cont("All")(0, nil) })
+	sem.Acquire(ctx, 1).OnComplete(func(struct{}, error) { cont("Semaphore.Acquire")(0, nil) })
+	q.Get(ctx).OnComplete(cont("Queue.Get"))
+	loop.Execute(TaskFunc(func() {
+		inResolver = true
+		p.Resolve(1)
+		sem.Release(1)
+		_ = q.TryPut(2)
+		inResolver = false
+	}))
+	for range 5 {
+		select {
+		case r := <-reports:
+			if !r.onLoop || r.early {
+				t.Fatalf("%s: on loop %v, inside the resolver %v; want on the loop, later", r.name, r.onLoop, r.early)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a continuation did not run")
+		}
+	}
+}
+
+func TestNilExecutorIsTheGoroutineExecutor(t *testing.T) {
+	// NewPromise(nil) made inside a loop task does not continue on the loop;
+	// NewPromise(ExecutorFrom(ctx)) with a context carrying the loop does.
+	loop := newTestLoop(t)
+	ctx := WithExecutor(context.Background(), loop)
+	got := make(chan [2]bool, 1)
+	loop.Execute(TaskFunc(func() {
+		onNil, onCtx := make(chan bool, 1), make(chan bool, 1)
+		a, b := NewPromise[int](nil), NewPromise[int](ExecutorFrom(ctx))
+		a.Future().OnComplete(func(int, error) { onNil <- loop.onLoop() })
+		b.Future().OnComplete(func(int, error) { onCtx <- loop.onLoop() })
+		a.Resolve(1)
+		b.Resolve(1)
+		go func() { got <- [2]bool{<-onNil, <-onCtx} }()
+	}))
+	select {
+	case r := <-got:
+		if r[0] || !r[1] {
+			t.Fatalf("NewPromise(nil) continued on the loop: %v; NewPromise(ExecutorFrom(ctx)) on the loop: %v", r[0], r[1])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("continuations did not run")
+	}
+}
+
+// slotExec keeps the one task it was given; the test runs it.
+type slotExec struct{ t Task }
+
+func (e *slotExec) Execute(t Task) { e.t = t }
+
+func TestFutureCostsPinned(t *testing.T) {
+	// The size the contract at the top of future.go states.
+	if unsafe.Sizeof(uintptr(0)) == 8 {
+		if n := unsafe.Sizeof(Future[int]{}); n != 64 {
+			t.Fatalf("Future[int] is %d bytes, the contract says 64", n)
+		}
+	}
+	// Create + resolve + one continuation: one allocation (the package doc).
+	ex := &slotExec{}
+	sum := 0
+	cont := func(v int, _ error) { sum += v }
+	if n := testing.AllocsPerRun(1000, func() {
+		p := NewPromise[int](ex)
+		p.Future().OnComplete(cont)
+		p.Resolve(1)
+		ex.t.Run()
+	}); n != 1 {
+		t.Fatalf("create + resolve + one continuation: %v allocations, want 1", n)
+	}
+	// Await and Result of a settled future: none.
+	f := Resolved(1)
+	if n := testing.AllocsPerRun(1000, func() {
+		_, _ = f.Await(context.Background())
+		_, _, _ = f.Result()
+	}); n != 0 {
+		t.Fatalf("Await/Result of a settled future: %v allocations, want 0", n)
 	}
 }
