@@ -68,8 +68,8 @@ type BatcherOptions[T any] struct {
 //
 // Backpressure: the bytes added and not yet flushed are bounded by
 // MaxPending, with the Overflow policy at the bound. Close flushes every item
-// added before it; nothing accepted is lost. All methods are safe for
-// concurrent use from any goroutine.
+// added before it; nothing accepted is lost. All methods are safe from any
+// goroutine; only Add under OverflowWait blocks (see ErrOnLoop).
 type Batcher[T any] struct {
 	opts  BatcherOptions[T]
 	flush func([]T) error
@@ -101,7 +101,7 @@ type batch[T any] struct {
 // NewBatcher returns a batcher that calls flush with each batch on its own
 // goroutine, started here. flush receives a slice that is valid only during
 // the call (the batcher reuses it); it must not retain it. Call Close to stop
-// the goroutine.
+// the goroutine. Costs the batcher and its goroutine. Safe from any goroutine.
 func NewBatcher[T any](flush func(batch []T) error, opts BatcherOptions[T]) *Batcher[T] {
 	if opts.MaxItems <= 0 {
 		opts.MaxItems = DefaultBatchItems
@@ -128,10 +128,12 @@ func NewBatcher[T any](flush func(batch []T) error, opts BatcherOptions[T]) *Bat
 // Add adds item to the open batch and returns the batch's future. It fails at
 // once with ErrClosed after Close, with ErrTooLarge if the item alone exceeds
 // MaxPending, and at the pending limit per the Overflow policy (under
-// OverflowWait, ctx bounds the wait). The returned future runs its
+// OverflowWait, ctx bounds the wait, and on an event loop's goroutine an Add
+// that would wait fails at once with ErrOnLoop). The returned future runs its
 // continuations on a new goroutine; when ctx carries an executor, Add returns
-// a future on that executor instead, at the cost of one allocation. Without
-// an executor in ctx and without waiting, Add does not allocate.
+// a future on that executor instead, at the cost of one allocation. Without an
+// executor in ctx and without waiting, Add does not allocate. Safe from any
+// goroutine.
 func (b *Batcher[T]) Add(ctx context.Context, item T) *Future[struct{}] {
 	size := 1
 	if b.opts.Size != nil {
@@ -335,9 +337,10 @@ func (b *Batcher[T]) call(items []T) (err error) {
 }
 
 // Flush closes the open batch now and returns a future resolved when every
-// item added before the call has been flushed: the future of the newest
-// batch (batches flush in order), or a resolved future when nothing was ever
-// added. It does not allocate when there is something to flush.
+// item added before the call has been flushed: the future of the newest batch
+// (batches flush in order), or a resolved future when nothing was ever added.
+// It does not allocate when there is something to flush. The future runs its
+// continuations on the goroutine executor. Safe from any goroutine.
 func (b *Batcher[T]) Flush() *Future[struct{}] {
 	b.mu.Lock()
 	b.sealLocked()
@@ -350,11 +353,11 @@ func (b *Batcher[T]) Flush() *Future[struct{}] {
 }
 
 // Close stops accepting items (Add then fails with ErrClosed, and so do adders
-// waiting under OverflowWait), flushes every item already added, and stops
-// the batcher's goroutine. The returned future resolves once that goroutine
-// has flushed the last batch and exited; individual flush errors are reported
-// on the items' futures, not here. Calling Close again returns the same
-// outcome.
+// waiting under OverflowWait), flushes every item already added, and stops the
+// batcher's goroutine. The returned future resolves once that goroutine has
+// flushed the last batch and exited; individual flush errors are reported on
+// the items' futures, not here. Calling Close again returns the same outcome.
+// Safe from any goroutine.
 func (b *Batcher[T]) Close() *Future[struct{}] {
 	b.mu.Lock()
 	if !b.closed {

@@ -3,7 +3,8 @@ package async
 // Internal contract of Future (read before changing this file).
 //
 // A Future is one heap object, kept small because every continuation step
-// allocates one (64 bytes for a Future[int]): the word, the value, the error,
+// allocates one (64 bytes for a Future[int] on 64-bit platforms, pinned by
+// TestFutureCostsPinned): the word, the value, the error,
 // the executor, the first continuation and one pointer to rarely used fields
 // (futureExt: the cancel function, further continuations, the Done channel,
 // the unhandled-failure tracker), allocated only when one of them is needed.

@@ -16,10 +16,10 @@ const DefaultTaskGroupLimit = 64
 // first task to fail cancels the group's context (so the others can stop) and
 // keeps queued tasks from starting; Wait resolves when every task is done.
 //
-// Bounds: at most the limit (DefaultTaskGroupLimit unless given) tasks run at a
-// time. Go never blocks: a task beyond the limit waits in a FIFO list,
+// Bounds: at most the limit (DefaultTaskGroupLimit unless given) tasks run at
+// a time. Go never blocks: a task beyond the limit waits in a FIFO list,
 // without a goroutine, until a running one finishes. All methods are safe
-// for concurrent use from any goroutine.
+// from any goroutine and none blocks.
 type TaskGroup struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -39,9 +39,10 @@ type groupTask struct {
 	fn func(context.Context) error
 }
 
-// NewTaskGroup returns a group whose context derives from ctx and whose futures
-// continue on ExecutorFrom(ctx), running at most limit tasks at a time
-// (DefaultTaskGroupLimit if limit <= 0).
+// NewTaskGroup returns a group whose context derives from ctx and whose
+// futures continue on ExecutorFrom(ctx), running at most limit tasks at a time
+// (DefaultTaskGroupLimit if limit <= 0). Costs the group and a
+// context.WithCancelCause. Safe from any goroutine.
 func NewTaskGroup(ctx context.Context, limit int) *TaskGroup {
 	if limit <= 0 {
 		limit = DefaultTaskGroupLimit
@@ -51,15 +52,17 @@ func NewTaskGroup(ctx context.Context, limit int) *TaskGroup {
 }
 
 // Context returns the context given to every task. It is cancelled, with the
-// first task error as its cause, when a task fails, and when Wait resolves.
+// first task error as its cause, when a task fails, and when Wait resolves. No
+// allocation. Safe from any goroutine.
 func (g *TaskGroup) Context() context.Context { return g.ctx }
 
 // Go schedules fn and returns a future of its error. fn starts on a new
 // goroutine at once if fewer than the limit run, else when a slot frees, in
 // FIFO order. If the group has already failed, fn never starts and its future
 // fails with the group's first error; after Wait has resolved it fails with
-// ErrClosed. A panic in fn fails its future and the group with a
-// *PanicError. Never blocks.
+// ErrClosed. A panic in fn fails its future and the group with a *PanicError.
+// Never blocks. Costs the task (its future) and, when it starts, a goroutine.
+// Safe from any goroutine.
 func (g *TaskGroup) Go(fn func(ctx context.Context) error) *Future[struct{}] {
 	t := &groupTask{fn: fn}
 	t.f.ex = g.ex
@@ -136,10 +139,10 @@ func (g *TaskGroup) call(fn func(context.Context) error) (err error) {
 	return fn(g.ctx)
 }
 
-// Wait returns a future resolved, with the group's first error or nil, once
-// no task runs or waits to start (at once if none does). When it resolves the
+// Wait returns a future resolved, with the group's first error or nil, once no
+// task runs or waits to start (at once if none does). When it resolves the
 // group is finished: its context is cancelled and later Go calls fail with
-// ErrClosed.
+// ErrClosed. Safe from any goroutine.
 func (g *TaskGroup) Wait() *Future[struct{}] {
 	f := newFuture[struct{}](g.ex)
 	g.mu.Lock()
