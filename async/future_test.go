@@ -8,11 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 	"unsafe"
-
-	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 func TestResolveExactlyOnceUnderRace(t *testing.T) {
@@ -137,189 +134,12 @@ func TestContinuationNeverInline(t *testing.T) {
 	}
 }
 
-func TestAwaitCancelledContext(t *testing.T) {
-	checkGoroutines(t)
-	p := NewPromise[int](nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	v, err := p.Future().Await(ctx)
-	if v != 0 || !errors.Is(err, context.Canceled) {
-		t.Fatalf("Await(cancelled) = (%d, %v), want (0, context.Canceled)", v, err)
-	}
-	// The future is still usable.
-	if _, _, ok := p.Future().Result(); ok {
-		t.Fatal("future settled by a cancelled Await")
-	}
-	go p.Resolve(7)
-	if v, err := p.Future().Await(context.Background()); v != 7 || err != nil {
-		t.Fatalf("Await = (%d, %v), want (7, nil)", v, err)
-	}
-	// Settled wins over a cancelled context.
-	if v, err := p.Future().Await(ctx); v != 7 || err != nil {
-		t.Fatalf("Await(cancelled) on settled = (%d, %v), want (7, nil)", v, err)
-	}
-}
-
-func TestAwaitContextEndsWhileWaiting(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := NewPromise[int](nil)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		start := time.Now()
-		_, err := p.Future().Await(ctx)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("err = %v, want DeadlineExceeded", err)
-		}
-		if d := time.Since(start); d != time.Second {
-			t.Fatalf("Await returned after %v, want 1s", d)
-		}
-		p.Resolve(3)
-		if v, err := p.Future().Await(nil); v != 3 || err != nil {
-			t.Fatalf("Await = (%d, %v)", v, err)
-		}
-	})
-}
-
-func TestDoneAndResult(t *testing.T) {
-	p := NewPromise[int](nil)
-	f := p.Future()
-	if _, _, ok := f.Result(); ok {
-		t.Fatal("pending future reported a result")
-	}
-	d1, d2 := f.Done(), f.Done()
-	if d1 != d2 {
-		t.Fatal("Done returned different channels")
-	}
-	select {
-	case <-d1:
-		t.Fatal("Done closed while pending")
-	default:
-	}
-	boom := errors.New("boom")
-	p.Reject(boom)
-	<-d1
-	if v, err, ok := f.Result(); !ok || v != 0 || err != boom {
-		t.Fatalf("Result = (%d, %v, %v)", v, err, ok)
-	}
-	select {
-	case <-f.Done():
-	default:
-		t.Fatal("Done on settled future not closed")
-	}
-	if _, err := Failed[int](nil).Await(nil); !errors.Is(err, ErrNilError) {
-		t.Fatalf("Failed(nil) = %v, want ErrNilError", err)
-	}
-}
-
 func TestRejectNil(t *testing.T) {
 	p := NewPromise[int](nil)
 	p.Reject(nil)
 	if _, err := p.Future().Await(nil); !errors.Is(err, ErrNilError) {
 		t.Fatalf("err = %v, want ErrNilError", err)
 	}
-}
-
-func TestPanickingContinuationReportedOthersRun(t *testing.T) {
-	for _, onLoop := range []bool{true, false} {
-		reports := captureUnhandled(t)
-		var ex Executor // nil: each run on a new goroutine
-		if onLoop {
-			ex = newTestLoop(t)
-		}
-		p := NewPromise[int](ex)
-		ran := make(chan int, 4)
-		p.Future().OnComplete(func(int, error) { ran <- 1 })
-		p.Future().OnComplete(func(int, error) { panic("kaboom") })
-		p.Future().OnComplete(func(int, error) { ran <- 3 })
-		p.Resolve(0)
-		if a, b := <-ran, <-ran; a != 1 || b != 3 {
-			t.Fatalf("loop %v: continuations ran %d, %d", onLoop, a, b)
-		}
-		err := <-reports
-		var pe *PanicError
-		if !errors.As(err, &pe) || pe.Value != "kaboom" || len(pe.Stack) == 0 {
-			t.Fatalf("loop %v: reported %v, want *PanicError(kaboom) with stack", onLoop, err)
-		}
-		// The run that the panic cut short was rescheduled and ended:
-		// a later continuation is scheduled and runs exactly once.
-		p.Future().OnComplete(func(int, error) { ran <- 4 })
-		if c := <-ran; c != 4 {
-			t.Fatalf("loop %v: later continuation ran %d", onLoop, c)
-		}
-		select {
-		case c := <-ran:
-			t.Fatalf("loop %v: extra continuation run %d", onLoop, c)
-		case err := <-reports:
-			t.Fatalf("loop %v: extra report %v", onLoop, err)
-		default:
-		}
-	}
-}
-
-// dropFailed creates futures rejected with err and drops them; observed ones
-// are observed in one of the ways that count.
-func dropFailed(err error, observe int) {
-	p := NewPromise[int](nil)
-	switch observe {
-	case 1:
-		p.Future().OnComplete(func(int, error) {})
-	case 2:
-		p.Reject(err)
-		_, _ = p.Future().Await(nil)
-		return
-	case 3:
-		_ = p.Future().Done()
-	case 4:
-		p.Reject(err)
-		_, _, _ = p.Future().Result()
-		return
-	}
-	p.Reject(err)
-}
-
-func TestUnhandledFailureReportedWhenCollected(t *testing.T) {
-	reports := captureUnhandled(t)
-	observed := errors.New("observed")
-	unobserved := errors.New("unobserved")
-	for i := 1; i <= 4; i++ {
-		dropFailed(observed, i)
-	}
-	dropFailed(unobserved, 0)
-	deadline := time.After(10 * time.Second)
-	for found := false; !found; {
-		runtime.GC()
-		select {
-		case err := <-reports:
-			if err == observed {
-				t.Fatal("an observed failure was reported")
-			}
-			found = err == unobserved
-		case <-time.After(10 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("unobserved failure never reported")
-		}
-	}
-	// The observed ones never will be: collect again and drain the cleanups.
-	for range 3 {
-		runtime.GC()
-	}
-	flush := errors.New("flush")
-	dropFailed(flush, 0)
-	for found := false; !found; {
-		runtime.GC()
-		select {
-		case err := <-reports:
-			if err == observed {
-				t.Fatal("an observed failure was reported")
-			}
-			found = err == flush
-		case <-time.After(10 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("sentinel failure never reported")
-		}
-	}
-	// A successful future is never reported.
-	_ = Resolved(1)
 }
 
 // TestContinuationsOneAtATimeWhileRegistering registers continuations from
@@ -471,69 +291,6 @@ func TestRegistrationDuringRunJoinsTheRun(t *testing.T) {
 	}
 	if want := "[a7 b7 c7 d0 d1 d2]"; fmt.Sprint(got) != want {
 		t.Fatalf("continuations ran as %v, want %s", got, want)
-	}
-}
-
-func TestAwaitOnLoopFailsAtOnce(t *testing.T) {
-	p := NewPromise[int](nil)
-	ws := NewPromise[int](newWaitExec(t)) // the lent-waiter path checks too
-	settled := Resolved(7)
-	var errPending, errWaiter, errCtx error
-	var vSettled int
-	var errSettled error
-	onLoopGoroutine(t, func() {
-		_, errPending = p.Future().Await(nil)
-		_, errWaiter = ws.Future().Await(context.Background())
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_, errCtx = p.Future().Await(ctx)
-		vSettled, errSettled = settled.Await(nil)
-	})
-	if errPending != ErrOnLoop || errWaiter != ErrOnLoop || errCtx != ErrOnLoop {
-		t.Fatalf("Await of a pending future on a loop = %v, %v, %v; want ErrOnLoop", errPending, errWaiter, errCtx)
-	}
-	if vSettled != 7 || errSettled != nil {
-		t.Fatalf("Await of a settled future on a loop = %d, %v; want 7, nil", vSettled, errSettled)
-	}
-	if _, _, ok := p.Future().Result(); ok {
-		t.Fatal("ErrOnLoop settled the future")
-	}
-	// Off the loop the same futures are awaited as usual.
-	go p.Resolve(3)
-	if v, err := p.Future().Await(nil); v != 3 || err != nil {
-		t.Fatalf("Await off the loop = %d, %v", v, err)
-	}
-	go ws.Resolve(4)
-	if v, err := ws.Future().Await(nil); v != 4 || err != nil {
-		t.Fatalf("Await off the loop (lent waiter) = %d, %v", v, err)
-	}
-}
-
-func TestAwaitInLoopContinuationFailsAtOnce(t *testing.T) {
-	// A continuation running on a loop that awaits a future only the loop
-	// could settle: without the check, the loop would wait for itself.
-	loop := newTestLoop(t)
-	loop.Execute(TaskFunc(func() { onloop.Enter() })) // the loop goroutine registers, as a Loop does
-	defer loop.Execute(TaskFunc(func() { onloop.Leave(onloop.ID()) }))
-	needsLoop := NewPromise[int](loop)
-	p := NewPromise[int](loop)
-	got := make(chan error, 1)
-	p.Future().OnComplete(func(int, error) {
-		_, err := needsLoop.Future().Await(nil)
-		got <- err
-		needsLoop.Resolve(1)
-	})
-	p.Resolve(0)
-	select {
-	case err := <-got:
-		if err != ErrOnLoop {
-			t.Fatalf("Await in a loop continuation = %v, want ErrOnLoop", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Await in a loop continuation blocked the loop")
-	}
-	if v, err := await(t, needsLoop.Future()); v != 1 || err != nil {
-		t.Fatalf("needsLoop = %d, %v", v, err)
 	}
 }
 
