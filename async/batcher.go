@@ -357,7 +357,8 @@ func (b *Batcher[T]) Flush() *Future[struct{}] {
 // batcher's goroutine. The returned future resolves once that goroutine has
 // flushed the last batch and exited; individual flush errors are reported on
 // the items' futures, not here. Calling Close again returns the same outcome.
-// Safe from any goroutine.
+// The future runs its continuations on the goroutine executor; it costs a
+// goroutine until the batcher's has exited. Safe from any goroutine.
 func (b *Batcher[T]) Close() *Future[struct{}] {
 	b.mu.Lock()
 	if !b.closed {
