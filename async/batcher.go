@@ -5,6 +5,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // Overflow says what Batcher.Add does when the pending bytes are at the limit.
@@ -16,8 +18,9 @@ const (
 	OverflowFail Overflow = iota
 	// OverflowWait makes Add block the calling goroutine until enough
 	// pending bytes are flushed, the batcher closes (ErrClosed) or Add's ctx
-	// ends (ctx.Err()). Waiting adders are admitted in FIFO order. Never use
-	// it from a loop callback.
+	// ends (ctx.Err()). Waiting adders are admitted in FIFO order. On an
+	// event loop's goroutine, an Add that would wait fails at once with
+	// ErrOnLoop instead.
 	OverflowWait
 )
 
@@ -65,8 +68,8 @@ type BatcherOptions[T any] struct {
 //
 // Backpressure: the bytes added and not yet flushed are bounded by
 // MaxPending, with the Overflow policy at the bound. Close flushes every item
-// added before it; nothing accepted is lost. All methods are safe for
-// concurrent use from any goroutine.
+// added before it; nothing accepted is lost. All methods are safe from any
+// goroutine; only Add under OverflowWait blocks (see ErrOnLoop).
 type Batcher[T any] struct {
 	opts  BatcherOptions[T]
 	flush func([]T) error
@@ -98,7 +101,7 @@ type batch[T any] struct {
 // NewBatcher returns a batcher that calls flush with each batch on its own
 // goroutine, started here. flush receives a slice that is valid only during
 // the call (the batcher reuses it); it must not retain it. Call Close to stop
-// the goroutine.
+// the goroutine. Costs the batcher and its goroutine. Safe from any goroutine.
 func NewBatcher[T any](flush func(batch []T) error, opts BatcherOptions[T]) *Batcher[T] {
 	if opts.MaxItems <= 0 {
 		opts.MaxItems = DefaultBatchItems
@@ -125,10 +128,12 @@ func NewBatcher[T any](flush func(batch []T) error, opts BatcherOptions[T]) *Bat
 // Add adds item to the open batch and returns the batch's future. It fails at
 // once with ErrClosed after Close, with ErrTooLarge if the item alone exceeds
 // MaxPending, and at the pending limit per the Overflow policy (under
-// OverflowWait, ctx bounds the wait). The returned future runs its
+// OverflowWait, ctx bounds the wait, and on an event loop's goroutine an Add
+// that would wait fails at once with ErrOnLoop). The returned future runs its
 // continuations on a new goroutine; when ctx carries an executor, Add returns
-// a future on that executor instead, at the cost of one allocation. Without
-// an executor in ctx and without waiting, Add does not allocate.
+// a future on that executor instead, at the cost of one allocation. Without an
+// executor in ctx and without waiting, Add does not allocate. Safe from any
+// goroutine.
 func (b *Batcher[T]) Add(ctx context.Context, item T) *Future[struct{}] {
 	size := 1
 	if b.opts.Size != nil {
@@ -166,6 +171,10 @@ func (b *Batcher[T]) add(ctx context.Context, item T, size int) (*Future[struct{
 		if err := ctx.Err(); err != nil {
 			b.mu.Unlock()
 			return nil, err
+		}
+		if onloop.Current() {
+			b.mu.Unlock()
+			return nil, ErrOnLoop
 		}
 		w := newWaiter[struct{}, struct{}](nil)
 		w.n = int64(size)
@@ -328,9 +337,10 @@ func (b *Batcher[T]) call(items []T) (err error) {
 }
 
 // Flush closes the open batch now and returns a future resolved when every
-// item added before the call has been flushed: the future of the newest
-// batch (batches flush in order), or a resolved future when nothing was ever
-// added. It does not allocate when there is something to flush.
+// item added before the call has been flushed: the future of the newest batch
+// (batches flush in order), or a resolved future when nothing was ever added.
+// It does not allocate when there is something to flush. The future runs its
+// continuations on the goroutine executor. Safe from any goroutine.
 func (b *Batcher[T]) Flush() *Future[struct{}] {
 	b.mu.Lock()
 	b.sealLocked()
@@ -343,11 +353,12 @@ func (b *Batcher[T]) Flush() *Future[struct{}] {
 }
 
 // Close stops accepting items (Add then fails with ErrClosed, and so do adders
-// waiting under OverflowWait), flushes every item already added, and stops
-// the batcher's goroutine. The returned future resolves once that goroutine
-// has flushed the last batch and exited; individual flush errors are reported
-// on the items' futures, not here. Calling Close again returns the same
-// outcome.
+// waiting under OverflowWait), flushes every item already added, and stops the
+// batcher's goroutine. The returned future resolves once that goroutine has
+// flushed the last batch and exited; individual flush errors are reported on
+// the items' futures, not here. Calling Close again returns the same outcome.
+// The future runs its continuations on the goroutine executor; it costs a
+// goroutine until the batcher's has exited. Safe from any goroutine.
 func (b *Batcher[T]) Close() *Future[struct{}] {
 	b.mu.Lock()
 	if !b.closed {

@@ -326,3 +326,28 @@ func FuzzBatcher(f *testing.F) {
 		}
 	})
 }
+
+func TestBatcherOverflowWaitOnLoopFailsAtOnce(t *testing.T) {
+	checkGoroutines(t)
+	gate := make(chan struct{})
+	flush := func([]int) error { <-gate; return nil }
+	b := NewBatcher(flush, BatcherOptions[int]{MaxItems: 1, MaxPending: 1, Linger: -1, Overflow: OverflowWait})
+	ctx := context.Background()
+	first := b.Add(ctx, 1) // fills the pending limit
+	var err error
+	onLoopGoroutine(t, func() { _, err, _ = b.Add(ctx, 2).Result() })
+	if err != ErrOnLoop {
+		t.Fatalf("Add at the limit on a loop = %v, want ErrOnLoop", err)
+	}
+	close(gate)
+	if _, err := await(t, first); err != nil {
+		t.Fatal(err)
+	}
+	// The refused Add reserved nothing: an Add off the loop gets in.
+	if _, err := await(t, b.Add(ctx, 3)); err != nil {
+		t.Fatalf("Add after the refused one = %v", err)
+	}
+	if _, err := await(t, b.Close()); err != nil {
+		t.Fatal(err)
+	}
+}

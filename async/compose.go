@@ -19,9 +19,9 @@ func recovered(r any) error { return &PanicError{Value: r, Stack: debug.Stack()}
 // Then returns a future of fn applied to f's value. If f fails, fn is not
 // called and the result fails with f's error. If fn panics, the result fails
 // with a *PanicError. fn runs on f's executor. Cancelling the result cancels
-// f. Costs two allocations (the result and the continuation), three when f
-// can be cancelled (a future from Go or from these functions): the result
-// then also holds f's cancel function.
+// f. Costs two allocations (the result and the continuation), three when f can
+// be cancelled (a future from Go or from these functions): the result then
+// also holds f's cancel function. Safe from any goroutine.
 func Then[T, U any](f *Future[T], fn func(T) (U, error)) *Future[U] {
 	out := newFuture[U](f.ex)
 	out.setCancel(f.cancelFunc())
@@ -42,7 +42,8 @@ func Then[T, U any](f *Future[T], fn func(T) (U, error)) *Future[U] {
 	return out
 }
 
-// Map is Then for a function that cannot fail.
+// Map is Then for a function that cannot fail. Costs as Then. Safe from any
+// goroutine.
 func Map[T, U any](f *Future[T], fn func(T) U) *Future[U] {
 	return Then(f, func(v T) (U, error) { return fn(v), nil })
 }
@@ -51,7 +52,7 @@ func Map[T, U any](f *Future[T], fn func(T) U) *Future[U] {
 // otherwise with the result of fn applied to f's error: fn recovers by
 // returning a value and nil, or fails again by returning an error. A panic in
 // fn fails the result with a *PanicError. fn runs on f's executor. Cancelling
-// the result cancels f.
+// the result cancels f. Costs as Then. Safe from any goroutine.
 func Catch[T any](f *Future[T], fn func(error) (T, error)) *Future[T] {
 	out := newFuture[T](f.ex)
 	out.setCancel(f.cancelFunc())
@@ -71,10 +72,11 @@ func Catch[T any](f *Future[T], fn func(error) (T, error)) *Future[T] {
 	return out
 }
 
-// Compose returns a future of the future that fn starts from f's value
-// (a flat map): it settles with the inner future's result. If f fails, fn is
-// not called. A panic in fn, or a nil future from it, fails the result.
-// Cancelling the result cancels f and, once started, the inner future.
+// Compose returns a future of the future that fn starts from f's value (a flat
+// map): it settles with the inner future's result. If f fails, fn is not
+// called. A panic in fn, or a nil future from it, fails the result. Cancelling
+// the result cancels f and, once started, the inner future. Costs the result,
+// the continuations and the cancel function. Safe from any goroutine.
 func Compose[T, U any](f *Future[T], fn func(T) *Future[U]) *Future[U] {
 	out := newFuture[U](f.ex)
 	var inner atomic.Pointer[Future[U]]
@@ -130,7 +132,7 @@ func cancelAll[T any](fs []*Future[T]) func() {
 // the first failure (in time) among the inputs, and at that moment cancels
 // every input (the failed one included, which is harmless). With no inputs it
 // resolves with an empty slice. Cancelling the result cancels every input.
-// Costs three allocations plus one per input.
+// Costs three allocations plus one per input. Safe from any goroutine.
 func All[T any](fs ...*Future[T]) *Future[[]T] {
 	fs = append([]*Future[T](nil), fs...)
 	out := newFuture[[]T](firstExecutor(fs))
@@ -167,7 +169,8 @@ type Settled[T any] struct {
 
 // AllSettled returns a future, never failing, of every input's outcome in
 // input order, resolved once all inputs have settled. It cancels nothing by
-// itself; cancelling the result cancels every input.
+// itself; cancelling the result cancels every input. Costs the result and
+// one continuation per input. Safe from any goroutine.
 func AllSettled[T any](fs ...*Future[T]) *Future[[]Settled[T]] {
 	fs = append([]*Future[T](nil), fs...)
 	out := newFuture[[]Settled[T]](firstExecutor(fs))
@@ -194,7 +197,8 @@ func AllSettled[T any](fs ...*Future[T]) *Future[[]Settled[T]] {
 // input is cancelled (the others are no longer needed). If every input fails
 // the result fails with a *MultiError holding the errors in input order. With
 // no inputs it fails with ErrNoFutures. Cancelling the result cancels every
-// input.
+// input. Costs the result and one continuation per input. Safe from any
+// goroutine.
 func Any[T any](fs ...*Future[T]) *Future[T] {
 	if len(fs) == 0 {
 		return Failed[T](ErrNoFutures)
@@ -227,9 +231,10 @@ func Any[T any](fs ...*Future[T]) *Future[T] {
 	return out
 }
 
-// Race returns a future of the first input to settle, success or failure;
-// when it settles every input is cancelled. With no inputs it fails with
-// ErrNoFutures. Cancelling the result cancels every input.
+// Race returns a future of the first input to settle, success or failure; when
+// it settles every input is cancelled. With no inputs it fails with
+// ErrNoFutures. Cancelling the result cancels every input. Costs the result
+// and one continuation. Safe from any goroutine.
 func Race[T any](fs ...*Future[T]) *Future[T] {
 	if len(fs) == 0 {
 		return Failed[T](ErrNoFutures)
@@ -251,8 +256,9 @@ func Race[T any](fs ...*Future[T]) *Future[T] {
 // WithTimeout returns a future of f's result if f settles within d, and
 // otherwise fails with ErrTimeout after d and cancels f at that moment (so
 // work started by Go sees its context cancelled). f itself is not settled by
-// the timeout. d <= 0 times out at once (still asynchronously). Cancelling
-// the result cancels f. Costs a timer besides the result future.
+// the timeout. d <= 0 times out at once (still asynchronously). Cancelling the
+// result cancels f. Costs a timer besides the result future. Safe from any
+// goroutine.
 func WithTimeout[T any](f *Future[T], d time.Duration) *Future[T] {
 	out := newFuture[T](f.ex)
 	out.setCancel(f.cancelFunc())

@@ -43,6 +43,15 @@ var (
 	// times than items were put.
 	ErrTaskDone = errors.New("async: TaskDone called more times than items were put")
 
+	// ErrOnLoop is returned at once by a call that would block the calling
+	// goroutine when that goroutine is an event loop's: Future.Await on a
+	// pending future, Pool.Close, Batcher.Add under OverflowWait at the
+	// limit, and the iterators of MapOrdered and MapUnordered. Blocking there
+	// would stop the loop, and with it the work that would have ended the
+	// wait. Loop code chains a continuation instead (Future.OnComplete, Then,
+	// ...). Package ioloop re-exports it as ioloop.ErrOnLoop.
+	ErrOnLoop = errors.New("async: blocking call on an event loop goroutine")
+
 	// ErrTimeout is the failure of a future returned by WithTimeout whose
 	// input did not settle in time. errors.Is(ErrTimeout,
 	// context.DeadlineExceeded) reports true, so code that checks for a
@@ -57,21 +66,26 @@ func (timeoutError) Error() string { return "async: timeout" }
 // Is makes ErrTimeout match context.DeadlineExceeded.
 func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
-// PanicError is the failure of a task or continuation that panicked. Value is
-// what was passed to panic and Stack the stack of the panicking goroutine, as
-// captured by runtime/debug.Stack at recovery.
+// PanicError is the failure of code that panicked where the library recovers
+// it: a task of a Pool, Go or TaskGroup, a continuation, a Batcher's flush
+// function, and (in package ioloop) a loop callback, whose connection is closed
+// with it. Value is what was passed to panic and Stack the stack of the
+// panicking goroutine, as captured by runtime/debug.Stack at recovery. It is
+// the only panic error type of the module: ioloop, http1 and websocket report
+// this one.
 type PanicError struct {
 	Value any
 	Stack []byte
 }
 
-// Error returns "async: panic: <value>" followed by the stack.
+// Error returns "async: panic: <value>". The stack is never part of the
+// message (it is in Stack; the default unhandled-error handler logs it).
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("async: panic: %v\n\n%s", e.Value, e.Stack)
+	return fmt.Sprintf("async: panic: %v", e.Value)
 }
 
 // Unwrap returns the panic value when it is an error, so that errors.Is and
-// errors.As see through a panic(err).
+// errors.As see through a panic(err); otherwise nil.
 func (e *PanicError) Unwrap() error {
 	if err, ok := e.Value.(error); ok {
 		return err

@@ -8,15 +8,15 @@ import (
 // Event is a flag that goroutines and loop callbacks can wait on: Set wakes
 // every waiter and lets later waits through at once until Clear. The zero
 // Event is clear and ready to use. The number of waiters is bounded only by
-// the callers. All methods are safe for concurrent use and none blocks.
+// the callers. All methods are safe from any goroutine and none blocks.
 type Event struct {
 	mu      sync.Mutex
 	set     bool
 	waiters wlist[struct{}, struct{}]
 }
 
-// Set sets the flag and resolves every pending Wait. Setting a set event
-// does nothing.
+// Set sets the flag and resolves every pending Wait. Setting a set event does
+// nothing. Costs a lock. Safe from any goroutine.
 func (e *Event) Set() {
 	e.mu.Lock()
 	if e.set {
@@ -37,14 +37,16 @@ func (e *Event) Set() {
 	settleChain(head)
 }
 
-// Clear clears the flag: later waits wait for the next Set.
+// Clear clears the flag: later waits wait for the next Set. Costs a lock. Safe
+// from any goroutine.
 func (e *Event) Clear() {
 	e.mu.Lock()
 	e.set = false
 	e.mu.Unlock()
 }
 
-// IsSet reports whether the flag is set.
+// IsSet reports whether the flag is set. Costs a lock. Safe from any
+// goroutine.
 func (e *Event) IsSet() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -54,7 +56,8 @@ func (e *Event) IsSet() bool {
 // Wait returns a future resolved when the flag is set: already resolved if it
 // is set now (shared and allocation-free when ctx carries no executor), else
 // at the next Set. If ctx ends first the wait is withdrawn and the future
-// fails with ctx.Err(). Continuations run on ExecutorFrom(ctx).
+// fails with ctx.Err(). Continuations run on ExecutorFrom(ctx). Safe from any
+// goroutine.
 func (e *Event) Wait(ctx context.Context) *Future[struct{}] {
 	e.mu.Lock()
 	if e.set {

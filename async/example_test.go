@@ -142,8 +142,8 @@ func ExampleMapOrdered() {
 	// 16 <nil>
 }
 
-func ExampleGroup() {
-	g := async.NewGroup(context.Background(), 2)
+func ExampleTaskGroup() {
+	g := async.NewTaskGroup(context.Background(), 2)
 	for i := range 3 {
 		g.Go(func(ctx context.Context) error {
 			if i == 1 {

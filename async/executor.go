@@ -16,30 +16,40 @@ type Task = interface {
 }
 
 // TaskFunc adapts an ordinary function to a Task. Converting a TaskFunc to a
-// Task does not allocate.
+// Task does not allocate (the func value itself may).
 type TaskFunc func()
 
 // Run calls f.
 func (f TaskFunc) Run() { f() }
 
 // Executor runs tasks on a goroutine it chooses; an ioloop Loop implements it
-// by running each task on the loop's goroutine.
+// by running each task on the loop's goroutine. A future's continuations run
+// on its executor (Future.Executor); a nil Executor stands for the goroutine
+// executor, which runs each run of continuations on a new goroutine.
 //
 // Contract for implementations:
 //   - Execute may be called from any goroutine, including the executor's own.
 //   - Execute must not call t.Run before it returns (continuations never run
 //     inline in the resolver's stack); it queues t and returns promptly.
-//   - Every task passed to Execute must eventually run exactly once. An
-//     executor that can no longer run tasks (a closed loop) should run them
-//     on a new goroutine rather than drop them, or awaiters hang.
+//   - Every task passed to Execute runs exactly once, on the executor's own
+//     goroutine, never on another one: code continuing on a loop relies on
+//     it to use the loop's connections without locks. An executor must
+//     therefore never refuse a task nor hand it to a new goroutine as a
+//     fallback (a full queue, a busy or a closing loop); its queue of tasks
+//     is unbounded, or bounded only for other callers. An executor that has
+//     stopped for good (a closed loop) runs the tasks it accepted before it
+//     stopped; later tasks cannot run anywhere and are dropped, so the
+//     doors that create futures on it fail them at once with their own
+//     error (a closed ioloop Loop: ErrGroupClosed) rather than leave
+//     continuations that would never run.
 //   - Tasks run in the order they were executed is recommended but not
 //     required; the package never relies on it.
 type Executor interface {
 	Execute(t Task)
 }
 
-// execute hands t to ex, or to a new goroutine when ex is nil (the executor
-// of futures created without one).
+// execute hands t to ex, or to a new goroutine when ex is nil (the goroutine
+// executor). A task is never moved off a non-nil executor.
 func execute(ex Executor, t Task) {
 	if ex == nil {
 		go t.Run()
@@ -51,17 +61,19 @@ func execute(ex Executor, t Task) {
 type executorKey struct{}
 
 // WithExecutor returns a copy of ctx that carries ex. Futures created by
-// Go, Semaphore.Acquire, Queue.Get, Queue.Put, Event.Wait, Batcher.Add and
-// Group with such a context run their continuations on ex. A loop gives the
-// context of its callbacks an executor, so that a future created from a loop
-// callback continues on that loop by default. Costs one allocation; safe from
-// any goroutine.
+// Go, Semaphore.Acquire, Queue.Get, Queue.Put, Queue.Join, Event.Wait,
+// Batcher.Add and TaskGroup with such a context run their continuations on
+// ex. An ioloop Loop's Context method returns a context that carries the
+// loop, so futures created with it continue on that loop. Costs one
+// allocation. Safe from any goroutine.
 func WithExecutor(ctx context.Context, ex Executor) context.Context {
 	return context.WithValue(ctx, executorKey{}, ex)
 }
 
 // ExecutorFrom returns the executor stored in ctx by WithExecutor, or nil.
-// Costs one context lookup and no allocation; safe from any goroutine.
+// NewPromise(ExecutorFrom(ctx)) makes a promise that continues where the
+// futures created with ctx do. Costs one context lookup and no allocation.
+// Safe from any goroutine.
 func ExecutorFrom(ctx context.Context) Executor {
 	if ctx == nil {
 		return nil

@@ -1,9 +1,11 @@
 package async
 
-// Internal contract of Future (read before changing this file).
+// Internal contract of Future (read before changing this file and the files
+// that implement the rest of it: promise.go, await.go and unhandled.go).
 //
 // A Future is one heap object, kept small because every continuation step
-// allocates one (64 bytes for a Future[int]): the word, the value, the error,
+// allocates one (64 bytes for a Future[int] on 64-bit platforms, pinned by
+// TestFutureCostsPinned): the word, the value, the error,
 // the executor, the first continuation and one pointer to rarely used fields
 // (futureExt: the cancel function, further continuations, the Done channel,
 // the unhandled-failure tracker), allocated only when one of them is needed.
@@ -71,8 +73,6 @@ package async
 // future never pays for this.
 
 import (
-	"context"
-	"log"
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
@@ -103,7 +103,7 @@ const spinsBeforeYield = 16
 // Goroutine code waits with Await; loop code chains continuations with
 // OnComplete or the package functions Then, Map, Catch and Compose, which run
 // on the future's Executor (never inline in the resolver's stack). All methods
-// are safe for concurrent use from any goroutine. The zero Future is not
+// are safe from any goroutine. The zero Future is not
 // usable: futures come from NewPromise, Resolved, Failed, Go and the
 // primitives of this package.
 type Future[T any] struct {
@@ -180,104 +180,6 @@ func (f *Future[T]) ext() *futureExt[T] {
 func (f *Future[T]) morePending() bool {
 	return f.x != nil && f.x.next < len(f.x.more)
 }
-
-// Promise is the write side of a Future: whoever holds it settles the future
-// once with Resolve, Reject or Complete. Safe for concurrent use; the first
-// settling call wins and later ones report false.
-type Promise[T any] struct {
-	f Future[T]
-}
-
-// NewPromise returns a pending promise whose future runs its continuations on
-// ex, or on a new goroutine per run when ex is nil. Costs one allocation;
-// safe from any goroutine.
-func NewPromise[T any](ex Executor) *Promise[T] {
-	p := &Promise[T]{}
-	p.f.ex = ex
-	return p
-}
-
-// newFuture returns a pending future on ex (one allocation).
-func newFuture[T any](ex Executor) *Future[T] {
-	return &NewPromise[T](ex).f
-}
-
-// Future returns the read side of p. It costs nothing and always returns the
-// same pointer.
-func (p *Promise[T]) Future() *Future[T] { return &p.f }
-
-// Resolve settles the future with v. It reports whether this call settled
-// it; false means the future was already settled and nothing changed.
-// Continuations are scheduled on the executor, not run in this call. Costs a
-// lock and, with continuations, one Execute; no allocation.
-func (p *Promise[T]) Resolve(v T) bool { return p.f.complete(v, nil) }
-
-// Reject settles the future with err (ErrNilError if err is nil). It reports
-// whether this call settled it. A rejection nobody observes is reported to
-// the unhandled-error handler when the future is collected; see
-// SetUnhandledErrorHandler.
-func (p *Promise[T]) Reject(err error) bool {
-	if err == nil {
-		err = ErrNilError
-	}
-	var zero T
-	return p.f.complete(zero, err)
-}
-
-// Complete settles the future with v when err is nil, else with err. It
-// reports whether this call settled it.
-func (p *Promise[T]) Complete(v T, err error) bool { return p.f.complete(v, err) }
-
-// Resolved returns a future already resolved with v, with no executor (its
-// continuations run on new goroutines). One allocation.
-func Resolved[T any](v T) *Future[T] {
-	f := newFuture[T](nil)
-	f.complete(v, nil)
-	return f
-}
-
-// Failed returns a future already rejected with err (ErrNilError if nil), with
-// no executor. If nothing ever observes it, it is reported to the
-// unhandled-error handler when collected.
-func Failed[T any](err error) *Future[T] {
-	return failedOn[T](nil, err)
-}
-
-func failedOn[T any](ex Executor, err error) *Future[T] {
-	if err == nil {
-		err = ErrNilError
-	}
-	f := newFuture[T](ex)
-	var zero T
-	f.complete(zero, err)
-	return f
-}
-
-// resolvedUnit is a shared settled future for the fast paths of the
-// primitives when the caller's context carries no executor: returning it costs
-// no allocation.
-var resolvedUnit = func() *Future[struct{}] {
-	f := Resolved(struct{}{})
-	f.word.Or(sharedBit) // before the future is shared
-	return f
-}()
-
-// resolvedOn returns a resolved unit future on ex, shared when ex is nil.
-func resolvedOn(ex Executor) *Future[struct{}] {
-	if ex == nil {
-		return resolvedUnit
-	}
-	f := newFuture[struct{}](ex)
-	f.complete(struct{}{}, nil)
-	return f
-}
-
-// closedChan is returned by Done on settled futures.
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
 
 // complete settles f; see the contract at the top of the file.
 func (f *Future[T]) complete(v T, err error) bool {
@@ -401,7 +303,7 @@ func callContinuation[T any](fn func(T, error), v T, err error) {
 // panic in fn is recovered and reported to the unhandled-error handler as a
 // *PanicError; later continuations still run. Registering counts as observing
 // a failure. Costs a lock; no allocation for the first continuation of a run,
-// amortised slice growth for further ones. Safe from any goroutine.
+// amortised slice growth for further ones.
 //
 // Exception: the already-resolved future that Semaphore.Acquire, Event.Wait,
 // Queue.Put and Queue.Join return on their fast path when the context carries
@@ -409,6 +311,8 @@ func callContinuation[T any](fn func(T, error), v T, err error) {
 // its own new goroutine, so two continuations registered on it are not
 // ordered. Give the context an executor (WithExecutor), or chain on the
 // future returned by Then/Map, when order matters.
+//
+// Safe from any goroutine.
 func (f *Future[T]) OnComplete(fn func(v T, err error)) {
 	if f.word.Load()&sharedBit != 0 {
 		go callContinuation(fn, f.val, f.err)
@@ -442,112 +346,9 @@ func (f *Future[T]) markObserved() {
 	}
 }
 
-// Await blocks the calling goroutine until the future settles or ctx ends,
-// and returns the value and error. ctx bounds only this wait: when it ends
-// first, Await returns ctx.Err() and the future is untouched (the work goes
-// on; await again or cancel the work through its own context). If the future
-// is settled, its result is returned even when ctx has ended. Never call it
-// on a loop goroutine: loop code chains with OnComplete or Then. Settled: no
-// lock, no allocation; pending: a Waiter lent by the executor when it is a
-// WaiterSource (for the first awaiter), else the future's Done channel,
-// allocated once per future and shared by all its awaiters. A nil ctx means
-// no bound.
-func (f *Future[T]) Await(ctx context.Context) (T, error) {
-	if f.word.Load()&stateMask != statePending {
-		f.markObserved()
-		return f.val, f.err
-	}
-	var cdone <-chan struct{}
-	if ctx != nil {
-		if err := ctx.Err(); err != nil {
-			var zero T
-			return zero, err
-		}
-		cdone = ctx.Done()
-	}
-	if ws, ok := f.ex.(WaiterSource); ok {
-		if v, err, ok := f.awaitWith(ctx, ws); ok {
-			return v, err
-		}
-	}
-	select {
-	case <-f.Done():
-		return f.val, f.err
-	case <-cdone:
-		if f.word.Load()&stateMask != statePending {
-			return f.val, f.err
-		}
-		var zero T
-		return zero, ctx.Err()
-	}
-}
-
-// awaitWith is Await with a Waiter lent by the future's executor. ok is
-// false when another awaiter already sleeps in one: the caller then waits
-// on the Done channel.
-func (f *Future[T]) awaitWith(ctx context.Context, ws WaiterSource) (v T, err error, ok bool) {
-	wt := ws.GetWaiter() // executor code: not under the lock
-	w := f.lock() | observedBit
-	if w&stateMask != statePending {
-		f.unlock(w)
-		ws.PutWaiter(wt)
-		f.markObserved()
-		return f.val, f.err, true
-	}
-	x := f.ext()
-	if x.waiter != nil {
-		f.unlock(w)
-		ws.PutWaiter(wt)
-		return v, nil, false
-	}
-	x.waiter = wt
-	f.unlock(w)
-	if wt.Wait(ctx) {
-		ws.PutWaiter(wt)
-		return f.val, f.err, true // complete stored them before Wake
-	}
-	// ctx ended first: withdraw the waiter, unless complete took it, in
-	// which case its Wake is on the way and must be taken before the
-	// waiter goes back (and the result is there).
-	w = f.lock()
-	if x.waiter == wt {
-		x.waiter = nil
-		f.unlock(w)
-		ws.PutWaiter(wt)
-		return v, ctx.Err(), true
-	}
-	f.unlock(w)
-	wt.Wait(nil)
-	ws.PutWaiter(wt)
-	return f.val, f.err, true
-}
-
-// Done returns a channel closed when the future settles, for use in select
-// statements. It counts as observing a failure. The first call on a pending
-// future allocates the channel; later calls and calls on a settled future do
-// not allocate. Safe from any goroutine.
-func (f *Future[T]) Done() <-chan struct{} {
-	if f.word.Load()&stateMask != statePending {
-		f.markObserved()
-		return closedChan
-	}
-	w := f.lock() | observedBit
-	if w&stateMask != statePending {
-		f.unlock(w)
-		f.markObserved()
-		return closedChan
-	}
-	x := f.ext()
-	if x.done == nil {
-		x.done = make(chan struct{})
-	}
-	f.unlock(w)
-	return x.done
-}
-
 // Result peeks at the future without waiting: ok is false while it is
 // pending, else v and err are its result. A Result that returns an error
-// counts as observing the failure. No lock, no allocation; safe from any
+// counts as observing the failure. No lock, no allocation. Safe from any
 // goroutine.
 func (f *Future[T]) Result() (v T, err error, ok bool) {
 	if f.word.Load()&stateMask == statePending {
@@ -564,7 +365,7 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 // cancels every input. Cancel does not settle the future by itself: the
 // future settles with whatever the cancelled work reports. On a future from
 // NewPromise, Resolved or Failed it does nothing. Costs the future's lock
-// once. Safe from any goroutine; idempotent.
+// once. Idempotent. Safe from any goroutine.
 func (f *Future[T]) Cancel() {
 	if fn := f.cancelFunc(); fn != nil {
 		fn()
@@ -572,56 +373,6 @@ func (f *Future[T]) Cancel() {
 }
 
 // Executor returns the executor the future's continuations run on, nil
-// meaning a new goroutine per run.
+// meaning the goroutine executor (a new goroutine per run). No allocation.
+// Safe from any goroutine.
 func (f *Future[T]) Executor() Executor { return f.ex }
-
-// tracker remembers the error of a future rejected while unobserved; see the
-// contract at the top of the file.
-type tracker struct {
-	err      error
-	observed atomic.Bool
-}
-
-func reportTracked(t *tracker) {
-	if !t.observed.Load() {
-		reportUnhandled(t.err)
-	}
-}
-
-var unhandledHandler atomic.Pointer[func(error)]
-
-// SetUnhandledErrorHandler installs h as the handler of failures nobody
-// handled, and returns the previous handler (nil for the default). The
-// handler receives:
-//
-//   - the error of a future that was rejected and then became unreachable
-//     without ever being observed: no OnComplete (nor Then, Map, Catch,
-//     Compose, All, ... on it), no Await, no Done, and no Result call that
-//     returned the error. It is called from the runtime's cleanup goroutine
-//     some time after a garbage collection finds the future unreachable
-//     (runtime.AddCleanup); a future kept reachable is never reported.
-//   - a *PanicError for each continuation registered with OnComplete that
-//     panicked, on the goroutine that ran the continuation.
-//
-// h must not block. nil restores the default, which logs the error with the
-// standard log package. Safe from any goroutine.
-func SetUnhandledErrorHandler(h func(error)) func(error) {
-	var prev *func(error)
-	if h == nil {
-		prev = unhandledHandler.Swap(nil)
-	} else {
-		prev = unhandledHandler.Swap(&h)
-	}
-	if prev == nil {
-		return nil
-	}
-	return *prev
-}
-
-func reportUnhandled(err error) {
-	if h := unhandledHandler.Load(); h != nil {
-		(*h)(err)
-		return
-	}
-	log.Printf("async: unhandled failure: %v", err)
-}

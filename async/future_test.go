@@ -8,8 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
+	"unsafe"
 )
 
 func TestResolveExactlyOnceUnderRace(t *testing.T) {
@@ -134,189 +134,12 @@ func TestContinuationNeverInline(t *testing.T) {
 	}
 }
 
-func TestAwaitCancelledContext(t *testing.T) {
-	checkGoroutines(t)
-	p := NewPromise[int](nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	v, err := p.Future().Await(ctx)
-	if v != 0 || !errors.Is(err, context.Canceled) {
-		t.Fatalf("Await(cancelled) = (%d, %v), want (0, context.Canceled)", v, err)
-	}
-	// The future is still usable.
-	if _, _, ok := p.Future().Result(); ok {
-		t.Fatal("future settled by a cancelled Await")
-	}
-	go p.Resolve(7)
-	if v, err := p.Future().Await(context.Background()); v != 7 || err != nil {
-		t.Fatalf("Await = (%d, %v), want (7, nil)", v, err)
-	}
-	// Settled wins over a cancelled context.
-	if v, err := p.Future().Await(ctx); v != 7 || err != nil {
-		t.Fatalf("Await(cancelled) on settled = (%d, %v), want (7, nil)", v, err)
-	}
-}
-
-func TestAwaitContextEndsWhileWaiting(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := NewPromise[int](nil)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		start := time.Now()
-		_, err := p.Future().Await(ctx)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("err = %v, want DeadlineExceeded", err)
-		}
-		if d := time.Since(start); d != time.Second {
-			t.Fatalf("Await returned after %v, want 1s", d)
-		}
-		p.Resolve(3)
-		if v, err := p.Future().Await(nil); v != 3 || err != nil {
-			t.Fatalf("Await = (%d, %v)", v, err)
-		}
-	})
-}
-
-func TestDoneAndResult(t *testing.T) {
-	p := NewPromise[int](nil)
-	f := p.Future()
-	if _, _, ok := f.Result(); ok {
-		t.Fatal("pending future reported a result")
-	}
-	d1, d2 := f.Done(), f.Done()
-	if d1 != d2 {
-		t.Fatal("Done returned different channels")
-	}
-	select {
-	case <-d1:
-		t.Fatal("Done closed while pending")
-	default:
-	}
-	boom := errors.New("boom")
-	p.Reject(boom)
-	<-d1
-	if v, err, ok := f.Result(); !ok || v != 0 || err != boom {
-		t.Fatalf("Result = (%d, %v, %v)", v, err, ok)
-	}
-	select {
-	case <-f.Done():
-	default:
-		t.Fatal("Done on settled future not closed")
-	}
-	if _, err := Failed[int](nil).Await(nil); !errors.Is(err, ErrNilError) {
-		t.Fatalf("Failed(nil) = %v, want ErrNilError", err)
-	}
-}
-
 func TestRejectNil(t *testing.T) {
 	p := NewPromise[int](nil)
 	p.Reject(nil)
 	if _, err := p.Future().Await(nil); !errors.Is(err, ErrNilError) {
 		t.Fatalf("err = %v, want ErrNilError", err)
 	}
-}
-
-func TestPanickingContinuationReportedOthersRun(t *testing.T) {
-	for _, onLoop := range []bool{true, false} {
-		reports := captureUnhandled(t)
-		var ex Executor // nil: each run on a new goroutine
-		if onLoop {
-			ex = newTestLoop(t)
-		}
-		p := NewPromise[int](ex)
-		ran := make(chan int, 4)
-		p.Future().OnComplete(func(int, error) { ran <- 1 })
-		p.Future().OnComplete(func(int, error) { panic("kaboom") })
-		p.Future().OnComplete(func(int, error) { ran <- 3 })
-		p.Resolve(0)
-		if a, b := <-ran, <-ran; a != 1 || b != 3 {
-			t.Fatalf("loop %v: continuations ran %d, %d", onLoop, a, b)
-		}
-		err := <-reports
-		var pe *PanicError
-		if !errors.As(err, &pe) || pe.Value != "kaboom" || len(pe.Stack) == 0 {
-			t.Fatalf("loop %v: reported %v, want *PanicError(kaboom) with stack", onLoop, err)
-		}
-		// The run that the panic cut short was rescheduled and ended:
-		// a later continuation is scheduled and runs exactly once.
-		p.Future().OnComplete(func(int, error) { ran <- 4 })
-		if c := <-ran; c != 4 {
-			t.Fatalf("loop %v: later continuation ran %d", onLoop, c)
-		}
-		select {
-		case c := <-ran:
-			t.Fatalf("loop %v: extra continuation run %d", onLoop, c)
-		case err := <-reports:
-			t.Fatalf("loop %v: extra report %v", onLoop, err)
-		default:
-		}
-	}
-}
-
-// dropFailed creates futures rejected with err and drops them; observed ones
-// are observed in one of the ways that count.
-func dropFailed(err error, observe int) {
-	p := NewPromise[int](nil)
-	switch observe {
-	case 1:
-		p.Future().OnComplete(func(int, error) {})
-	case 2:
-		p.Reject(err)
-		_, _ = p.Future().Await(nil)
-		return
-	case 3:
-		_ = p.Future().Done()
-	case 4:
-		p.Reject(err)
-		_, _, _ = p.Future().Result()
-		return
-	}
-	p.Reject(err)
-}
-
-func TestUnhandledFailureReportedWhenCollected(t *testing.T) {
-	reports := captureUnhandled(t)
-	observed := errors.New("observed")
-	unobserved := errors.New("unobserved")
-	for i := 1; i <= 4; i++ {
-		dropFailed(observed, i)
-	}
-	dropFailed(unobserved, 0)
-	deadline := time.After(10 * time.Second)
-	for found := false; !found; {
-		runtime.GC()
-		select {
-		case err := <-reports:
-			if err == observed {
-				t.Fatal("an observed failure was reported")
-			}
-			found = err == unobserved
-		case <-time.After(10 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("unobserved failure never reported")
-		}
-	}
-	// The observed ones never will be: collect again and drain the cleanups.
-	for range 3 {
-		runtime.GC()
-	}
-	flush := errors.New("flush")
-	dropFailed(flush, 0)
-	for found := false; !found; {
-		runtime.GC()
-		select {
-		case err := <-reports:
-			if err == observed {
-				t.Fatal("an observed failure was reported")
-			}
-			found = err == flush
-		case <-time.After(10 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("sentinel failure never reported")
-		}
-	}
-	// A successful future is never reported.
-	_ = Resolved(1)
 }
 
 // TestContinuationsOneAtATimeWhileRegistering registers continuations from
@@ -468,5 +291,106 @@ func TestRegistrationDuringRunJoinsTheRun(t *testing.T) {
 	}
 	if want := "[a7 b7 c7 d0 d1 d2]"; fmt.Sprint(got) != want {
 		t.Fatalf("continuations ran as %v, want %s", got, want)
+	}
+}
+
+func TestContinuationNeverInlineOnItsOwnLoop(t *testing.T) {
+	// The resolver is the loop itself: continuations run on the loop, later,
+	// never inside the loop task that settled their future.
+	loop := newTestLoop(t)
+	ctx := WithExecutor(context.Background(), loop)
+	sem := NewSemaphore(1)
+	sem.TryAcquire(1)
+	q := NewQueue[int](1)
+	p := NewPromise[int](loop)
+	inResolver := false // read and written on the loop only
+	type report struct {
+		name          string
+		onLoop, early bool
+	}
+	reports := make(chan report, 8)
+	cont := func(name string) func(int, error) {
+		return func(int, error) { reports <- report{name, loop.onLoop(), inResolver} }
+	}
+	p.Future().OnComplete(cont("OnComplete"))
+	Map(p.Future(), func(v int) int { return v }).OnComplete(cont("Map"))
+	All(p.Future()).OnComplete(func([]int, error) { cont("All")(0, nil) })
+	sem.Acquire(ctx, 1).OnComplete(func(struct{}, error) { cont("Semaphore.Acquire")(0, nil) })
+	q.Get(ctx).OnComplete(cont("Queue.Get"))
+	loop.Execute(TaskFunc(func() {
+		inResolver = true
+		p.Resolve(1)
+		sem.Release(1)
+		_ = q.TryPut(2)
+		inResolver = false
+	}))
+	for range 5 {
+		select {
+		case r := <-reports:
+			if !r.onLoop || r.early {
+				t.Fatalf("%s: on loop %v, inside the resolver %v; want on the loop, later", r.name, r.onLoop, r.early)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a continuation did not run")
+		}
+	}
+}
+
+func TestNilExecutorIsTheGoroutineExecutor(t *testing.T) {
+	// NewPromise(nil) made inside a loop task does not continue on the loop;
+	// NewPromise(ExecutorFrom(ctx)) with a context carrying the loop does.
+	loop := newTestLoop(t)
+	ctx := WithExecutor(context.Background(), loop)
+	got := make(chan [2]bool, 1)
+	loop.Execute(TaskFunc(func() {
+		onNil, onCtx := make(chan bool, 1), make(chan bool, 1)
+		a, b := NewPromise[int](nil), NewPromise[int](ExecutorFrom(ctx))
+		a.Future().OnComplete(func(int, error) { onNil <- loop.onLoop() })
+		b.Future().OnComplete(func(int, error) { onCtx <- loop.onLoop() })
+		a.Resolve(1)
+		b.Resolve(1)
+		go func() { got <- [2]bool{<-onNil, <-onCtx} }()
+	}))
+	select {
+	case r := <-got:
+		if r[0] || !r[1] {
+			t.Fatalf("NewPromise(nil) continued on the loop: %v; NewPromise(ExecutorFrom(ctx)) on the loop: %v", r[0], r[1])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("continuations did not run")
+	}
+}
+
+// slotExec keeps the one task it was given; the test runs it.
+type slotExec struct{ t Task }
+
+func (e *slotExec) Execute(t Task) { e.t = t }
+
+func TestFutureCostsPinned(t *testing.T) {
+	// The size the contract at the top of future.go states.
+	if unsafe.Sizeof(uintptr(0)) == 8 {
+		if n := unsafe.Sizeof(Future[int]{}); n != 64 {
+			t.Fatalf("Future[int] is %d bytes, the contract says 64", n)
+		}
+	}
+	// Create + resolve + one continuation: one allocation (the package doc).
+	ex := &slotExec{}
+	sum := 0
+	cont := func(v int, _ error) { sum += v }
+	if n := testing.AllocsPerRun(1000, func() {
+		p := NewPromise[int](ex)
+		p.Future().OnComplete(cont)
+		p.Resolve(1)
+		ex.t.Run()
+	}); n != 1 {
+		t.Fatalf("create + resolve + one continuation: %v allocations, want 1", n)
+	}
+	// Await and Result of a settled future: none.
+	f := Resolved(1)
+	if n := testing.AllocsPerRun(1000, func() {
+		_, _ = f.Await(context.Background())
+		_, _, _ = f.Result()
+	}); n != 0 {
+		t.Fatalf("Await/Result of a settled future: %v allocations, want 0", n)
 	}
 }

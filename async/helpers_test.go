@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // testLoop is an Executor that runs tasks one at a time on one goroutine, as
@@ -97,4 +99,24 @@ func await[T any](t *testing.T, f *Future[T]) (T, error) {
 		t.Fatalf("Result not ok after Done")
 	}
 	return v, err
+}
+
+// onLoopGoroutine runs fn on a new goroutine registered as an event loop's
+// (onloop.Enter/Leave, as a Loop registers its goroutine) and waits for it,
+// failing the test if fn has not returned within 10 seconds: a call that
+// should fail at once with ErrOnLoop hangs there instead.
+func onLoopGoroutine(t *testing.T, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		id := onloop.Enter()
+		defer onloop.Leave(id)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a blocking call on a loop goroutine did not return at once")
+	}
 }

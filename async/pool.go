@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"sync"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // Pool is a bounded worker pool for blocking work: a fixed number of worker
@@ -12,8 +14,8 @@ import (
 // once with ErrPoolFull (loop code must never wait for a slot; goroutine code
 // that wants to wait can retry or bound its own concurrency with a
 // Semaphore). A panic inside a task fails that task's future with a
-// *PanicError and the worker goes on. All methods are safe for concurrent
-// use.
+// *PanicError and the worker goes on. All methods are safe from any
+// goroutine; only Close blocks (see ErrOnLoop).
 type Pool struct {
 	mu      sync.RWMutex // write-held only by Close; guards closed and the send on tasks
 	closed  bool
@@ -24,8 +26,8 @@ type Pool struct {
 }
 
 // NewPool starts workers goroutines (at least 1) serving a queue of queue
-// tasks (at least 0; with 0 a task is accepted only when a worker is idle
-// and waiting). The workers live until Close.
+// tasks (at least 0; with 0 a task is accepted only when a worker is idle and
+// waiting). The workers live until Close. Safe from any goroutine.
 func NewPool(workers, queue int) *Pool {
 	if workers < 1 {
 		workers = 1
@@ -48,10 +50,12 @@ func (p *Pool) work() {
 	}
 }
 
-// Workers returns the number of worker goroutines.
+// Workers returns the number of worker goroutines. No lock. Safe from any
+// goroutine.
 func (p *Pool) Workers() int { return p.workers }
 
 // Queued returns the number of tasks accepted and not yet taken by a worker.
+// No lock. Safe from any goroutine.
 func (p *Pool) Queued() int { return len(p.tasks) }
 
 // submit queues t, or reports ErrPoolFull or ErrClosed.
@@ -70,13 +74,18 @@ func (p *Pool) submit(t Task) error {
 }
 
 // Close stops accepting tasks (later submissions fail with ErrClosed), lets
-// the workers run every task already queued, and returns once they have all
-// exited. Calling it again returns at once after the first Close completes.
-// Close on the DefaultPool does nothing. Do not call it from a task of the
-// same pool (it would wait for itself).
-func (p *Pool) Close() {
+// the workers run every task already queued, and returns nil once they have
+// all exited. Calling it again waits the same way and returns nil. Close on
+// the DefaultPool does nothing and returns nil. Called on an event loop's
+// goroutine it does nothing and returns ErrOnLoop at once (waiting there
+// could wait for tasks that need the loop); do not call it from a task of the
+// same pool either (it would wait for itself). Safe from any goroutine.
+func (p *Pool) Close() error {
 	if p.noClose {
-		return
+		return nil
+	}
+	if onloop.Current() {
+		return ErrOnLoop
 	}
 	p.mu.Lock()
 	if !p.closed {
@@ -85,6 +94,7 @@ func (p *Pool) Close() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	return nil
 }
 
 var (
@@ -95,7 +105,7 @@ var (
 // DefaultPool returns the package's shared pool, started on first use with
 // 4×GOMAXPROCS workers (at least 4) and a queue of 256 tasks per worker. It is
 // meant for short blocking calls of other packages (the HTTP adapter uses it);
-// it is never closed.
+// it is never closed. Safe from any goroutine.
 func DefaultPool() *Pool {
 	defaultPoolOnce.Do(func() {
 		w := 4 * runtime.GOMAXPROCS(0)
@@ -142,8 +152,8 @@ func (t *goTask[T]) Run() {
 // loop callback continues on that loop). If the pool is full or closed the
 // future fails at once with ErrPoolFull or ErrClosed. A panic in fn fails the
 // future with a *PanicError. Costs the future's task object, the record of
-// its cancel function and a context.WithCancel. Safe from any goroutine;
-// never blocks.
+// its cancel function and a context.WithCancel. Never blocks. Safe from any
+// goroutine.
 func Go[T any](ctx context.Context, pool *Pool, fn func(context.Context) (T, error)) *Future[T] {
 	if pool == nil {
 		pool = DefaultPool()
@@ -163,8 +173,8 @@ func Go[T any](ctx context.Context, pool *Pool, fn func(context.Context) (T, err
 // Submit runs fn on the pool and returns a future resolved with fn's error
 // when it returns. Full and closed pools and panics behave as for Go; there is
 // no context: Cancel on the future only keeps a still-queued fn from running
-// (its future then fails with context.Canceled). Safe from any goroutine;
-// never blocks.
+// (its future then fails with context.Canceled). Never blocks. Safe from any
+// goroutine.
 func (p *Pool) Submit(fn func() error) *Future[struct{}] {
 	return Go(context.Background(), p, func(context.Context) (struct{}, error) {
 		return struct{}{}, fn()

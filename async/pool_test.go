@@ -123,3 +123,20 @@ func TestDefaultPool(t *testing.T) {
 		t.Fatalf("Go on default pool = (%d, %v)", v, err)
 	}
 }
+
+func TestPoolCloseOnLoopFailsAtOnce(t *testing.T) {
+	checkGoroutines(t)
+	pool := NewPool(1, 1)
+	var err error
+	onLoopGoroutine(t, func() { err = pool.Close() })
+	if err != ErrOnLoop {
+		t.Fatalf("Close on a loop = %v, want ErrOnLoop", err)
+	}
+	// Nothing was closed: the pool still runs tasks.
+	if _, err := await(t, pool.Submit(func() error { return nil })); err != nil {
+		t.Fatalf("Submit after a refused Close = %v", err)
+	}
+	if err := pool.Close(); err != nil {
+		t.Fatalf("Close off the loop = %v", err)
+	}
+}

@@ -39,7 +39,7 @@ const DefaultQueueCapacity = 1024
 // Tasks: every admitted item counts as unfinished until a TaskDone call;
 // Join's future resolves when none is unfinished.
 //
-// All methods are safe for concurrent use from any goroutine and none blocks.
+// All methods are safe from any goroutine and none blocks.
 type Queue[T any] struct {
 	mu         sync.Mutex
 	order      Order
@@ -56,17 +56,17 @@ type Queue[T any] struct {
 }
 
 // NewQueue returns an empty FIFO queue holding at most capacity items
-// (DefaultQueueCapacity if capacity <= 0).
+// (DefaultQueueCapacity if capacity <= 0). Safe from any goroutine.
 func NewQueue[T any](capacity int) *Queue[T] { return newQueue[T](capacity, FIFO, nil) }
 
 // NewLIFOQueue returns an empty LIFO (stack) queue holding at most capacity
-// items (DefaultQueueCapacity if capacity <= 0).
+// items (DefaultQueueCapacity if capacity <= 0). Safe from any goroutine.
 func NewLIFOQueue[T any](capacity int) *Queue[T] { return newQueue[T](capacity, LIFO, nil) }
 
 // NewPriorityQueue returns an empty priority queue holding at most capacity
 // items (DefaultQueueCapacity if capacity <= 0) that hands out the least item
 // by less first. less is called with the queue's lock held and must not call
-// the queue.
+// the queue. Safe from any goroutine.
 func NewPriorityQueue[T any](capacity int, less func(a, b T) bool) *Queue[T] {
 	if less == nil {
 		panic("async: NewPriorityQueue with a nil less function")
@@ -81,13 +81,13 @@ func newQueue[T any](capacity int, order Order, less func(a, b T) bool) *Queue[T
 	return &Queue[T]{order: order, less: less, capacity: capacity, buf: make([]T, min(capacity, 16))}
 }
 
-// Order returns the queue's order.
+// Order returns the queue's order. No lock. Safe from any goroutine.
 func (q *Queue[T]) Order() Order { return q.order }
 
-// Cap returns the queue's capacity.
+// Cap returns the queue's capacity. No lock. Safe from any goroutine.
 func (q *Queue[T]) Cap() int { return q.capacity }
 
-// Len returns the number of items held.
+// Len returns the number of items held. Costs a lock. Safe from any goroutine.
 func (q *Queue[T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -196,10 +196,10 @@ func (q *Queue[T]) takeLocked() (T, *waiter[struct{}, T]) {
 
 // Put adds v and returns a future resolved once v is admitted: at once if
 // there is room (shared and allocation-free when ctx carries no executor),
-// else when a Get makes room, in FIFO order among waiting putters. If ctx
-// ends first, v is not admitted and the future fails with ctx.Err(); if the
-// queue is or becomes shut down before admission, it fails with ErrClosed.
-// Continuations run on ExecutorFrom(ctx).
+// else when a Get makes room, in FIFO order among waiting putters. If ctx ends
+// first, v is not admitted and the future fails with ctx.Err(); if the queue
+// is or becomes shut down before admission, it fails with ErrClosed.
+// Continuations run on ExecutorFrom(ctx). Safe from any goroutine.
 func (q *Queue[T]) Put(ctx context.Context, v T) *Future[struct{}] {
 	q.mu.Lock()
 	if q.closed {
@@ -240,7 +240,7 @@ func (q *Queue[T]) Put(ctx context.Context, v T) *Future[struct{}] {
 }
 
 // TryPut adds v if there is room now. It returns nil, ErrQueueFull or
-// ErrClosed. No allocation (beyond storage growth).
+// ErrClosed. No allocation (beyond storage growth). Safe from any goroutine.
 func (q *Queue[T]) TryPut(v T) error {
 	q.mu.Lock()
 	if q.closed {
@@ -262,11 +262,11 @@ func (q *Queue[T]) TryPut(v T) error {
 	return ErrQueueFull
 }
 
-// Get returns a future of the next item: resolved at once if one is held
-// (one allocation), else when a Put supplies one, in FIFO order among
-// waiting getters. If ctx ends first the get is withdrawn (no item is taken)
-// and the future fails with ctx.Err(); on a shut-down, empty queue it fails
-// with ErrClosed. Continuations run on ExecutorFrom(ctx).
+// Get returns a future of the next item: resolved at once if one is held (one
+// allocation), else when a Put supplies one, in FIFO order among waiting
+// getters. If ctx ends first the get is withdrawn (no item is taken) and the
+// future fails with ctx.Err(); on a shut-down, empty queue it fails with
+// ErrClosed. Continuations run on ExecutorFrom(ctx). Safe from any goroutine.
 func (q *Queue[T]) Get(ctx context.Context) *Future[T] {
 	q.mu.Lock()
 	if q.count > 0 {
@@ -305,7 +305,7 @@ func (q *Queue[T]) Get(ctx context.Context) *Future[T] {
 
 // TryGet takes the next item if one is held. It returns the item and nil, or
 // ErrQueueEmpty, or ErrClosed once the queue is shut down and empty. No
-// allocation.
+// allocation. Safe from any goroutine.
 func (q *Queue[T]) TryGet() (T, error) {
 	q.mu.Lock()
 	if q.count > 0 {
@@ -326,7 +326,8 @@ func (q *Queue[T]) TryGet() (T, error) {
 }
 
 // TaskDone marks one admitted item as finished. It returns ErrTaskDone, and
-// changes nothing, if no item is unfinished.
+// changes nothing, if no item is unfinished. Costs a lock. Safe from any
+// goroutine.
 func (q *Queue[T]) TaskDone() error {
 	q.mu.Lock()
 	if q.unfinished == 0 {
@@ -350,10 +351,10 @@ func (q *Queue[T]) TaskDone() error {
 	return nil
 }
 
-// Join returns a future resolved when every admitted item has been marked
-// with TaskDone (at once if none is unfinished). If ctx ends first it fails
-// with ctx.Err(). Shutdown does not resolve it. Continuations run on
-// ExecutorFrom(ctx).
+// Join returns a future resolved when every admitted item has been marked with
+// TaskDone (at once if none is unfinished). If ctx ends first it fails with
+// ctx.Err(). Shutdown does not resolve it. Continuations run on
+// ExecutorFrom(ctx). Safe from any goroutine.
 func (q *Queue[T]) Join(ctx context.Context) *Future[struct{}] {
 	q.mu.Lock()
 	if q.unfinished == 0 {
@@ -377,7 +378,7 @@ func (q *Queue[T]) Join(ctx context.Context) *Future[struct{}] {
 
 // Shutdown closes the queue for puts; see the type's documentation. Waiting
 // putters fail with ErrClosed, and so do waiting getters (they wait only when
-// the queue is empty). Calling it again does nothing.
+// the queue is empty). Calling it again does nothing. Safe from any goroutine.
 func (q *Queue[T]) Shutdown() {
 	q.mu.Lock()
 	if q.closed {

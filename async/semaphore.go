@@ -9,8 +9,8 @@ import (
 // be satisfied waits, and no later request is granted before it, even a
 // smaller one that would fit (no barging, so large requests do not starve).
 // Its bound is its size, fixed at creation; the number of waiting requests is
-// bounded only by the callers. All methods are safe for concurrent use from
-// any goroutine and none blocks.
+// bounded only by the callers. All methods are safe from any goroutine and
+// none blocks.
 type Semaphore struct {
 	mu      sync.Mutex
 	size    int64
@@ -18,7 +18,8 @@ type Semaphore struct {
 	waiters wlist[struct{}, struct{}]
 }
 
-// NewSemaphore returns a semaphore of size permits (at least 1).
+// NewSemaphore returns a semaphore of size permits (at least 1). One
+// allocation. Safe from any goroutine.
 func NewSemaphore(size int64) *Semaphore {
 	if size < 1 {
 		size = 1
@@ -26,15 +27,15 @@ func NewSemaphore(size int64) *Semaphore {
 	return &Semaphore{size: size}
 }
 
-// Acquire requests n permits and returns a future resolved once they are
-// held. If they are free and nobody waits, the future is already resolved
-// (shared and allocation-free when ctx carries no executor). Otherwise the
-// request waits in FIFO order; if ctx ends first, the request is withdrawn,
-// no permits are held, and the future fails with ctx.Err(). Once the future
-// has resolved the permits are the caller's and must be given back with
-// Release, even if the caller stopped awaiting. n <= 0 resolves at once; n
-// above the size fails with ErrTooLarge. Continuations run on
-// ExecutorFrom(ctx).
+// Acquire requests n permits and returns a future resolved once they are held.
+// If they are free and nobody waits, the future is already resolved (shared
+// and allocation-free when ctx carries no executor). Otherwise the request
+// waits in FIFO order; if ctx ends first, the request is withdrawn, no permits
+// are held, and the future fails with ctx.Err(). Once the future has resolved
+// the permits are the caller's and must be given back with Release, even if
+// the caller stopped awaiting. n <= 0 resolves at once; n above the size fails
+// with ErrTooLarge. Continuations run on ExecutorFrom(ctx). Safe from any
+// goroutine.
 func (s *Semaphore) Acquire(ctx context.Context, n int64) *Future[struct{}] {
 	if n <= 0 {
 		return resolvedOn(ExecutorFrom(ctx))
@@ -77,7 +78,7 @@ func (s *Semaphore) Acquire(ctx context.Context, n int64) *Future[struct{}] {
 }
 
 // TryAcquire takes n permits if they are free and nobody waits, and reports
-// whether it did. No allocation.
+// whether it did. No allocation. Safe from any goroutine.
 func (s *Semaphore) TryAcquire(n int64) bool {
 	s.mu.Lock()
 	ok := s.waiters.len == 0 && s.size-s.cur >= n
@@ -90,7 +91,7 @@ func (s *Semaphore) TryAcquire(n int64) bool {
 
 // Release gives back n permits and grants waiting requests in FIFO order. It
 // panics if more permits are released than are held, which is a bug in the
-// caller.
+// caller. Costs a lock; no allocation. Safe from any goroutine.
 func (s *Semaphore) Release(n int64) {
 	s.mu.Lock()
 	s.cur -= n
@@ -129,14 +130,16 @@ func settleChain[V any](w *waiter[struct{}, V]) {
 	}
 }
 
-// Available returns the number of permits not held.
+// Available returns the number of permits not held. Costs a lock. Safe from
+// any goroutine.
 func (s *Semaphore) Available() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.size - s.cur
 }
 
-// Waiting returns the number of requests waiting.
+// Waiting returns the number of requests waiting. Costs a lock. Safe from any
+// goroutine.
 func (s *Semaphore) Waiting() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"sync"
@@ -11,9 +12,9 @@ import (
 	"testing"
 )
 
-func TestGroupLimitAndWait(t *testing.T) {
+func TestTaskGroupLimitAndWait(t *testing.T) {
 	checkGoroutines(t)
-	g := NewGroup(context.Background(), 3)
+	g := NewTaskGroup(context.Background(), 3)
 	var running, peak, done atomic.Int32
 	gate := make(chan struct{})
 	var fs []*Future[struct{}]
@@ -53,9 +54,9 @@ func TestGroupLimitAndWait(t *testing.T) {
 	}
 }
 
-func TestGroupFirstErrorCancelsRest(t *testing.T) {
+func TestTaskGroupFirstErrorCancelsRest(t *testing.T) {
 	checkGoroutines(t)
-	g := NewGroup(context.Background(), 2)
+	g := NewTaskGroup(context.Background(), 2)
 	started := make(chan struct{})
 	var queuedRan atomic.Bool
 	long := g.Go(func(ctx context.Context) error {
@@ -83,9 +84,9 @@ func TestGroupFirstErrorCancelsRest(t *testing.T) {
 	}
 }
 
-func TestGroupPanicAndGoAfterFailure(t *testing.T) {
+func TestTaskGroupPanicAndGoAfterFailure(t *testing.T) {
 	checkGoroutines(t)
-	g := NewGroup(context.Background(), 0)
+	g := NewTaskGroup(context.Background(), 0)
 	f := g.Go(func(context.Context) error { panic("grp") })
 	var pe *PanicError
 	if _, err := await(t, f); !errors.As(err, &pe) {
@@ -225,5 +226,27 @@ func TestMapUnordered(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("n = %d", n)
+	}
+}
+
+func TestMapOnLoopFailsAtOnce(t *testing.T) {
+	var called atomic.Int32
+	fn := func(_ context.Context, v int) (int, error) { called.Add(1); return v, nil }
+	for name, m := range map[string]func() iter.Seq2[int, error]{
+		"MapOrdered":   func() iter.Seq2[int, error] { return MapOrdered(context.Background(), seq(3), 2, fn) },
+		"MapUnordered": func() iter.Seq2[int, error] { return MapUnordered(context.Background(), seq(3), 2, fn) },
+	} {
+		var errs []error
+		onLoopGoroutine(t, func() {
+			for _, err := range m() {
+				errs = append(errs, err)
+			}
+		})
+		if len(errs) != 1 || errs[0] != ErrOnLoop {
+			t.Fatalf("%s on a loop yielded %v, want [ErrOnLoop]", name, errs)
+		}
+	}
+	if called.Load() != 0 {
+		t.Fatalf("fn called %d times on a refused iteration", called.Load())
 	}
 }

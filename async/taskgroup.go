@@ -4,21 +4,23 @@ import (
 	"context"
 	"iter"
 	"sync"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
-// DefaultGroupLimit is the concurrency limit of a Group, MapOrdered and
+// DefaultTaskGroupLimit is the concurrency limit of a TaskGroup, MapOrdered and
 // MapUnordered given a limit of zero or less.
-const DefaultGroupLimit = 64
+const DefaultTaskGroupLimit = 64
 
-// Group runs tasks on their own goroutines with a concurrency limit; the
+// TaskGroup runs tasks on their own goroutines with a concurrency limit; the
 // first task to fail cancels the group's context (so the others can stop) and
 // keeps queued tasks from starting; Wait resolves when every task is done.
 //
-// Bounds: at most the limit (DefaultGroupLimit unless given) tasks run at a
-// time. Go never blocks: a task beyond the limit waits in a FIFO list,
+// Bounds: at most the limit (DefaultTaskGroupLimit unless given) tasks run at
+// a time. Go never blocks: a task beyond the limit waits in a FIFO list,
 // without a goroutine, until a running one finishes. All methods are safe
-// for concurrent use from any goroutine.
-type Group struct {
+// from any goroutine and none blocks.
+type TaskGroup struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	ex     Executor
@@ -37,28 +39,31 @@ type groupTask struct {
 	fn func(context.Context) error
 }
 
-// NewGroup returns a group whose context derives from ctx and whose futures
-// continue on ExecutorFrom(ctx), running at most limit tasks at a time
-// (DefaultGroupLimit if limit <= 0).
-func NewGroup(ctx context.Context, limit int) *Group {
+// NewTaskGroup returns a group whose context derives from ctx and whose
+// futures continue on ExecutorFrom(ctx), running at most limit tasks at a time
+// (DefaultTaskGroupLimit if limit <= 0). Costs the group and a
+// context.WithCancelCause. Safe from any goroutine.
+func NewTaskGroup(ctx context.Context, limit int) *TaskGroup {
 	if limit <= 0 {
-		limit = DefaultGroupLimit
+		limit = DefaultTaskGroupLimit
 	}
 	gctx, cancel := context.WithCancelCause(ctx)
-	return &Group{ctx: gctx, cancel: cancel, ex: ExecutorFrom(ctx), limit: limit}
+	return &TaskGroup{ctx: gctx, cancel: cancel, ex: ExecutorFrom(ctx), limit: limit}
 }
 
 // Context returns the context given to every task. It is cancelled, with the
-// first task error as its cause, when a task fails, and when Wait resolves.
-func (g *Group) Context() context.Context { return g.ctx }
+// first task error as its cause, when a task fails, and when Wait resolves. No
+// allocation. Safe from any goroutine.
+func (g *TaskGroup) Context() context.Context { return g.ctx }
 
 // Go schedules fn and returns a future of its error. fn starts on a new
 // goroutine at once if fewer than the limit run, else when a slot frees, in
 // FIFO order. If the group has already failed, fn never starts and its future
 // fails with the group's first error; after Wait has resolved it fails with
-// ErrClosed. A panic in fn fails its future and the group with a
-// *PanicError. Never blocks.
-func (g *Group) Go(fn func(ctx context.Context) error) *Future[struct{}] {
+// ErrClosed. A panic in fn fails its future and the group with a *PanicError.
+// Never blocks. Costs the task (its future) and, when it starts, a goroutine.
+// Safe from any goroutine.
+func (g *TaskGroup) Go(fn func(ctx context.Context) error) *Future[struct{}] {
 	t := &groupTask{fn: fn}
 	t.f.ex = g.ex
 	g.mu.Lock()
@@ -83,7 +88,7 @@ func (g *Group) Go(fn func(ctx context.Context) error) *Future[struct{}] {
 	return &t.f
 }
 
-func (g *Group) run(t *groupTask) {
+func (g *TaskGroup) run(t *groupTask) {
 	for t != nil {
 		err := g.call(t.fn)
 		var failed []*groupTask
@@ -125,7 +130,7 @@ func (g *Group) run(t *groupTask) {
 	}
 }
 
-func (g *Group) call(fn func(context.Context) error) (err error) {
+func (g *TaskGroup) call(fn func(context.Context) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = recovered(r)
@@ -134,11 +139,11 @@ func (g *Group) call(fn func(context.Context) error) (err error) {
 	return fn(g.ctx)
 }
 
-// Wait returns a future resolved, with the group's first error or nil, once
-// no task runs or waits to start (at once if none does). When it resolves the
+// Wait returns a future resolved, with the group's first error or nil, once no
+// task runs or waits to start (at once if none does). When it resolves the
 // group is finished: its context is cancelled and later Go calls fail with
-// ErrClosed.
-func (g *Group) Wait() *Future[struct{}] {
+// ErrClosed. Safe from any goroutine.
+func (g *TaskGroup) Wait() *Future[struct{}] {
 	f := newFuture[struct{}](g.ex)
 	g.mu.Lock()
 	if g.running == 0 && len(g.queue) == 0 {
@@ -155,20 +160,26 @@ func (g *Group) Wait() *Future[struct{}] {
 }
 
 // MapOrdered returns an iterator that applies fn to the items of in, running
-// at most limit calls at a time (DefaultGroupLimit if limit <= 0) on their
+// at most limit calls at a time (DefaultTaskGroupLimit if limit <= 0) on their
 // own goroutines, and yields the results in the order of in. At most limit
 // items are in flight or buffered at once, so memory stays bounded however
 // long in is. The first error (in input order) is yielded as (zero, err) and
 // ends the iteration: the context given to the calls still running is
 // cancelled and the iterator waits for them before returning, as it does
 // when the consumer stops early. A panic in fn becomes a *PanicError. in is
-// read from the consumer's goroutine. The iterator is meant for goroutine
-// code: it blocks.
+// read from the consumer's goroutine. The iterator blocks, so it is meant for
+// goroutine code: on an event loop's goroutine it yields (zero, ErrOnLoop)
+// once, without reading in or calling fn. Safe from any goroutine.
 func MapOrdered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn func(context.Context, T) (R, error)) iter.Seq2[R, error] {
 	if limit <= 0 {
-		limit = DefaultGroupLimit
+		limit = DefaultTaskGroupLimit
 	}
 	return func(yield func(R, error) bool) {
+		if onloop.Current() {
+			var zero R
+			yield(zero, ErrOnLoop)
+			return
+		}
 		next, stop := iter.Pull(in)
 		defer stop()
 		mctx, cancel := context.WithCancel(ctx)
@@ -226,11 +237,18 @@ func MapOrdered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn fun
 // MapUnordered is MapOrdered yielding each result as soon as its call
 // returns, in completion order; the first error in time ends the iteration.
 // At most limit calls run at a time and at most limit results are buffered.
+// Like MapOrdered, it yields (zero, ErrOnLoop) at once on an event loop's
+// goroutine. Safe from any goroutine.
 func MapUnordered[T, R any](ctx context.Context, in iter.Seq[T], limit int, fn func(context.Context, T) (R, error)) iter.Seq2[R, error] {
 	if limit <= 0 {
-		limit = DefaultGroupLimit
+		limit = DefaultTaskGroupLimit
 	}
 	return func(yield func(R, error) bool) {
+		if onloop.Current() {
+			var zero R
+			yield(zero, ErrOnLoop)
+			return
+		}
 		next, stop := iter.Pull(in)
 		defer stop()
 		mctx, cancel := context.WithCancel(ctx)

@@ -6,7 +6,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // chanWaiter is a Waiter made of a one-slot channel; Wake fails the test
@@ -215,4 +218,141 @@ func TestAwaitWithLentWaiterRace(t *testing.T) {
 	wg.Wait()
 	ex.balanced(t)
 	t.Logf("%d values, %d context ends", values.Load(), timeouts.Load())
+}
+
+func TestAwaitCancelledContext(t *testing.T) {
+	checkGoroutines(t)
+	p := NewPromise[int](nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	v, err := p.Future().Await(ctx)
+	if v != 0 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Await(cancelled) = (%d, %v), want (0, context.Canceled)", v, err)
+	}
+	// The future is still usable.
+	if _, _, ok := p.Future().Result(); ok {
+		t.Fatal("future settled by a cancelled Await")
+	}
+	go p.Resolve(7)
+	if v, err := p.Future().Await(context.Background()); v != 7 || err != nil {
+		t.Fatalf("Await = (%d, %v), want (7, nil)", v, err)
+	}
+	// Settled wins over a cancelled context.
+	if v, err := p.Future().Await(ctx); v != 7 || err != nil {
+		t.Fatalf("Await(cancelled) on settled = (%d, %v), want (7, nil)", v, err)
+	}
+}
+
+func TestAwaitContextEndsWhileWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewPromise[int](nil)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := p.Future().Await(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Fatalf("Await returned after %v, want 1s", d)
+		}
+		p.Resolve(3)
+		if v, err := p.Future().Await(nil); v != 3 || err != nil {
+			t.Fatalf("Await = (%d, %v)", v, err)
+		}
+	})
+}
+
+func TestDoneAndResult(t *testing.T) {
+	p := NewPromise[int](nil)
+	f := p.Future()
+	if _, _, ok := f.Result(); ok {
+		t.Fatal("pending future reported a result")
+	}
+	d1, d2 := f.Done(), f.Done()
+	if d1 != d2 {
+		t.Fatal("Done returned different channels")
+	}
+	select {
+	case <-d1:
+		t.Fatal("Done closed while pending")
+	default:
+	}
+	boom := errors.New("boom")
+	p.Reject(boom)
+	<-d1
+	if v, err, ok := f.Result(); !ok || v != 0 || err != boom {
+		t.Fatalf("Result = (%d, %v, %v)", v, err, ok)
+	}
+	select {
+	case <-f.Done():
+	default:
+		t.Fatal("Done on settled future not closed")
+	}
+	if _, err := Failed[int](nil).Await(nil); !errors.Is(err, ErrNilError) {
+		t.Fatalf("Failed(nil) = %v, want ErrNilError", err)
+	}
+}
+
+func TestAwaitOnLoopFailsAtOnce(t *testing.T) {
+	p := NewPromise[int](nil)
+	ws := NewPromise[int](newWaitExec(t)) // the lent-waiter path checks too
+	settled := Resolved(7)
+	var errPending, errWaiter, errCtx error
+	var vSettled int
+	var errSettled error
+	onLoopGoroutine(t, func() {
+		_, errPending = p.Future().Await(nil)
+		_, errWaiter = ws.Future().Await(context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, errCtx = p.Future().Await(ctx)
+		vSettled, errSettled = settled.Await(nil)
+	})
+	if errPending != ErrOnLoop || errWaiter != ErrOnLoop || errCtx != ErrOnLoop {
+		t.Fatalf("Await of a pending future on a loop = %v, %v, %v; want ErrOnLoop", errPending, errWaiter, errCtx)
+	}
+	if vSettled != 7 || errSettled != nil {
+		t.Fatalf("Await of a settled future on a loop = %d, %v; want 7, nil", vSettled, errSettled)
+	}
+	if _, _, ok := p.Future().Result(); ok {
+		t.Fatal("ErrOnLoop settled the future")
+	}
+	// Off the loop the same futures are awaited as usual.
+	go p.Resolve(3)
+	if v, err := p.Future().Await(nil); v != 3 || err != nil {
+		t.Fatalf("Await off the loop = %d, %v", v, err)
+	}
+	go ws.Resolve(4)
+	if v, err := ws.Future().Await(nil); v != 4 || err != nil {
+		t.Fatalf("Await off the loop (lent waiter) = %d, %v", v, err)
+	}
+}
+
+func TestAwaitInLoopContinuationFailsAtOnce(t *testing.T) {
+	// A continuation running on a loop that awaits a future only the loop
+	// could settle: without the check, the loop would wait for itself.
+	loop := newTestLoop(t)
+	loop.Execute(TaskFunc(func() { onloop.Enter() })) // the loop goroutine registers, as a Loop does
+	defer loop.Execute(TaskFunc(func() { onloop.Leave(onloop.ID()) }))
+	needsLoop := NewPromise[int](loop)
+	p := NewPromise[int](loop)
+	got := make(chan error, 1)
+	p.Future().OnComplete(func(int, error) {
+		_, err := needsLoop.Future().Await(nil)
+		got <- err
+		needsLoop.Resolve(1)
+	})
+	p.Resolve(0)
+	select {
+	case err := <-got:
+		if err != ErrOnLoop {
+			t.Fatalf("Await in a loop continuation = %v, want ErrOnLoop", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Await in a loop continuation blocked the loop")
+	}
+	if v, err := await(t, needsLoop.Future()); v != 1 || err != nil {
+		t.Fatalf("needsLoop = %d, %v", v, err)
+	}
 }
