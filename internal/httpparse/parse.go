@@ -1,8 +1,9 @@
-// Package parse is ioloop's incremental HTTP/1.1 message parser (RFC 9112,
-// with the field rules of RFC 9110). It does no I/O and copies nothing: it
-// reads bytes the caller keeps and reports the request line, the header
-// fields and the body as subslices of those bytes. It serves the http1
-// server (requests) and is able to parse responses for a client.
+// Package httpparse is ioloop's incremental HTTP/1.1 message parser (RFC
+// 9112, with the field rules of RFC 9110). It does no I/O and copies
+// nothing: it reads bytes the caller keeps and reports the start line, the
+// header fields and the body as subslices of those bytes. It serves the
+// http1 server (requests), the http1 client (responses) and the websocket
+// client (the handshake's response); it imports nothing of the module.
 //
 // # Contract
 //
@@ -58,7 +59,7 @@
 // along a straight path (wholeRequest) that falls back to the state
 // machine, from the head's first byte, at anything unusual; so each byte
 // is examined at most twice, and the result never depends on the path.
-package parse
+package httpparse
 
 // Mode selects whether a Parser reads requests or responses.
 type Mode uint8
