@@ -109,21 +109,22 @@ func (m *Message) Upgrade() bool {
 }
 
 // Limits bound what a peer can make the parser accept. A zero field means
-// its default. The defaults follow common servers (nginx's 8 KiB request
-// line, Apache's 100 fields).
+// its default. The defaults follow common servers (see DefaultMaxRequestLine
+// and DefaultMaxHeaders).
 type Limits struct {
 	// MaxRequestLine bounds the start line in bytes, CRLF included
-	// (default 8 KiB). Beyond it: URITooLong (414).
+	// (default DefaultMaxRequestLine). Beyond it: URITooLong (414).
 	MaxRequestLine int
 	// MaxHeaderBytes bounds the head in bytes: leading empty lines, start
-	// line, field lines and the final CRLF (default 32 KiB). It bounds a
-	// trailer section the same way. Beyond it: HeaderTooLarge (431).
+	// line, field lines and the final CRLF (default DefaultMaxHeaderBytes).
+	// It bounds a trailer section the same way. Beyond it: HeaderTooLarge
+	// (431).
 	MaxHeaderBytes int
 	// MaxHeaders bounds the number of header fields, and of trailer fields
-	// (default 100). Beyond it: HeaderTooLarge (431).
+	// (default DefaultMaxHeaders). Beyond it: HeaderTooLarge (431).
 	MaxHeaders int
 	// MaxChunkLine bounds a chunk-size line with its extensions, CRLF
-	// included (default 4 KiB). Beyond it: BadRequest (400).
+	// included (default DefaultMaxChunkLine). Beyond it: BadRequest (400).
 	MaxChunkLine int
 	// MaxBodyBytes bounds the body (Content-Length, or the sum of the chunk
 	// sizes). Zero means no limit: a streamed body costs no memory here.
@@ -134,10 +135,14 @@ type Limits struct {
 
 // The default limits.
 const (
+	// DefaultMaxRequestLine is 8 KiB, as nginx's request line.
 	DefaultMaxRequestLine = 8 << 10
+	// DefaultMaxHeaderBytes is 32 KiB.
 	DefaultMaxHeaderBytes = 32 << 10
-	DefaultMaxHeaders     = 100
-	DefaultMaxChunkLine   = 4 << 10
+	// DefaultMaxHeaders is 100 fields, as Apache's.
+	DefaultMaxHeaders = 100
+	// DefaultMaxChunkLine is 4 KiB.
+	DefaultMaxChunkLine = 4 << 10
 )
 
 func (l Limits) withDefaults() Limits {
