@@ -29,10 +29,10 @@ var layers = []struct {
 	{dir: "internal/leaktest"}, // test support: the tests of the layers above may use it
 	{dir: "async", mayUse: []string{"internal/onloop"}},
 	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/onloop", "internal/leaktest", "async"}},
-	{dir: "http1/internal/parse"},
-	{dir: "http1", mayUse: []string{".", "async", "http1/internal/parse", "internal/leaktest"}},
+	{dir: "internal/httpparse"}, // the HTTP/1.1 parser of http1 and of websocket's client handshake
+	{dir: "http1", mayUse: []string{".", "async", "internal/httpparse", "internal/leaktest"}},
 	{dir: "websocket/internal/frame"},
-	{dir: "websocket", mayUse: []string{".", "async", "http1", "websocket/internal/frame", "internal/leaktest"}},
+	{dir: "websocket", mayUse: []string{".", "async", "http1", "internal/httpparse", "websocket/internal/frame", "internal/leaktest"}},
 	{dir: "cmd", mayUse: []string{".", "async", "http1", "websocket"}},
 	{dir: "examples", mayUse: []string{".", "async", "http1", "websocket"}},
 }
@@ -128,7 +128,7 @@ func TestLayerTable(t *testing.T) {
 	}{
 		{dir: ".", want: "."},
 		{dir: "internal/poller", want: "internal/poller"},
-		{dir: "http1/internal/parse", want: "http1/internal/parse"},
+		{dir: "internal/httpparse", want: "internal/httpparse"},
 		{dir: "http1", want: "http1"},
 		{dir: "cmd/ioloop", want: "cmd"},
 	} {

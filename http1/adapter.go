@@ -15,7 +15,7 @@ import (
 	"sync"
 
 	"github.com/ioloop/ioloop/async"
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // ErrHijackUnsupported is returned by the adapter's Hijack: the connection

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // hostPool holds the connections to one host. Every field after mu is

@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/ioloop/ioloop"
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // Response is a response received by a Client. Its head and buffered body

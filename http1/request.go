@@ -5,7 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/ioloop/ioloop"
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // span is a field of the request head as offsets into Request.raw.

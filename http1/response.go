@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"unsafe"
 
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // Errors returned by ResponseWriter methods. None of them closes the

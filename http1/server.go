@@ -85,7 +85,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // Handler answers requests on the loop. ServeHTTP1 is called on the

@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/ioloop/ioloop"
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // Errors of Upgrade. The response is left untouched when Upgrade fails, so

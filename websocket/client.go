@@ -1,23 +1,26 @@
 package websocket
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/async"
+	"github.com/ioloop/ioloop/internal/httpparse"
 	"github.com/ioloop/ioloop/websocket/internal/frame"
 )
 
-// maxResponseHead bounds the server's handshake response head.
+// maxResponseHead bounds the server's handshake response head: its status
+// line and its header section, the final empty line included. A longer
+// head fails the handshake ("response head too large").
 const maxResponseHead = 8 << 10
 
 // Dialer opens client connections through an ioloop Group. Set its fields
@@ -48,6 +51,15 @@ type clientHandshake struct {
 	timeout time.Duration
 	timer   ioloop.Timer
 	failed  bool
+	parser  httpparse.Parser // reads the response head, as the http1 client does
+}
+
+// newClientHandshake prepares the handshake of a Dial whose
+// Sec-WebSocket-Accept must be accept.
+func newClientHandshake(d *Dialer, accept string) *clientHandshake {
+	hs := &clientHandshake{d: d, accept: accept}
+	hs.parser.Init(httpparse.Response, httpparse.Limits{MaxHeaderBytes: maxResponseHead})
+	return hs
 }
 
 // Dial connects to rawURL ("ws://host:port/path"; "wss" is not supported:
@@ -55,7 +67,9 @@ type clientHandshake struct {
 // and checks the server's answer (RFC 6455 4.1): status 101, "Upgrade:
 // websocket", "Connection: upgrade", the right Sec-WebSocket-Accept, a
 // subprotocol among those offered and a permessage-deflate response that
-// matches the offer. The future settles with the open connection (after
+// matches the offer. The response head is read as strictly as the http1
+// client reads responses (RFC 9112: CRLF line ends, no obs-fold) and may
+// be 8 KiB long at most. The future settles with the open connection (after
 // h.OnOpen ran) or the error; its continuations run on the connection's loop.
 // A host name is resolved on the calling goroutine. Any goroutine; it
 // allocates the connection and the request.
@@ -75,7 +89,7 @@ func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*
 	_, _ = rand.Read(key[:])
 	k := base64.StdEncoding.EncodeToString(key[:])
 	c := newConn(h, &d.Config, frame.Client)
-	hs := &clientHandshake{d: d, accept: AcceptKey(k)}
+	hs := newClientHandshake(d, AcceptKey(k))
 	hs.req = d.request(u, k)
 	c.hs = hs
 	timeout := d.Timeout
@@ -168,22 +182,15 @@ func (hs *clientHandshake) read(c *Conn) bool {
 		return false
 	}
 	buf, _ := c.c.Peek(-1)
-	end := bytes.Index(buf, []byte("\r\n\r\n"))
-	if end < 0 {
-		if len(buf) > maxResponseHead {
-			hs.fail(c, errors.New("websocket: handshake: response head too large"))
-		}
-		return false
-	}
-	if end+4 > maxResponseHead {
-		hs.fail(c, errors.New("websocket: handshake: response head too large"))
-		return false
-	}
-	if err := hs.check(c, buf[:end+2]); err != nil {
+	n, err := hs.parse(c, buf)
+	if err != nil {
 		hs.fail(c, err)
 		return false
 	}
-	c.c.Discard(end + 4)
+	if n == 0 {
+		return false
+	}
+	c.c.Discard(n)
 	hs.timer.Stop()
 	c.hs = nil
 	c.start()
@@ -195,27 +202,75 @@ func (hs *clientHandshake) read(c *Conn) bool {
 	return true
 }
 
-// check validates the response head (status line and fields, each ending
-// with CRLF) strictly.
-func (hs *clientHandshake) check(c *Conn, head []byte) error {
-	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
-	if !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) || len(line) < 12 || (len(line) > 12 && line[12] != ' ') {
-		return errors.New("websocket: handshake: malformed status line")
+// parse reads the response head from buf, which holds the response from its
+// first byte: the bytes of earlier calls again, followed by the new ones.
+// It returns 0 while the head is incomplete, the head's length once it is
+// complete and accepted (the bytes after it are frames), or the error that
+// fails the handshake. The head is read by the same parser, with the same
+// strictness, as the http1 client's responses (RFC 9112: CRLF only, no
+// obs-fold, no whitespace before a colon, field values of visible
+// characters); then check validates what it says.
+func (hs *clientHandshake) parse(c *Conn, buf []byte) (int, error) {
+	n, err := hs.parser.Parse(buf)
+	if err != nil {
+		return 0, headError(buf, err)
 	}
-	if string(line[9:12]) != "101" {
-		return &HandshakeError{Status: atoi3(line[9:12]), Reason: "server answered " + string(line[9:])}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := hs.check(c, hs.parser.Message()); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// headError turns the parser's error about the response head buf into the
+// handshake's error, saying whether the status line or the header section
+// is malformed.
+func headError(buf []byte, err error) error {
+	var pe *httpparse.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Kind {
+	case httpparse.HeaderTooLarge, httpparse.URITooLong:
+		return errors.New("websocket: handshake: response head too large (" + pe.Reason + ")")
+	}
+	// The status line ends at the first LF after the empty lines the
+	// parser allows before it.
+	start := 0
+	for start+1 < len(buf) && buf[start] == '\r' && buf[start+1] == '\n' {
+		start += 2
+	}
+	where := "status line"
+	for i := start; i < len(buf) && i < pe.Offset; i++ {
+		if buf[i] == '\n' {
+			where = "header section"
+			break
+		}
+	}
+	return errors.New("websocket: handshake: malformed " + where + ": " + pe.Reason + " at byte " + strconv.Itoa(pe.Offset))
+}
+
+// check validates the response head m, which the parser accepted: status
+// 101 over HTTP/1.1, the upgrade fields, the accept key, and a subprotocol
+// and extensions among those offered.
+func (hs *clientHandshake) check(c *Conn, m *httpparse.Message) error {
+	if m.Status != 101 {
+		reason := "server answered " + strconv.Itoa(m.Status)
+		if len(m.Reason) > 0 {
+			reason += " " + string(m.Reason)
+		}
+		return &HandshakeError{Status: m.Status, Reason: reason}
+	}
+	if m.Minor != 1 {
+		return errors.New("websocket: handshake: malformed status line: HTTP/1.1 required")
 	}
 	var upgrade, connection, accept, protocol, extensions string
 	nAccept, nProto := 0, 0
-	for len(rest) > 0 {
-		var l []byte
-		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		name, value, ok := bytes.Cut(l, []byte(":"))
-		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") || l[0] == ' ' || l[0] == '\t' {
-			return errors.New("websocket: handshake: malformed header line")
-		}
-		v := strings.Trim(string(value), " \t")
-		switch strings.ToLower(string(name)) {
+	for _, h := range m.Headers {
+		v := string(h.Value)
+		switch strings.ToLower(string(h.Name)) {
 		case "upgrade":
 			upgrade = join(upgrade, v)
 		case "connection":
@@ -270,15 +325,4 @@ func join(a, b string) string {
 		return b
 	}
 	return a + ", " + b
-}
-
-func atoi3(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }

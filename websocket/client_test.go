@@ -76,6 +76,17 @@ func TestClientHandshakeFailures(t *testing.T) {
 		{name: "unoffered extension", resp: func(k string) string {
 			return strings.Replace(accept(k), "\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", 1)
 		}, want: "extension"},
+		{name: "bad status line", resp: func(k string) string { return strings.Replace(accept(k), "101", "1O1", 1) }, want: "malformed status line"},
+		{name: "HTTP/1.0", resp: func(k string) string { return strings.Replace(accept(k), "HTTP/1.1", "HTTP/1.0", 1) }, want: "HTTP/1.1 required"},
+		{name: "obs-fold", resp: func(k string) string {
+			return strings.Replace(accept(k), "Upgrade: websocket\r\n", "Upgrade:\r\n websocket\r\n", 1)
+		}, want: "obsolete line folding"},
+		{name: "missing accept", resp: func(k string) string {
+			return strings.Replace(accept(k), "Sec-WebSocket-Accept: "+websocket.AcceptKey(k)+"\r\n", "", 1)
+		}, want: "Sec-WebSocket-Accept"},
+		{name: "oversized head", resp: func(k string) string {
+			return strings.Replace(accept(k), "\r\n\r\n", "\r\nX-Pad: "+strings.Repeat("a", 8<<10)+"\r\n\r\n", 1)
+		}, want: "response head too large"},
 		{name: "closed mid-head", resp: func(string) string { return "HTTP/1.1 101 Switching" }, want: "closed"},
 		{name: "stall", resp: func(string) string { return "HTTP/1.1 101 Switching" }, want: "timed out"},
 	}
@@ -100,6 +111,38 @@ func TestClientHandshakeFailures(t *testing.T) {
 				t.Fatal("the handler saw a failed handshake")
 			}
 		})
+	}
+}
+
+// TestClientHandshakeByteByByte: a 101 that arrives one byte at a time,
+// with a frame right behind it, opens the connection and the frame is read.
+func TestClientHandshakeByteByByte(t *testing.T) {
+	checkLeaks(t)
+	g, err := ioloop.New(ioloop.Options{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	url := rawServer(t, func(nc net.Conn, key string) {
+		b := []byte(strings.Replace(accept(key), "\r\n\r\n", "\r\nSec-WebSocket-Protocol: chat\r\n\r\n", 1))
+		b = append(b, frameBytes(true, 0, frame.Text, []byte("ok"), false)...)
+		for i := range b {
+			if _, err := nc.Write(b[i : i+1]); err != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	rec := newRecorder(false)
+	c, err := (&websocket.Dialer{Subprotocols: []string{"v1", "chat"}}).Dial(g, url, rec).Await(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, rec.msgs, "message"); m.data != "ok" {
+		t.Fatalf("got %q", m.data)
+	}
+	if p := c.Subprotocol(); p != "chat" {
+		t.Fatalf("subprotocol %q", p)
 	}
 }
 

@@ -1,4 +1,4 @@
-package parse
+package httpparse
 
 import (
 	"bytes"
@@ -158,6 +158,47 @@ func TestLimits(t *testing.T) {
 	if p.lim.MaxRequestLine != DefaultMaxRequestLine || p.lim.MaxHeaderBytes != DefaultMaxHeaderBytes ||
 		p.lim.MaxHeaders != DefaultMaxHeaders || p.lim.MaxChunkLine != DefaultMaxChunkLine || p.lim.MaxBodyBytes != 0 {
 		t.Errorf("defaults not applied: %+v", p.lim)
+	}
+}
+
+// TestDefaultLimits holds the defaults to the sizes their docs state, and
+// a zero Limits to them at the boundaries.
+func TestDefaultLimits(t *testing.T) {
+	if DefaultMaxRequestLine != 8<<10 || DefaultMaxHeaderBytes != 32<<10 || DefaultMaxHeaders != 100 || DefaultMaxChunkLine != 4<<10 {
+		t.Fatalf("defaults %d %d %d %d differ from their docs", DefaultMaxRequestLine, DefaultMaxHeaderBytes, DefaultMaxHeaders, DefaultMaxChunkLine)
+	}
+	line := func(n int) string { // a request line of n bytes
+		return "GET /" + strings.Repeat("a", n-len("GET / HTTP/1.1\r\n")) + " HTTP/1.1\r\n"
+	}
+	fields := func(n int) string { // Host and n-1 more fields
+		return "Host: a\r\n" + strings.Repeat("X: b\r\n", n-1)
+	}
+	pad := func(n int) string { // a head of n bytes
+		h := "GET / HTTP/1.1\r\nHost: a\r\nX: \r\n\r\n"
+		return strings.Replace(h, "X: ", "X: "+strings.Repeat("v", n-len(h)), 1)
+	}
+	cases := []struct {
+		name, in string
+		kind     Kind // 0: accepted
+	}{
+		{name: "request line at the default", in: line(DefaultMaxRequestLine) + "Host: a\r\n\r\n"},
+		{name: "request line over the default", in: line(DefaultMaxRequestLine+1) + "Host: a\r\n\r\n", kind: URITooLong},
+		{name: "fields at the default", in: "GET / HTTP/1.1\r\n" + fields(DefaultMaxHeaders) + "\r\n"},
+		{name: "fields over the default", in: "GET / HTTP/1.1\r\n" + fields(DefaultMaxHeaders+1) + "\r\n", kind: HeaderTooLarge},
+		{name: "head at the default", in: pad(DefaultMaxHeaderBytes)},
+		{name: "head over the default", in: pad(DefaultMaxHeaderBytes + 1), kind: HeaderTooLarge},
+		{name: "chunk line at the default", in: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;" + strings.Repeat("e", DefaultMaxChunkLine-4) + "\r\nx\r\n0\r\n\r\n"},
+		{name: "chunk line over the default", in: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;" + strings.Repeat("e", DefaultMaxChunkLine-3) + "\r\nx\r\n0\r\n\r\n", kind: BadRequest},
+	}
+	for _, c := range cases {
+		r := drive(Request, Limits{}, [][]byte{[]byte(c.in)}, false)
+		if c.kind == 0 {
+			if r.Err != nil || r.outcome() != oAccept {
+				t.Errorf("%s: %v", c.name, r)
+			}
+			continue
+		}
+		wantErr(t, c.name, r, c.kind)
 	}
 }
 

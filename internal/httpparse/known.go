@@ -1,4 +1,4 @@
-package parse
+package httpparse
 
 // Known field names. Most requests carry the same few field names, spelled
 // the usual way ("Host", "User-Agent", "Content-Length"). knownName matches
@@ -56,7 +56,7 @@ func init() {
 	for k, e := range knownList {
 		s := e.name + ":"
 		if len(s) > 24 {
-			panic("parse: known field name too long")
+			panic("httpparse: known field name too long")
 		}
 		var pad [24]byte
 		copy(pad[:], s)
@@ -74,7 +74,7 @@ func init() {
 		if knownLimit[c] == 0 {
 			knownStart[c] = uint8(k)
 		} else if int(knownLimit[c]) != k {
-			panic("parse: known field names not grouped by first byte")
+			panic("httpparse: known field names not grouped by first byte")
 		}
 		knownLimit[c] = uint8(k + 1)
 	}

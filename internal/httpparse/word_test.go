@@ -1,4 +1,4 @@
-package parse
+package httpparse
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package parse
+package httpparse
 
 // Field names the parser acts on, as found by fieldOf or knownName.
 const (

@@ -1,4 +1,4 @@
-package parse
+package httpparse
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 )
 
 // The corpus lives beside the checkout: ../shared/conformance from the
-// module root, which is four directories up from this package.
-var corpusDir = filepath.Join("..", "..", "..", "..", "shared", "conformance")
+// module root, which is three directories up from this package.
+var corpusDir = filepath.Join("..", "..", "..", "shared", "conformance")
 
 type corpusFile struct {
 	Cases []corpusCase `json:"cases"`
