@@ -355,7 +355,7 @@ func (c *Conn) after() {
 		stack := debug.Stack()
 		c.l.opts.Logger.Error("ioloop: panic in connection callback recovered; closing the connection",
 			"loop", c.l.idx, "remote", c.RemoteAddrPort(), "panic", r, "stack", string(stack))
-		c.destroy(&PanicError{Value: r, Stack: stack}) // drops a kept write too
+		c.destroy(&async.PanicError{Value: r, Stack: stack}) // drops a kept write too
 		return
 	}
 	if c.l.pend != nil && c.l.viewConn == c {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 )
 
 func listen(t *testing.T, g *ioloop.Group, network, addr string, h ioloop.Handler) *ioloop.Listener {
@@ -212,7 +213,7 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 	roundTrip(t, good, []byte("before"))
 	bad.Write([]byte("boom"))
 	errs := h.waitCloses(t, 1)
-	var pe *ioloop.PanicError
+	var pe *async.PanicError
 	if !errors.As(errs[0], &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
 		t.Fatalf("OnClose error %v, want a *PanicError with the value and stack", errs[0])
 	}

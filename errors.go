@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/ioloop/ioloop/async"
 )
 
 // Errors reported to OnClose and returned by Conn methods. Each one says what
@@ -52,22 +54,7 @@ var (
 	// ListenPacket, Shutdown, Close, Future.Await, http1's Listen and
 	// DoContext, ...) when it is made from a loop callback: the loop would
 	// wait for itself. Call it from another goroutine, or use the
-	// non-blocking form (a future, a callback).
-	ErrOnLoop = errors.New("ioloop: blocking call from a loop callback")
+	// non-blocking form (a future, a callback). It is async.ErrOnLoop, so
+	// errors.Is matches it whichever package reported it.
+	ErrOnLoop = async.ErrOnLoop
 )
-
-// PanicError is reported to OnClose when a callback of that connection
-// panicked. The loop recovered the panic and goes on; only that connection was
-// closed.
-type PanicError struct {
-	Value any    // the value passed to panic
-	Stack []byte // the goroutine's stack at the panic
-}
-
-func (e *PanicError) Error() string { return fmt.Sprintf("ioloop: panic in callback: %v", e.Value) }
-
-// Unwrap returns the panic value when it is an error.
-func (e *PanicError) Unwrap() error {
-	err, _ := e.Value.(error)
-	return err
-}

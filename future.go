@@ -26,14 +26,14 @@ func (l *Loop) Context() context.Context { return l.ctx }
 
 // Submit runs fn on loop l and returns a future of its result, whose
 // continuations run on l too. Safe from any goroutine. A panic in fn fails
-// the future with a *PanicError (and is logged like any panic on the loop);
+// the future with a *async.PanicError (and is logged like any panic on the loop);
 // a closed loop fails it with ErrGroupClosed.
 func Submit[T any](l *Loop, fn func() (T, error)) *async.Future[T] {
 	p := async.NewPromise[T](l)
 	err := l.Post(func() {
 		defer func() {
 			if r := recover(); r != nil {
-				p.Reject(&PanicError{Value: r, Stack: debug.Stack()})
+				p.Reject(&async.PanicError{Value: r, Stack: debug.Stack()})
 				panic(r) // reported by the loop's recovery
 			}
 		}()

@@ -52,7 +52,7 @@ func TestSubmitAndOffloadContinueOnLoop(t *testing.T) {
 	}
 
 	boom := ioloop.Submit(l, func() (int, error) { panic("boom") })
-	var pe *ioloop.PanicError
+	var pe *async.PanicError
 	if _, err := boom.Await(context.Background()); !errors.As(err, &pe) {
 		t.Fatalf("Submit of a panicking fn: %v, want *PanicError", err)
 	}

@@ -19,7 +19,7 @@ import "net/netip"
 //
 // A dialed connection that never connected gets OnClose with the dial error and
 // no OnOpen. A panic in any callback is recovered, logged with its stack, and
-// closes that connection with a *PanicError; the loop goes on.
+// closes that connection with a *async.PanicError; the loop goes on.
 //
 // Embed BaseHandler to implement only the methods you need.
 type Handler interface {
@@ -44,7 +44,7 @@ type Handler interface {
 	OnShutdown(c *Conn)
 	// OnClose is called exactly once, after the connection's socket was
 	// closed. err is nil after a clean close by either side, or says what
-	// ended it (ErrIdleTimeout, ErrInputLimit, a *PanicError, a reset, ...).
+	// ended it (ErrIdleTimeout, ErrInputLimit, a *async.PanicError, a reset, ...).
 	OnClose(c *Conn, err error)
 }
 

@@ -37,11 +37,10 @@ func (f TaskFunc) Run() { f() }
 //     therefore never refuse a task nor hand it to a new goroutine as a
 //     fallback (a full queue, a busy or a closing loop); its queue of tasks
 //     is unbounded, or bounded only for other callers. An executor that has
-//     stopped for good (a closed loop) runs the tasks it accepted before it
-//     stopped; later tasks cannot run anywhere and are dropped, so the
-//     doors that create futures on it fail them at once with their own
-//     error (a closed ioloop Loop: ErrGroupClosed) rather than leave
-//     continuations that would never run.
+//     stopped for good (a closed loop) still runs every task it is given,
+//     one at a time and after everything it ran before (an ioloop Loop runs
+//     them once its goroutine has ended), so that nothing awaiting a
+//     continuation hangs and nothing runs beside the executor's own code.
 //   - Tasks run in the order they were executed is recommended but not
 //     required; the package never relies on it.
 type Executor interface {
