@@ -201,14 +201,25 @@ func (c *Conn) outLen() int {
 func (c *Conn) Loop() *Loop { return c.l }
 
 // State returns where the connection is in its life. Loop only.
-func (c *Conn) State() ConnState { return c.state }
+func (c *Conn) State() ConnState {
+	c.l.mustOwn("Conn.State")
+	return c.state
+}
 
-// Context returns the value set by SetContext. Loop only.
-func (c *Conn) Context() any { return c.ctx }
+// Value returns the value set by SetValue (nil if none). Loop only.
+func (c *Conn) Value() any {
+	c.l.mustOwn("Conn.Value")
+	return c.ctx
+}
 
-// SetContext attaches a value to the connection, typically the protocol
-// state of the handler. Loop only.
-func (c *Conn) SetContext(v any) { c.ctx = v }
+// SetValue attaches a value to the connection, typically the protocol
+// state a handler keeps per connection, so that a handler shared by many
+// connections finds it again in each callback. Loop only; no allocation
+// for a pointer.
+func (c *Conn) SetValue(v any) {
+	c.l.mustOwn("Conn.SetValue")
+	c.ctx = v
+}
 
 // RemoteAddrPort returns the peer's address without allocating; it is the
 // zero AddrPort for Unix sockets. Any goroutine.

@@ -1,6 +1,7 @@
 package ioloop
 
 import (
+	"github.com/ioloop/ioloop/internal/mailbox"
 	"github.com/ioloop/ioloop/internal/sock"
 )
 
@@ -20,22 +21,26 @@ func (c *Conn) setCloseErr(err error) {
 // Close closes the connection gracefully: no more input is delivered, the
 // queued output is flushed (for at most Options.Linger), then FIN is sent and,
 // once the peer finishes too (or Linger passes), the socket is closed and
-// OnClose runs. Safe from any goroutine; later calls do nothing. It returns
-// nil (errors reach OnClose).
+// OnClose runs. Later calls do nothing. It returns nil (errors reach
+// OnClose). From a callback it takes effect when the callback returns; from
+// another goroutine, in the loop's next iteration, even when the loop's
+// mailbox is full (the request is never refused). Safe from any goroutine.
 func (c *Conn) Close() error {
 	c.request(reqClose)
 	return nil
 }
 
 // CloseWrite sends FIN after the queued output (half-close); the connection
-// keeps reading until the peer closes too. Safe from any goroutine.
+// keeps reading until the peer closes too. It takes effect as promptly as
+// Close. Safe from any goroutine.
 func (c *Conn) CloseWrite() error {
 	c.request(reqCloseWrite)
 	return nil
 }
 
 // Abort closes the connection at once with a reset (RST), dropping queued
-// input and output. OnClose gets ErrAborted. Safe from any goroutine.
+// input and output. OnClose gets ErrAborted. It takes effect as promptly as
+// Close. Safe from any goroutine.
 func (c *Conn) Abort() error {
 	c.request(reqAbort)
 	return nil
@@ -54,7 +59,7 @@ func (c *Conn) request(r uint32) {
 	// The loop also checks requests after every callback, so a request made
 	// inside a callback takes effect before the next one; this task covers
 	// requests from other goroutines.
-	_ = c.l.Post(c.handleRequests)
+	c.l.push(mailbox.Func(c.handleRequests)) // never refused: see Loop.push
 }
 
 // handleRequests carries out Close/CloseWrite/Abort requests. Loop only.

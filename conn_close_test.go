@@ -90,7 +90,7 @@ func TestCloseRaces(t *testing.T) {
 				defer wg.Done()
 				for range 20 {
 					writes.Add(1)
-					sc.AsyncWrite(pattern(100, byte(w)), func(int, error) { completions.Add(1) })
+					sc.AsyncWrite(pattern(100, byte(w)), func(error) { completions.Add(1) })
 				}
 			}()
 		}

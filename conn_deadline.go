@@ -16,6 +16,7 @@ func (c *Conn) idle() time.Duration {
 // SetIdleTimeout changes this connection's idle timeout (0 disables it).
 // Loop only.
 func (c *Conn) SetIdleTimeout(d time.Duration) {
+	c.l.mustOwn("Conn.SetIdleTimeout")
 	e := c.extra()
 	e.idle, e.idleSet = d, true
 	c.armTimer()
@@ -25,6 +26,7 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 // arrives by t; the zero time removes the deadline. Any input arriving clears
 // it (set it again for the next read). Loop only.
 func (c *Conn) SetReadDeadline(t time.Time) {
+	c.l.mustOwn("Conn.SetReadDeadline")
 	d := c.extra()
 	d.readT = c.setDeadline(d.readT, t, &d.read, d.readFn)
 }
@@ -32,6 +34,7 @@ func (c *Conn) SetReadDeadline(t time.Time) {
 // SetWriteDeadline closes the connection with ErrWriteDeadline if output is
 // still queued at t; the zero time removes the deadline. Loop only.
 func (c *Conn) SetWriteDeadline(t time.Time) {
+	c.l.mustOwn("Conn.SetWriteDeadline")
 	d := c.extra()
 	d.writeT = c.setDeadline(d.writeT, t, &d.write, d.writeFn)
 }

@@ -8,7 +8,10 @@ import (
 )
 
 // EOF reports whether the peer has finished sending. Loop only.
-func (c *Conn) EOF() bool { return c.is(fEOF) }
+func (c *Conn) EOF() bool {
+	c.l.mustOwn("Conn.EOF")
+	return c.is(fEOF)
+}
 
 // input returns the unconsumed input: the bytes lent to the running OnData
 // callback, or the connection's buffer.
@@ -24,6 +27,7 @@ func (c *Conn) input() []byte {
 
 // Buffered returns the number of input bytes not yet consumed. Loop only.
 func (c *Conn) Buffered() int {
+	c.l.mustOwn("Conn.Buffered")
 	if c.l.viewConn == c {
 		return len(c.l.view)
 	}
@@ -35,6 +39,7 @@ func (c *Conn) Buffered() int {
 // io.ErrShortBuffer. The bytes are lent: valid only until the callback
 // returns. Loop only; no copy, no allocation.
 func (c *Conn) Peek(n int) ([]byte, error) {
+	c.l.mustOwn("Conn.Peek")
 	b := c.input()
 	if n < 0 {
 		return b, nil
@@ -50,6 +55,7 @@ func (c *Conn) Peek(n int) ([]byte, error) {
 // io.ErrShortBuffer. The bytes are lent: valid only until the callback
 // returns. Loop only; no copy, no allocation.
 func (c *Conn) Next(n int) ([]byte, error) {
+	c.l.mustOwn("Conn.Next")
 	b := c.input()
 	if n < 0 {
 		n = len(b)
@@ -64,6 +70,7 @@ func (c *Conn) Next(n int) ([]byte, error) {
 // Discard consumes up to n input bytes and returns how many it consumed; n < 0
 // discards everything buffered. Loop only.
 func (c *Conn) Discard(n int) int {
+	c.l.mustOwn("Conn.Discard")
 	b := len(c.input())
 	if n < 0 || n > b {
 		n = b
@@ -83,11 +90,15 @@ func (c *Conn) consume(n int) {
 
 // PauseRead stops delivering input (and reading from the socket) until
 // ResumeRead: the kernel's buffers then push back on the peer. Loop only.
-func (c *Conn) PauseRead() { c.flags |= fUserPaused }
+func (c *Conn) PauseRead() {
+	c.l.mustOwn("Conn.PauseRead")
+	c.flags |= fUserPaused
+}
 
 // ResumeRead undoes PauseRead; buffered input is offered again to OnData.
 // Loop only.
 func (c *Conn) ResumeRead() {
+	c.l.mustOwn("Conn.ResumeRead")
 	if c.is(fUserPaused) {
 		c.flags &^= fUserPaused
 		c.resume()
@@ -115,6 +126,7 @@ func (c *Conn) readPaused() bool {
 // each write more than the mark to the other before reading would both stop
 // reading. Loop only; no allocation.
 func (c *Conn) SetPauseOnBackpressure(pause bool) {
+	c.l.mustOwn("Conn.SetPauseOnBackpressure")
 	c.setFlag(fKeepReading, !pause)
 	if !pause && c.is(fBpPaused) {
 		c.resume()

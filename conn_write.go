@@ -3,6 +3,7 @@ package ioloop
 import (
 	"syscall"
 
+	"github.com/ioloop/ioloop/internal/mailbox"
 	"github.com/ioloop/ioloop/internal/sock"
 )
 
@@ -20,6 +21,7 @@ import (
 // returns, copying only what the kernel does not take; so do not modify lent
 // input after writing it.
 func (c *Conn) Write(b []byte) (int, error) {
+	c.l.mustOwn("Conn.Write")
 	l := c.l
 	keep := l.viewConn == c && l.pend == nil && len(b) > 0 && within(b, l.lent) && c.outLen() == 0 && !c.is(fWriteBlocked)
 	if !keep {
@@ -60,32 +62,6 @@ func (c *Conn) writePend() {
 		return
 	}
 	c.writeDirect(b)
-}
-
-// WriteNow writes b at once: when nothing is queued for the connection, b
-// goes to the kernel in this call (one write system call) and only what the
-// kernel does not take is copied and queued; otherwise b is queued like
-// Write. b may be reused as soon as WriteNow returns. It suits output that
-// is gathered whole before it is written, in a buffer the caller reuses (a
-// protocol's response): unlike Write, it saves the copy, but it does not
-// batch with later writes of the same callback. A failed write is reported
-// through the connection's close (OnClose), never from inside this call.
-// Loop only.
-func (c *Conn) WriteNow(b []byte) (int, error) {
-	c.unpend()
-	if err := c.writable(len(b)); err != nil {
-		return 0, err
-	}
-	if len(b) == 0 {
-		return 0, nil
-	}
-	if c.outLen() > 0 || c.is(fWriteBlocked) {
-		c.getIO().out.Write(c.l.pool, b)
-		c.queued()
-		return len(b), nil
-	}
-	c.writeDirect(b)
-	return len(b), nil
 }
 
 // writeDirect writes b with nothing queued before it, and queues a copy of
@@ -145,42 +121,29 @@ func (c *Conn) wrote(b []byte, n int, err error) {
 	}
 }
 
-// WriteShared queues b by reference instead of copying it: b must not change
-// until it has been written, which suits an immutable buffer sent to many
-// connections (a prepared broadcast frame). Otherwise it is Write. Loop
-// only; no copy, no allocation once the loop has recycled buffers.
-func (c *Conn) WriteShared(b []byte) (int, error) {
+// WriteRef queues b by reference instead of copying it: hand over a buffer
+// and get it back in done. b must not change until done runs, which suits
+// a buffer the caller recycles or an immutable one sent to many
+// connections (a prepared broadcast frame). done, if not nil, runs exactly
+// once, on the loop and never inside WriteRef: with nil once all of b was
+// handed to the kernel, or with the error that stopped it (the connection
+// closed first, or the error WriteRef returns). WriteRef fails with
+// ErrClosed after Close or CloseWrite, and closes the connection with
+// ErrOutputLimit if the queued output would pass Options.MaxOutput; its
+// writes are ordered with Write's. Loop only. Cost: no copy; no allocation
+// once the loop has recycled buffers (a failed call allocates done's task).
+func (c *Conn) WriteRef(b []byte, done func(error)) error {
+	c.l.mustOwn("Conn.WriteRef")
 	c.unpend()
 	if err := c.writable(len(b)); err != nil {
-		return 0, err
+		if done != nil {
+			c.l.push(mailbox.Func(func() { done(err) }))
+		}
+		return err
 	}
-	c.getIO().out.WriteRef(b, nil)
+	c.getIO().out.WriteRef(b, done)
 	c.queued()
-	return len(b), nil
-}
-
-// Writev queues the buffers in order, like one Write of their concatenation.
-// Loop only.
-func (c *Conn) Writev(bufs [][]byte) (int, error) {
-	c.unpend()
-	n := 0
-	for _, b := range bufs {
-		n += len(b)
-	}
-	if err := c.writable(n); err != nil {
-		return 0, err
-	}
-	io := c.getIO()
-	for _, b := range bufs {
-		io.out.Write(c.l.pool, b)
-	}
-	c.queued()
-	return n, nil
-}
-
-// WriteString is Write for a string. Loop only.
-func (c *Conn) WriteString(s string) (int, error) {
-	return c.Write(unsafeBytes(s)) // Write never modifies b
+	return nil
 }
 
 func (c *Conn) writable(n int) error {
@@ -208,60 +171,25 @@ func (c *Conn) queued() {
 
 // OutputLen returns the bytes queued and not yet handed to the kernel. Loop only.
 func (c *Conn) OutputLen() int {
+	c.l.mustOwn("Conn.OutputLen")
 	if c.l.viewConn == c {
 		return c.outLen() + len(c.l.pend)
 	}
 	return c.outLen()
 }
 
-// Flush tries to hand the queued output to the kernel now instead of at the
-// end of the loop iteration. Loop only.
-func (c *Conn) Flush() error {
-	if c.state == StateClosed {
-		return ErrClosed
-	}
-	if c.l.viewConn == c && c.l.pend != nil {
-		c.writePend()
-	}
-	if !c.is(fWriteBlocked) {
-		c.flush()
-	}
-	if c.state == StateClosed {
-		return c.closeErr()
-	}
-	return nil
-}
-
-// AsyncWrite queues b from any goroutine. b is kept by reference, not copied:
-// the caller must not change it until done runs. done, if not nil, runs on
-// the connection's loop once all of b was handed to the kernel (n = len(b),
-// err = nil), or when the connection closed first (err says why; n is 0).
-// If the write cannot even be queued (the group is closed) done runs on the
-// calling goroutine. Cost: one posted task.
-func (c *Conn) AsyncWrite(b []byte, done func(n int, err error)) {
-	err := c.l.Post(func() {
-		if err := c.writable(len(b)); err != nil {
-			if done != nil {
-				done(0, err)
-			}
-			return
-		}
-		if done == nil {
-			c.getIO().out.WriteRef(b, nil)
-		} else {
-			c.getIO().out.WriteRef(b, func(err error) {
-				if err != nil {
-					done(0, err)
-				} else {
-					done(len(b), nil)
-				}
-			})
-		}
-		c.queued()
-	})
-	if err != nil && done != nil {
-		done(0, err)
-	}
+// AsyncWrite is WriteRef from any goroutine: it hands b to the
+// connection's loop, which queues it by reference after everything written
+// before. b must not change until done runs. done, if not nil, runs exactly
+// once, on the connection's loop: with nil once all of b was handed to the
+// kernel, or with the error that stopped it (ErrClosed when the connection
+// closed first, ErrOutputLimit, ...). AsyncWrite is never refused, even
+// when the loop's mailbox is full (see Options.MailboxSize): a goroutine
+// that writes faster than the peer reads bounds its own writes in flight
+// by waiting for done (or for WriteFuture's future). Safe from any
+// goroutine. Cost: one queued task and its closure.
+func (c *Conn) AsyncWrite(b []byte, done func(error)) {
+	c.l.push(mailbox.Func(func() { _ = c.WriteRef(b, done) }))
 }
 
 // flush hands queued output to the kernel.

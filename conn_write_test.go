@@ -142,58 +142,24 @@ func (h *manyWrites) OnData(c *ioloop.Conn) {
 	}
 }
 
-// flusher writes and flushes inside the callback, then reports the output
-// still queued.
-type flusher struct {
-	ioloop.BaseHandler
-	left chan int
-}
-
-func (h *flusher) OnData(c *ioloop.Conn) {
-	b, _ := c.Next(-1)
-	c.Write(b)
-	if err := c.Flush(); err != nil {
-		panic(err)
-	}
-	h.left <- c.OutputLen()
-}
-
-func TestFlushInCallback(t *testing.T) {
-	checkLeaks(t)
-	g := newGroup(t, ioloop.Options{Loops: 1})
-	h := &flusher{left: make(chan int, 1)}
-	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.Write([]byte("flush me"))
-	if n := <-h.left; n != 0 {
-		t.Fatalf("%d bytes still queued after Flush of a small write", n)
-	}
-	b := make([]byte, 8)
-	if _, err := io.ReadFull(c, b); err != nil || string(b) != "flush me" {
-		t.Fatalf("read %q, %v", b, err)
-	}
-}
-
-// sharer queues one shared buffer on every connection it opens.
+// sharer queues one shared buffer by reference on every connection it
+// opens, and counts the completions.
 type sharer struct {
 	ioloop.BaseHandler
-	buf []byte
+	buf  []byte
+	done chan error
 }
 
 func (h *sharer) OnOpen(c *ioloop.Conn) {
-	if _, err := c.WriteShared(h.buf); err != nil {
+	if err := c.WriteRef(h.buf, func(err error) { h.done <- err }); err != nil {
 		panic(err)
 	}
 }
 
-func TestWriteSharedToManyConnections(t *testing.T) {
+func TestWriteRefToManyConnections(t *testing.T) {
 	checkLeaks(t)
 	g := newGroup(t, ioloop.Options{Loops: 2})
-	h := &sharer{buf: pattern(1<<20, 11)}
+	h := &sharer{buf: pattern(1<<20, 11), done: make(chan error, 16)}
 	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
 	var cs []net.Conn
 	for range 8 {
@@ -212,6 +178,16 @@ func TestWriteSharedToManyConnections(t *testing.T) {
 		}
 		mustEqual(t, "shared buffer", got, h.buf)
 	}
+	for i := range cs {
+		if err := <-h.done; err != nil {
+			t.Fatalf("completion %d: %v", i, err)
+		}
+	}
+	select {
+	case err := <-h.done:
+		t.Fatalf("a ninth completion (%v) for eight writes", err)
+	case <-time.After(50 * time.Millisecond):
+	}
 }
 
 // lentWriter writes lent input back in pieces mixed with its own bytes,
@@ -219,7 +195,7 @@ func TestWriteSharedToManyConnections(t *testing.T) {
 // flushes, closes or leaves the rest to the loop.
 type lentWriter struct {
 	ioloop.BaseHandler
-	mode    string // "mix", "flush", "close"
+	mode    string // "mix", "close"
 	outLens chan int
 }
 
@@ -230,14 +206,9 @@ func (h *lentWriter) OnData(c *ioloop.Conn) {
 	h.outLens <- c.OutputLen()
 	switch h.mode {
 	case "mix":
-		c.WriteString("|")
+		c.Write([]byte("|"))
 		c.Write(b[k:]) // lent again, but not the first write: copied
 		c.Write([]byte("|"))
-	case "flush":
-		if err := c.Flush(); err != nil {
-			panic(err)
-		}
-		c.Write(b[k:])
 	case "close":
 		c.Write(b[k:])
 		c.Close()
@@ -245,12 +216,12 @@ func (h *lentWriter) OnData(c *ioloop.Conn) {
 }
 
 // TestWriteOfLentInput checks the copy-free write of lent input: bytes keep
-// their order with the writes around them, OutputLen counts them, Flush
-// writes them, and Close sends them before the FIN.
+// their order with the writes around them, OutputLen counts them, and Close
+// sends them before the FIN.
 func TestWriteOfLentInput(t *testing.T) {
 	checkLeaks(t)
 	g := newGroup(t, ioloop.Options{Loops: 1})
-	for _, mode := range []string{"mix", "flush", "close"} {
+	for _, mode := range []string{"mix", "close"} {
 		h := &lentWriter{mode: mode, outLens: make(chan int, 16)}
 		ln := listen(t, g, "tcp", "127.0.0.1:0", h)
 		c, err := net.Dial("tcp", ln.Addr().String())
@@ -286,35 +257,35 @@ func TestWriteOfLentInput(t *testing.T) {
 	}
 }
 
-// nowWriter answers every input with WriteNow from one reused buffer,
-// mixed with Write, then overwrites the buffer: the peer must get the bytes
-// as they were at each call, in order. The big reply is more than the
-// kernel takes at once from a peer that reads late.
-type nowWriter struct {
+// refWriter hands buffers over with WriteRef, mixed with copied writes, and
+// records each completion with the bytes it carried; after the connection
+// started closing, WriteRef must fail at once and still complete later.
+type refWriter struct {
 	ioloop.BaseHandler
-	buf []byte
-	big []byte
+	big    []byte
+	events chan string
 }
 
-func (h *nowWriter) OnData(c *ioloop.Conn) {
+func (h *refWriter) OnData(c *ioloop.Conn) {
 	c.Discard(-1)
-	h.buf = append(h.buf[:0], "ab"...)
-	c.WriteNow(h.buf)
-	h.buf = append(h.buf[:0], "XX"...) // reused at once
+	inline := true
+	c.WriteRef([]byte("ab"), func(err error) { h.events <- fmt.Sprintf("ab %v %v", err, inline) })
 	c.Write([]byte("cd"))
-	h.buf = append(h.buf[:0], "ef"...)
-	c.WriteNow(h.buf) // queued behind "cd"
-	h.buf = append(h.buf[:0], "YY"...)
-	big := append(h.buf[:0], h.big...)
-	c.Flush()
-	c.WriteNow(big)
-	clear(big)
+	c.WriteRef(h.big, func(err error) { h.events <- fmt.Sprintf("big %v %v", err, inline) })
+	c.CloseWrite()
+	err := c.WriteRef([]byte("late"), func(err error) { h.events <- fmt.Sprintf("late %v %v", err, inline) })
+	h.events <- fmt.Sprintf("late returned %v", err)
+	inline = false
 }
 
-func TestWriteNow(t *testing.T) {
+// TestWriteRef checks the hand-over write: bytes in order with copied
+// writes, done exactly once per buffer, never inside the call, with nil
+// once the bytes left and with the error for a buffer that could not be
+// queued.
+func TestWriteRef(t *testing.T) {
 	checkLeaks(t)
 	g := newGroup(t, ioloop.Options{Loops: 1, MaxOutput: 64 << 20})
-	h := &nowWriter{big: pattern(16<<20, 7)}
+	h := &refWriter{big: pattern(16<<20, 7), events: make(chan string, 8)}
 	ln := listen(t, g, "tcp", "127.0.0.1:0", h)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -324,12 +295,22 @@ func TestWriteNow(t *testing.T) {
 	if _, err := c.Write([]byte("go")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // let the server fill the socket buffers
-	want := append([]byte("abcdef"), h.big...)
-	got := make([]byte, len(want))
-	c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if _, err := io.ReadFull(c, got); err != nil {
+	if ev := <-h.events; ev != "late returned "+ioloop.ErrClosed.Error() {
+		t.Fatalf("first event %q, want WriteRef after CloseWrite to return ErrClosed", ev)
+	}
+	want := append([]byte("abcd"), h.big...)
+	got, err := io.ReadAll(io.LimitReader(c, int64(len(want)+1)))
+	if err != nil {
 		t.Fatal(err)
 	}
-	mustEqual(t, "WriteNow", got, want)
+	mustEqual(t, "WriteRef", got, want)
+	seen := map[string]bool{}
+	for range 3 {
+		seen[<-h.events] = true
+	}
+	for _, ev := range []string{"ab <nil> false", "big <nil> false", "late " + ioloop.ErrClosed.Error() + " false"} {
+		if !seen[ev] {
+			t.Fatalf("completions %v: missing %q", seen, ev)
+		}
+	}
 }

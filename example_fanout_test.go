@@ -18,7 +18,7 @@ type backend struct {
 
 func (b backend) OnData(c *ioloop.Conn) {
 	if _, err := c.Next(len("price?")); err == nil {
-		c.WriteString(b.price)
+		c.Write([]byte(b.price))
 	}
 }
 
@@ -41,7 +41,7 @@ type asker struct {
 	done func(answer string, err error)
 }
 
-func (a *asker) OnOpen(c *ioloop.Conn) { c.WriteString("price?") }
+func (a *asker) OnOpen(c *ioloop.Conn) { c.Write([]byte("price?")) }
 
 func (a *asker) OnData(c *ioloop.Conn) {
 	b, _ := c.Next(-1)

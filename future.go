@@ -79,12 +79,12 @@ func (g *Group) DialFuture(network, address string, h Handler, timeout time.Dura
 	return c.ext.dialed.Future()
 }
 
-// WriteFuture is AsyncWrite in future style: the future resolves with len(b) once
-// all of b reached the kernel, or fails when the connection closed first. b
+// WriteFuture is AsyncWrite in future style: the future resolves once all
+// of b was handed to the kernel, or fails with the error that stopped it. b
 // must not change until then. Continuations run on the connection's loop.
-// Safe from any goroutine.
-func (c *Conn) WriteFuture(b []byte) *async.Future[int] {
-	p := async.NewPromise[int](c.l)
-	c.AsyncWrite(b, func(n int, err error) { p.Complete(n, err) })
+// Safe from any goroutine. Cost: AsyncWrite's, plus the promise.
+func (c *Conn) WriteFuture(b []byte) *async.Future[struct{}] {
+	p := async.NewPromise[struct{}](c.l)
+	c.AsyncWrite(b, func(err error) { p.Complete(struct{}{}, err) })
 	return p.Future()
 }

@@ -198,14 +198,12 @@ func (l *Loop) stopped() bool {
 	}
 }
 
-// Busy reports whether the loop has more to do before it next sleeps:
-// events of this iteration not handled yet, sockets with input left over,
-// or queued tasks. Loop only; no system call.
-func (l *Loop) Busy() bool { return l.left > 0 || len(l.ready) > 0 || !l.mb.Empty() }
-
 // Now returns the time cached at the start of the current loop iteration.
 // It carries a monotonic reading. Loop only; cost: none.
-func (l *Loop) Now() time.Time { return l.epoch.Add(time.Duration(l.now)) }
+func (l *Loop) Now() time.Time {
+	l.mustOwn("Loop.Now")
+	return l.epoch.Add(time.Duration(l.now))
+}
 
 func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) }
 
@@ -517,12 +515,14 @@ type Timer struct {
 // time). Loop only. Cost: O(log n) in the loop's pending timers, no
 // allocation once the loop has held that many timers before.
 func (l *Loop) AfterFunc(d time.Duration, f func()) Timer {
+	l.mustOwn("Loop.AfterFunc")
 	return Timer{l, l.timers.Schedule(l.now+int64(max(d, 0)), 0, f)}
 }
 
 // AtFunc runs f on the loop once at t (by the monotonic clock when t has a
 // monotonic reading). Loop only; cost as AfterFunc.
 func (l *Loop) AtFunc(t time.Time, f func()) Timer {
+	l.mustOwn("Loop.AtFunc")
 	return l.AfterFunc(t.Sub(l.Now()), f)
 }
 
@@ -530,6 +530,7 @@ func (l *Loop) AtFunc(t time.Time, f func()) Timer {
 // fell behind runs f once, not once per missed period. Loop only; cost as
 // AfterFunc.
 func (l *Loop) EveryFunc(d time.Duration, f func()) Timer {
+	l.mustOwn("Loop.EveryFunc")
 	if d <= 0 {
 		d = time.Millisecond
 	}
@@ -539,14 +540,25 @@ func (l *Loop) EveryFunc(d time.Duration, f func()) Timer {
 // Stop cancels the timer. It reports whether it was pending: false if it
 // already ran (a one-shot timer) or was stopped. Loop only; O(log n).
 func (t Timer) Stop() bool {
+	if t.l != nil {
+		t.l.mustOwn("Timer.Stop")
+	}
 	return t.l != nil && t.l.timers.Cancel(t.h)
 }
 
 // Reset moves a pending timer to d from now; it reports false, and does
 // nothing, when the timer is no longer pending. Loop only; O(log n).
 func (t Timer) Reset(d time.Duration) bool {
+	if t.l != nil {
+		t.l.mustOwn("Timer.Reset")
+	}
 	return t.l != nil && t.l.timers.Reset(t.h, t.l.now+int64(max(d, 0)))
 }
 
 // Pending reports whether the timer will still run. Loop only.
-func (t Timer) Pending() bool { return t.l != nil && t.l.timers.Pending(t.h) }
+func (t Timer) Pending() bool {
+	if t.l != nil {
+		t.l.mustOwn("Timer.Pending")
+	}
+	return t.l != nil && t.l.timers.Pending(t.h)
+}

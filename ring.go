@@ -97,13 +97,6 @@ func (l *Loop) initRing() {
 // and the ring has not failed.
 func (u *uring) batching() bool { return u.ring != nil && !u.off }
 
-// IOUring reports whether the loop batches its socket reads and writes
-// through io_uring now (Options.IOUring, a kernel that has it, and a ring
-// that has not failed). Output queued by reference (Conn.WriteShared) then
-// goes out with the other flushes of the iteration in one system call,
-// which beats writing it at once (Conn.WriteNow). Loop only; O(1).
-func (l *Loop) IOUring() bool { return l.ur.batching() }
-
 // checkRing stops the batching for good if the ring failed: the
 // operations it could not perform came back as EINTR and are redone with
 // plain calls.

@@ -240,7 +240,7 @@ func (h *copyHandler) OnData(c *ioloop.Conn) {
 		shared := bytes.Clone(msg)
 		for _, d := range h.conns {
 			d.Write([]byte("<"))
-			d.WriteShared(shared)
+			d.WriteRef(shared, nil)
 			d.Write([]byte(">"))
 		}
 		return

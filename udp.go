@@ -98,6 +98,7 @@ func (pc *PacketConn) LocalAddr() net.Addr { return pc.local }
 // the kernel's buffer is full the datagram is dropped and the error says so.
 // Loop only; 0 allocations.
 func (pc *PacketConn) WriteTo(b []byte, addr netip.AddrPort) (int, error) {
+	pc.l.mustOwn("PacketConn.WriteTo")
 	if pc.closed {
 		return 0, ErrClosed
 	}
