@@ -59,7 +59,7 @@ func (c *Conn) request(r uint32) {
 	// The loop also checks requests after every callback, so a request made
 	// inside a callback takes effect before the next one; this task covers
 	// requests from other goroutines.
-	c.l.push(mailbox.Func(c.handleRequests)) // never refused: see Loop.push
+	c.l.pushUrgent(mailbox.Func(c.handleRequests)) // never refused, and ahead of any backlog
 }
 
 // handleRequests carries out Close/CloseWrite/Abort requests. Loop only.

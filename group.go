@@ -157,7 +157,7 @@ func (g *Group) Close() error {
 		g.closing.Store(true)
 		g.closeListeners()
 		for _, l := range g.loops {
-			l.push(mailbox.Func(l.stop))
+			l.pushUrgent(mailbox.Func(l.stop))
 		}
 		for _, l := range g.loops {
 			<-l.done

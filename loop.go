@@ -155,6 +155,16 @@ func (l *Loop) push(t mailbox.Task) {
 	}
 }
 
+// pushUrgent is push for requests whose delay a backlog must not set: t
+// runs at the start of the loop's next drain of its mailbox, before the
+// tasks already queued (Conn.Close from another goroutine, Group.Close).
+// Safe from any goroutine.
+func (l *Loop) pushUrgent(t mailbox.Task) {
+	if l.mb.PushUrgent(t) != nil {
+		l.runLate(t)
+	}
+}
+
 // runLate runs t after the loop goroutine ended: in FIFO order with the
 // other late tasks, one at a time, on a goroutine that starts once the loop
 // is done. Whatever t touches of the loop's objects is closed by then, and

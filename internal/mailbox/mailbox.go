@@ -96,11 +96,14 @@ type Mailbox struct {
 
 	mu     sync.Mutex
 	in     []Task // guarded by mu: tasks posted since the last Drain
+	urg    []Task // guarded by mu: urgent tasks pushed since the last Drain
 	closed bool   // guarded by mu
 
 	// Owned by the consumer goroutine.
 	out   []Task // the batch being drained; out[pos:] still to run
 	pos   int
+	uout  []Task // the urgent tasks being run; uout[upos:] still to run
+	upos  int
 	small int // large-capacity batches under a quarter full since the last big one
 }
 
@@ -150,6 +153,31 @@ func (m *Mailbox) PostTask(t Task) error { return m.put(t, true) }
 // goroutine; same cost as PostTask.
 func (m *Mailbox) Push(t Task) error { return m.put(t, false) }
 
+// PushUrgent queues t like Push, but t runs at the start of the next Drain,
+// before every task queued by Post or Push, and whatever Drain's budget: it
+// is for requests whose delay a backlog must not set (closing a connection,
+// stopping the loop). Urgent tasks run in the order they were pushed. Safe
+// from any goroutine; same cost as Push.
+func (m *Mailbox) PushUrgent(t Task) error {
+	if t == nil {
+		panic("mailbox: Post of a nil task")
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	if len(m.in) == 0 && len(m.urg) == 0 {
+		m.posted.Store(true) // before the announcement is read: see Sleep
+	}
+	m.urg = append(m.urg, t)
+	m.mu.Unlock()
+	if m.sleeping.Load() && m.sleeping.CompareAndSwap(true, false) && m.wake != nil {
+		m.wake()
+	}
+	return nil
+}
+
 func (m *Mailbox) put(t Task, bounded bool) error {
 	if t == nil {
 		panic("mailbox: Post of a nil task")
@@ -164,7 +192,7 @@ func (m *Mailbox) put(t Task, bounded bool) error {
 		m.mu.Unlock()
 		return ErrFull
 	}
-	if len(m.in) == 0 {
+	if len(m.in) == 0 && len(m.urg) == 0 {
 		m.posted.Store(true) // before the announcement is read: see Sleep
 	}
 	m.in = append(m.in, fn)
@@ -195,19 +223,21 @@ func (m *Mailbox) Awake() { m.sleeping.Store(false) }
 
 // Empty reports whether no task is queued, including tasks left by a
 // budgeted Drain. One atomic load, no lock. Owning goroutine only.
-func (m *Mailbox) Empty() bool { return m.pos == len(m.out) && !m.posted.Load() }
+func (m *Mailbox) Empty() bool {
+	return m.pos == len(m.out) && m.upos == len(m.uout) && !m.posted.Load()
+}
 
 // Len returns the number of queued tasks, including tasks left by a
 // budgeted Drain. It takes the lock. Owning goroutine only.
 func (m *Mailbox) Len() int {
 	m.mu.Lock()
-	n := len(m.in)
+	n := len(m.in) + len(m.urg)
 	m.mu.Unlock()
-	return n + len(m.out) - m.pos
+	return n + len(m.out) - m.pos + len(m.uout) - m.upos
 }
 
-// Drain runs up to max queued tasks (max <= 0: all tasks queued when Drain
-// is called) in FIFO order on the calling goroutine, each through run(fn)
+// Drain runs every urgent task (PushUrgent), then up to max queued tasks
+// (max <= 0: all tasks queued when Drain is called) in FIFO order on the calling goroutine, each through run(fn)
 // (run nil: fn is called directly; the loop passes a runner that recovers
 // panics), and returns how many ran. Tasks posted while Drain runs, even by
 // the tasks themselves, wait for a later Drain. If a task panics through
@@ -219,6 +249,15 @@ func (m *Mailbox) Drain(max int, run func(Task)) int {
 		return 0
 	}
 	m.mu.Lock()
+	if m.upos == len(m.uout) {
+		m.uout, m.urg = m.urg, m.uout[:0]
+		m.upos = 0
+	} else if len(m.urg) > 0 {
+		// Urgent tasks left by a panic go first.
+		m.uout = append(m.uout, m.urg...)
+		clear(m.urg)
+		m.urg = m.urg[:0]
+	}
 	if m.pos == len(m.out) {
 		m.out, m.in = m.in, m.out[:0]
 		m.pos = 0
@@ -238,7 +277,18 @@ func (m *Mailbox) Drain(max int, run func(Task)) int {
 	m.left.Store(int64(len(m.out) - end)) // the batch out[pos:end] no longer waits
 	m.mu.Unlock()
 
-	ran := end - m.pos
+	ran := end - m.pos + len(m.uout) - m.upos
+	for m.upos < len(m.uout) {
+		fn := m.uout[m.upos]
+		m.uout[m.upos] = nil
+		m.upos++
+		if run != nil {
+			run(fn)
+		} else {
+			fn.Run()
+		}
+	}
+	m.uout, m.upos = m.uout[:0], 0
 	for m.pos < end {
 		fn := m.out[m.pos]
 		m.out[m.pos] = nil
@@ -264,7 +314,7 @@ func (m *Mailbox) Drain(max int, run func(Task)) int {
 }
 
 // Close makes every later Post fail with ErrClosed and returns the tasks
-// still queued, in FIFO order (nil if none), so that the owner can run or
+// still queued, urgent ones first, then in FIFO order (nil if none), so that the owner can run or
 // drop them; the mailbox is then empty. A second Close returns nil. It
 // allocates the returned slice. Owning loop goroutine only (or after that
 // goroutine stopped calling Drain).
@@ -276,12 +326,15 @@ func (m *Mailbox) Close() []Task {
 	}
 	m.closed = true
 	var rest []Task
-	if k := len(m.out) - m.pos + len(m.in); k > 0 {
+	if k := len(m.uout) - m.upos + len(m.urg) + len(m.out) - m.pos + len(m.in); k > 0 {
 		rest = make([]Task, 0, k)
+		rest = append(rest, m.uout[m.upos:]...)
+		rest = append(rest, m.urg...)
 		rest = append(rest, m.out[m.pos:]...)
 		rest = append(rest, m.in...)
 	}
 	m.out, m.in, m.pos = nil, nil, 0
+	m.uout, m.urg, m.upos = nil, nil, 0
 	m.posted.Store(false)
 	m.left.Store(0)
 	return rest

@@ -2,8 +2,10 @@ package mailbox
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -466,5 +468,61 @@ func TestBatchBeingRunDoesNotCount(t *testing.T) {
 	}
 	if err := m2.Post(func() {}); !errors.Is(err, ErrFull) {
 		t.Fatalf("Post with two waiting: %v, want ErrFull", err)
+	}
+}
+
+// TestPushUrgentRunsFirst: urgent tasks run before the backlog, in their own
+// order, whatever the budget, and a panicking one leaves the rest queued
+// ahead of the backlog.
+func TestPushUrgentRunsFirst(t *testing.T) {
+	m := New(0, nil)
+	var order []string
+	for i := range 3 {
+		m.Post(func() { order = append(order, fmt.Sprint("p", i)) })
+	}
+	m.PushUrgent(Func(func() { order = append(order, "u0") }))
+	m.PushUrgent(Func(func() { panic("boom") }))
+	m.PushUrgent(Func(func() { order = append(order, "u2") }))
+	if m.Len() != 6 {
+		t.Fatalf("Len %d, want 6", m.Len())
+	}
+	run := func(t Task) {
+		defer func() { recover() }()
+		t.Run()
+	}
+	// The panic ends this Drain's urgent run inside run; the rest goes on.
+	m.Drain(1, run)
+	m.Drain(0, run)
+	want := "u0 u2 p0 p1 p2"
+	if got := strings.Join(order, " "); got != want {
+		t.Fatalf("order %q, want %q", got, want)
+	}
+	if !m.Empty() {
+		t.Fatal("not empty after draining")
+	}
+	m.PushUrgent(Func(func() {}))
+	m.Post(func() {})
+	if rest := m.Close(); len(rest) != 2 {
+		t.Fatalf("Close returned %d tasks, want 2", len(rest))
+	}
+	if err := m.PushUrgent(Func(func() {})); !errors.Is(err, ErrClosed) {
+		t.Fatalf("PushUrgent after Close: %v", err)
+	}
+
+	// A panic that leaves Drain (as the loop's does): the urgent tasks after
+	// it stay first.
+	m = New(0, nil)
+	order = nil
+	m.Post(func() { order = append(order, "p") })
+	m.PushUrgent(Func(func() { panic("boom") }))
+	m.PushUrgent(Func(func() { order = append(order, "u1") }))
+	func() {
+		defer func() { recover() }()
+		m.Drain(0, nil)
+	}()
+	m.PushUrgent(Func(func() { order = append(order, "u2") }))
+	m.Drain(0, nil)
+	if got := strings.Join(order, " "); got != "u1 u2 p" {
+		t.Fatalf("order after a panic %q, want %q", got, "u1 u2 p")
 	}
 }
