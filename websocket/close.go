@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/websocket/internal/frame"
 )
 
@@ -54,7 +55,7 @@ func (lh *loopHandler) OnEOF(ic *ioloop.Conn) {
 		c.closeErr = &CloseError{Code: CloseAbnormal, Err: errors.New("websocket: connection closed without a close frame")}
 	}
 	c.state = stClosing
-	_ = ic.Close()
+	c.closeTransport()
 }
 
 // OnShutdown implements ioloop.Handler: a server shutting down closes with
@@ -91,7 +92,7 @@ func (lh *loopHandler) OnClose(ic *ioloop.Conn, err error) {
 	if c.decomp != nil {
 		c.decomp.Release()
 	}
-	c.msg, c.inflated, c.wbuf = nil, nil, nil
+	c.msg, c.inflated, c.wbuf, c.spill = nil, nil, nil, nil
 	if !wasOpen {
 		return
 	}
@@ -100,6 +101,9 @@ func (lh *loopHandler) OnClose(ic *ioloop.Conn, err error) {
 		ce = &CloseError{Code: CloseAbnormal, Err: err}
 		if err == nil {
 			ce.Err = errors.New("websocket: connection closed without a close frame")
+			if c.closeReq.Load() == reqCloseNow {
+				ce.Err = errClosedNow
+			}
 		}
 	} else if ce.Err == nil && err != nil && !c.closeRecv {
 		ce.Err = err
@@ -123,6 +127,19 @@ func (c *Conn) closeLocal(code int, reason string, cause error) error {
 	return nil
 }
 
+// closeTransport closes the ioloop connection gracefully (queued output
+// first) once the close handshake is over on this side; with a spill left,
+// when the spill has drained, bounded by Config.CloseTimeout.
+func (c *Conn) closeTransport() {
+	if len(c.spill) == 0 {
+		_ = c.c.Close()
+		return
+	}
+	c.closeAfter = true
+	c.closeTimer.Stop()
+	c.closeTimer = c.c.Loop().AfterFunc(c.cfg.closeTimeout(), c.closeExpired)
+}
+
 func (c *Conn) closeExpired() {
 	if c.state == stClosed {
 		return
@@ -140,11 +157,14 @@ func (c *Conn) writeClose(code int, reason []byte) {
 }
 
 // Close starts the close handshake with code (CloseNormal, another code
-// that may be sent, or 0 for none) and reason (at most 123 bytes): it sends
-// the close frame, waits for the peer's (at most Config.CloseTimeout), then
-// closes the connection; OnClose follows. Later calls and calls after the
-// peer started closing do nothing. Safe from any goroutine: off the loop it
-// posts the close to the loop and returns nil.
+// that may be sent, or 0 for none) and reason (at most 123 bytes): the loop
+// sends the close frame, waits for the peer's (at most Config.CloseTimeout),
+// then closes the connection; OnClose follows. From the moment Close
+// returns nil, Send, SendText, SendFragment, SendPrepared and Ping fail with
+// ErrClosed, even before the loop has sent the close frame. Later calls, and
+// calls after the peer started closing, do nothing. Safe from any
+// goroutine: it always hands the close to the loop (a close request is
+// never refused) and returns at once; cost one task.
 func (c *Conn) Close(code int, reason string) error {
 	if code != 0 && !frame.ValidCloseCode(code) {
 		return ErrCloseCode
@@ -152,17 +172,27 @@ func (c *Conn) Close(code int, reason string) error {
 	if len(reason) > frame.MaxCloseReason {
 		return ErrControlTooLong
 	}
-	return c.c.Loop().Post(func() { _ = c.closeLocal(code, reason, nil) })
+	if !c.closeReq.CompareAndSwap(0, reqClose) {
+		return nil
+	}
+	c.c.Loop().Execute(async.TaskFunc(func() { _ = c.closeLocal(code, reason, nil) }))
+	return nil
 }
 
-// CloseNow closes the close handshake's way from a loop callback, at once:
-// it returns ErrClosed when the handshake already started. Loop only.
-func (c *Conn) CloseNow(code int, reason string) error {
-	if code != 0 && !frame.ValidCloseCode(code) {
-		return ErrCloseCode
-	}
-	if len(reason) > frame.MaxCloseReason {
-		return ErrControlTooLong
-	}
-	return c.closeLocal(code, reason, nil)
+// CloseNow closes the connection at once, without the close handshake: no
+// close frame is sent, output already queued is still flushed, and
+// OnClose follows with CloseAbnormal. Sends fail with ErrClosed from the
+// moment it returns. Safe from any goroutine; no allocation.
+func (c *Conn) CloseNow() error {
+	c.closeReq.Store(reqCloseNow)
+	return c.c.Close()
 }
+
+// Close requests made from any goroutine (Conn.closeReq).
+const (
+	reqClose    = 1 // Close: the handshake is posted
+	reqCloseNow = 2 // CloseNow: closed without a handshake
+)
+
+// errClosedNow is the cause OnClose reports after CloseNow.
+var errClosedNow = errors.New("websocket: closed by CloseNow without a close handshake")

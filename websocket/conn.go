@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/ioloop/ioloop"
@@ -108,20 +109,43 @@ func (f HandlerFuncs) OnClose(c *Conn, err error) {
 // Policy says what happens to data messages sent to a connection whose
 // queued output is above the loop's high-water mark (the peer does not read
 // fast enough). Control frames are always queued.
+//
+// Under every policy the connection's queued output is bounded by its
+// budget: ioloop.Options.MaxOutput, or one message of
+// Config.MaxMessageSize with its framing (and deflate's overhead) if that
+// is larger, so that any message the connection accepts can be sent back.
+// A send that would pass the budget closes the connection with 1008
+// ("slow consumer") and fails with ErrSlowConsumer; a single message
+// larger than the whole budget fails with ErrTooLarge and is not sent.
+// The ioloop connection's own MaxOutput is never reached: output beyond it
+// waits in the WebSocket connection until the kernel took enough.
 type Policy uint8
 
 // The slow-consumer policies.
 const (
-	// PolicyQueue queues the message anyway (the default): reading from
-	// the peer is paused, and ioloop.Options.MaxOutput bounds the queue
-	// (past it the connection is closed with ioloop.ErrOutputLimit).
+	// PolicyQueue queues the message anyway (the default), and reading
+	// from the peer goes on: the budget alone bounds what a peer that
+	// does not read can make the connection hold. Two peers that both
+	// send without waiting for answers (a pipelined echo) never wait for
+	// each other.
 	PolicyQueue Policy = iota
 	// PolicyDrop drops the message: the send returns ErrDropped and
 	// Conn.Dropped counts it. For feeds where only fresh data matters.
+	// Reading goes on.
 	PolicyDrop
 	// PolicyClose closes the connection with code 1008 (policy violation)
 	// and the reason "slow consumer"; the send returns ErrSlowConsumer.
+	// Reading goes on.
 	PolicyClose
+	// PolicyPause queues the message and pauses reading from the peer
+	// while the output is above the high-water mark: backpressure onto
+	// the peer, for a server whose output is the answer to its input.
+	// Two peers that pause both and each queue more than
+	// ioloop.Options.HighWater for the other at the same time (a
+	// pipelined echo of messages larger than the mark) stop reading and
+	// wait for each other forever: use it only against a peer that keeps
+	// reading (any other policy does).
+	PolicyPause
 )
 
 // Config holds the settings of connections, for Upgrader and Dialer. The zero
@@ -150,8 +174,8 @@ type Config struct {
 	// messages in both directions: each message is compressed alone. It
 	// costs compression ratio and bounds the compression memory of an idle
 	// connection to zero. With context takeover a connection holds a
-	// compressor (about 1.2 MiB at level 1) and a decompressor (about
-	// 105 KiB) from its first compressed message to its end.
+	// compressor (a compress/flate writer) and a decompressor (a flate
+	// reader and its window) from its first compressed message to its end.
 	NoContextTakeover bool
 	// CompressThreshold: messages shorter than this are sent uncompressed
 	// even when compression was negotiated. Default 128 bytes.
@@ -215,7 +239,8 @@ var (
 	ErrClosed = errors.New("websocket: connection closed")
 	// ErrDropped: PolicyDrop dropped a message sent to a slow consumer.
 	ErrDropped = errors.New("websocket: message dropped: the peer does not read")
-	// ErrSlowConsumer: PolicyClose closed a connection that did not read.
+	// ErrSlowConsumer: the connection was closed (1008) because the peer
+	// did not read: by PolicyClose, or past the output budget.
 	ErrSlowConsumer = errors.New("websocket: slow consumer")
 	// ErrPingTimeout: the peer did not answer a keep-alive ping in time.
 	ErrPingTimeout = errors.New("websocket: keep-alive ping timed out")
@@ -230,6 +255,9 @@ var (
 	ErrCloseCode = errors.New("websocket: invalid close code")
 	// ErrFragment: SendFragment was mixed with another message or type.
 	ErrFragment = errors.New("websocket: fragment out of sequence")
+	// ErrTooLarge: a message is larger than the connection's whole output
+	// budget (see Policy); it was not sent and the connection goes on.
+	ErrTooLarge = errors.New("websocket: message larger than the output budget")
 )
 
 // Connection states; they only move forward.
@@ -242,10 +270,10 @@ const (
 
 // Conn is one WebSocket connection, owned by the loop of its ioloop
 // connection. Methods say which goroutine may call them: "loop only" ones
-// must be called from a callback on that loop. It is 464 bytes beside the
-// ioloop connection; buffers exist only while a message is being
-// reassembled or compressed, and for a client's masked copy of what it
-// sends (kept up to 64 KiB).
+// must be called from a callback on that loop. Buffers exist only while a
+// message is being reassembled or compressed, for a client's masked copy of
+// what it sends (kept up to 64 KiB), and for output that does not fit under
+// ioloop.Options.MaxOutput yet (see Config.SlowConsumer).
 type Conn struct {
 	c     *ioloop.Conn
 	h     Handler
@@ -270,10 +298,16 @@ type Conn struct {
 	// Sending.
 	wbuf     []byte // masked frames (client) and compressed payloads
 	hdr      [frame.MaxHeaderLen]byte
-	iov      [2][]byte
 	fragType MessageType // type of the message SendFragment is in, 0: none
 	slow     bool        // output above the high-water mark
 	dropped  uint64
+	closeReq atomic.Uint32 // reqClose or reqCloseNow once requested (any goroutine)
+
+	// Output beyond ioloop.Options.MaxOutput (see put).
+	spill      []byte // frames not yet in the ioloop connection, in order
+	closeAfter bool   // close the transport once the spill is empty
+	maxOut     int    // ioloop.Options.MaxOutput
+	budget     int    // bound of all queued output (see room)
 
 	// Close handshake.
 	closeSent  bool
@@ -289,7 +323,7 @@ type Conn struct {
 	checkFn   func()
 
 	subprotocol string
-	ctx         any
+	value       any
 
 	// Client handshake.
 	hs *clientHandshake
@@ -325,8 +359,13 @@ func (c *Conn) setDeflate(p frame.DeflateParams) {
 func (c *Conn) start() {
 	c.dec.Init(frame.Config{Role: c.role, MaxMessageSize: c.cfg.maxMessage(), Deflate: c.deflate})
 	c.state = stOpen
-	if c.cfg.SlowConsumer != PolicyQueue {
-		// The policy bounds what is queued for a slow peer: reading
+	c.maxOut = c.c.Loop().Group().Options().MaxOutput
+	c.budget = c.maxOut
+	if m := c.cfg.maxMessage(); m >= 0 {
+		c.budget = int(max(int64(c.maxOut), m+frame.DeflateSlack(m)+frame.MaxHeaderLen))
+	}
+	if c.cfg.SlowConsumer != PolicyPause {
+		// The budget bounds what is queued for a slow peer: reading
 		// goes on (no deadlock between two peers that both send).
 		c.c.SetPauseOnBackpressure(false)
 	}
@@ -351,12 +390,12 @@ func (c *Conn) Subprotocol() string { return c.subprotocol }
 // Compressed reports whether permessage-deflate was negotiated. Loop only.
 func (c *Conn) Compressed() bool { return c.deflate }
 
-// Context returns the value set by SetContext. Loop only.
-func (c *Conn) Context() any { return c.ctx }
+// Value returns the value set by SetValue. Loop only.
+func (c *Conn) Value() any { return c.value }
 
-// SetContext attaches a value to the connection (the application's state
+// SetValue attaches a value to the connection (the application's state
 // for it). Loop only.
-func (c *Conn) SetContext(v any) { c.ctx = v }
+func (c *Conn) SetValue(v any) { c.value = v }
 
 // Dropped returns how many data messages PolicyDrop dropped. Loop only.
 func (c *Conn) Dropped() uint64 { return c.dropped }
@@ -375,9 +414,16 @@ func (lh *loopHandler) OnOpen(ic *ioloop.Conn) {
 }
 
 // OnBackpressure implements ioloop.Handler: it tracks the slow-consumer
-// state for Config.SlowConsumer.
+// state for Config.SlowConsumer and, once the output drained to the low
+// water mark, moves the spill on.
 func (lh *loopHandler) OnBackpressure(ic *ioloop.Conn, paused bool) {
-	(*Conn)(lh).slow = paused
+	c := (*Conn)(lh)
+	c.slow = paused
+	if !paused && len(c.spill) > 0 {
+		if err := c.drain(); err != nil {
+			_ = ic.Abort()
+		}
+	}
 }
 
 // pingTick sends a keep-alive ping unless one is still waiting for its

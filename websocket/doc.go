@@ -31,16 +31,18 @@
 //
 // From a callback on the connection's loop: Send (a whole message), SendFragment
 // (a message in pieces), SendPrepared (a message encoded once for many
-// connections), Ping and Close. These copy the data into the connection's
-// output and return at once. From any other goroutine: WriteMessage (a
-// future that settles once the message is queued) and Close; Broadcast sends
-// a PreparedMessage to many connections from anywhere.
+// connections) and Ping. These copy the data into the connection's output
+// and return at once. From any goroutine: WriteMessage (a future that
+// settles once the message is queued), Close (the close handshake) and
+// CloseNow (no handshake); Broadcast sends a PreparedMessage to many
+// connections from anywhere.
 //
 // # Contract
 //
 // A Conn belongs to the loop of its ioloop connection. Every field is owned
 // by that loop; the only doors from other goroutines are WriteMessage, Close,
-// Broadcast and Loop().Post, all of which post a task to the loop.
+// CloseNow, Broadcast and Loop().Post: each hands its work to the loop (Close
+// and CloseNow also set a flag that makes later sends fail at once).
 //
 // Reading: OnData feeds the connection's whole unconsumed input to a
 // frame.Decoder and consumes each event's bytes at once, so the input buffer
@@ -55,7 +57,8 @@
 // compressed message too, so a decompression bomb costs at most
 // MaxMessageSize+1 bytes of output.
 //
-// Closing: the close handshake of RFC 6455 7. Whoever closes first sends a
+// Closing: the close handshake of RFC 6455 7 (Conn.Close; Conn.CloseNow
+// closes without it). Whoever closes first sends a
 // close frame and waits for the peer's (bounded by Config.CloseTimeout); the
 // side that receives a close frame first echoes it; then the TCP connection
 // is closed gracefully (queued output is flushed first). A protocol violation
@@ -65,15 +68,18 @@
 //
 // Backpressure: Config.SlowConsumer chooses what happens to data messages
 // sent while the connection's output is above the high-water mark. With
-// PolicyQueue (the default) they are queued and the ioloop connection pauses
-// reading until the peer has read (backpressure onto the peer). With
-// PolicyDrop or PolicyClose the policy bounds what is queued, and reading
-// goes on (ioloop.Conn.SetPauseOnBackpressure(false)). Two PolicyQueue peers
-// that each queue more than ioloop.Options.HighWater for the other at the
-// same time (an echo of messages larger than the mark, sent without waiting)
-// both stop reading and wait for each other: use PolicyDrop or PolicyClose
-// on one side, keep the mark above the largest message in flight, or do not
-// send a large message before the previous one was answered.
+// PolicyQueue (the default) they are queued and reading goes on, so two
+// peers that both send without waiting (a pipelined echo of large
+// messages) cannot wait for each other; PolicyDrop drops them and
+// PolicyClose closes the connection; PolicyPause queues them and pauses
+// reading (backpressure onto the peer; see its deadlock warning). Under
+// every policy the output a connection holds is bounded by its budget,
+// ioloop.Options.MaxOutput or one largest message with its framing if that
+// is larger: a message the connection accepted can always be sent back,
+// and a peer that does not read is closed with 1008 ("slow consumer") past
+// the budget. Output beyond the ioloop connection's MaxOutput waits in the
+// WebSocket connection (copied) until the kernel took enough, so the
+// transport never ends the connection without a close frame.
 //
 // # The net/http adapter
 //

@@ -121,7 +121,7 @@ func (c *Conn) onControl(ev *frame.Event) {
 		}
 		c.state = stClosing
 		c.closeTimer.Stop()
-		_ = c.c.Close()
+		c.closeTransport()
 	}
 }
 
@@ -139,5 +139,5 @@ func (c *Conn) protocolError(err error) {
 	}
 	c.state = stClosing
 	c.c.Discard(-1)
-	_ = c.c.Close()
+	c.closeTransport()
 }

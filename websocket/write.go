@@ -8,35 +8,98 @@ import (
 )
 
 // writeFrame queues one frame: the header and the payload, masked with a
-// fresh key when this side is a client.
+// fresh key when this side is a client. It checks the output budget first
+// (see room).
 func (c *Conn) writeFrame(op frame.Opcode, rsv byte, payload []byte, fin bool) error {
-	h := frame.Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(payload))}
+	h := frame.Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(payload)), Masked: c.role == frame.Client}
+	if err := c.room(op, h.Len()+len(payload)); err != nil {
+		return err
+	}
 	if c.role == frame.Client {
-		h.Masked = true
 		k := rand.Uint32()
 		h.Key = [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
 		b := frame.AppendHeader(c.wbuf[:0], h)
 		hl := len(b)
 		b = append(b, payload...)
 		frame.Mask(h.Key, 0, b[hl:])
-		_, err := c.c.Write(b)
+		err := c.put(b, false)
 		c.wbuf = trim(b)
 		return err
 	}
-	hb := frame.AppendHeader(c.hdr[:0], h)
-	if len(payload) == 0 {
-		_, err := c.c.Write(hb)
+	if err := c.put(frame.AppendHeader(c.hdr[:0], h), false); err != nil || len(payload) == 0 {
 		return err
 	}
-	c.iov[0], c.iov[1] = hb, payload
-	_, err := c.c.Writev(c.iov[:])
-	c.iov[1] = nil
-	return err
+	return c.put(payload, false)
+}
+
+// room checks that a frame of n bytes may join the connection's output:
+// what is queued (in the ioloop connection and in the spill) plus n must
+// stay within the budget, ioloop.Options.MaxOutput or one message of
+// Config.MaxMessageSize with its framing, whichever is larger. A data
+// frame larger than the whole budget fails with ErrTooLarge and changes
+// nothing; past the budget otherwise the peer does not read what it is
+// sent: the connection is closed with 1008 ("slow consumer") and the send
+// fails with ErrSlowConsumer. The close frame itself always goes.
+func (c *Conn) room(op frame.Opcode, n int) error {
+	if op == frame.Close {
+		return nil
+	}
+	if !op.IsControl() && n > c.budget {
+		return ErrTooLarge
+	}
+	if c.c.OutputLen()+len(c.spill)+n <= c.budget {
+		return nil
+	}
+	_ = c.closeLocal(ClosePolicyViolation, "slow consumer", ErrSlowConsumer)
+	return ErrSlowConsumer
+}
+
+// put queues b after everything queued before: in the ioloop connection
+// while it stays within ioloop.Options.MaxOutput (by reference when ref is
+// set: b must then not change until written), and in the spill, copied,
+// beyond it. The spill moves into the ioloop connection as its output
+// drains (OnBackpressure), so the ioloop connection never reaches its
+// limit and a message as large as Config.MaxMessageSize can always be
+// sent. Loop only.
+func (c *Conn) put(b []byte, ref bool) error {
+	if len(c.spill) == 0 && len(b) <= c.maxOut-c.c.OutputLen() {
+		var err error
+		if ref {
+			_, err = c.c.WriteShared(b) // WriteRef(b, nil) once the root API has it
+		} else {
+			_, err = c.c.Write(b)
+		}
+		return err
+	}
+	c.spill = append(c.spill, b...)
+	return c.drain()
+}
+
+// drain moves as much of the spill into the ioloop connection as its
+// MaxOutput allows, and closes the transport once the spill is empty if a
+// close waits for it (closeTransport). Loop only.
+func (c *Conn) drain() error {
+	if n := min(len(c.spill), c.maxOut-c.c.OutputLen()); n > 0 {
+		if _, err := c.c.Write(c.spill[:n]); err != nil {
+			c.spill = nil
+			return err
+		}
+		c.spill = c.spill[n:]
+	}
+	if len(c.spill) > 0 {
+		return nil
+	}
+	c.spill = nil
+	if c.closeAfter {
+		c.closeAfter = false
+		_ = c.c.Close()
+	}
+	return nil
 }
 
 // admit applies Config.SlowConsumer to a data message about to be sent.
 func (c *Conn) admit() error {
-	if c.state != stOpen {
+	if c.state != stOpen || c.closeReq.Load() != 0 {
 		return ErrClosed
 	}
 	if !c.slow {
@@ -70,18 +133,27 @@ func (c *Conn) Send(mt MessageType, data []byte) error {
 		return err
 	}
 	if c.deflate && len(data) >= c.cfg.threshold() {
+		// Checked before compressing: a frame refused after it would
+		// leave the compression context ahead of the peer's.
+		if n := int64(len(data)); n+frame.DeflateSlack(n)+frame.MaxHeaderLen > int64(c.budget) {
+			return ErrTooLarge
+		}
 		z := c.comp.Compress(c.wbuf[:0], data)
 		// writeFrame may reuse wbuf for masking: move the payload aside.
 		if c.role == frame.Client {
 			h := frame.Header{Fin: true, Rsv: frame.Rsv1, Opcode: frame.Opcode(mt), Length: int64(len(z)), Masked: true}
+			if err := c.room(h.Opcode, h.Len()+len(z)); err != nil {
+				c.wbuf = trim(z)
+				return err
+			}
 			k := rand.Uint32()
 			h.Key = [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
 			var hb [frame.MaxHeaderLen]byte
-			hdr := frame.AppendHeader(hb[:0], h)
 			frame.Mask(h.Key, 0, z)
-			c.iov[0], c.iov[1] = hdr, z
-			_, err := c.c.Writev(c.iov[:])
-			c.iov[1] = nil
+			err := c.put(frame.AppendHeader(hb[:0], h), false)
+			if err == nil {
+				err = c.put(z, false)
+			}
 			c.wbuf = trim(z)
 			return err
 		}
@@ -116,14 +188,17 @@ func (c *Conn) SendFragment(mt MessageType, data []byte, final bool) error {
 			return err
 		}
 		op = frame.Opcode(mt)
-	} else if c.state != stOpen {
+	} else if c.state != stOpen || c.closeReq.Load() != 0 {
 		return ErrClosed
+	}
+	if err := c.writeFrame(op, 0, data, final); err != nil {
+		return err
 	}
 	c.fragType = mt
 	if final {
 		c.fragType = 0
 	}
-	return c.writeFrame(op, 0, data, final)
+	return nil
 }
 
 // Ping queues a ping with payload (at most 125 bytes). The pong comes back
@@ -133,7 +208,7 @@ func (c *Conn) Ping(payload []byte) error {
 	if len(payload) > frame.MaxControlPayload {
 		return ErrControlTooLong
 	}
-	if c.state != stOpen {
+	if c.state != stOpen || c.closeReq.Load() != 0 {
 		return ErrClosed
 	}
 	return c.writeFrame(frame.Ping, 0, payload, true)
