@@ -64,10 +64,10 @@ type clientHandshake struct {
 func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*Conn] {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return failDial(g, errors.New("websocket: dial: " + err.Error()))
+		return failDial(g, errors.New("websocket: dial: "+err.Error()))
 	}
 	if u.Scheme != "ws" && u.Scheme != "http" {
-		return failDial(g, errors.New("websocket: dial: unsupported scheme " + u.Scheme))
+		return failDial(g, errors.New("websocket: dial: unsupported scheme "+u.Scheme))
 	}
 	host := u.Host
 	if u.Port() == "" {
