@@ -60,7 +60,7 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 	if c.fragType != 0 {
 		return ErrFragment
 	}
-	if err := c.admit(); err != nil {
+	if err := c.admit(len(pm.data)); err != nil {
 		return err
 	}
 	if c.role == frame.Client || (c.deflate && c.ownCtx && len(pm.data) >= c.cfg.threshold()) {

@@ -111,14 +111,15 @@ func (f HandlerFuncs) OnClose(c *Conn, err error) {
 // fast enough). Control frames are always queued.
 //
 // Under every policy the connection's queued output is bounded by its
-// budget: ioloop.Options.MaxOutput, or one message of
-// Config.MaxMessageSize with its framing (and deflate's overhead) if that
-// is larger, so that any message the connection accepts can be sent back.
-// A send that would pass the budget closes the connection with 1008
-// ("slow consumer") and fails with ErrSlowConsumer; a single message
-// larger than the whole budget fails with ErrTooLarge and is not sent.
-// The ioloop connection's own MaxOutput is never reached: output beyond it
-// waits in the WebSocket connection until the kernel took enough.
+// budget: room for one message of the largest size it sends, with its
+// framing and deflate's overhead. That size is Config.MaxMessageSize, or
+// about ioloop.Options.MaxOutput if that is larger, so that any message
+// the connection accepts can be sent back. A longer message fails with
+// ErrTooLarge and is not sent; a send that would pass the budget closes
+// the connection with 1008 ("slow consumer") and fails with
+// ErrSlowConsumer. The ioloop connection's own MaxOutput is never reached:
+// output beyond it waits in the WebSocket connection until the kernel took
+// enough.
 type Policy uint8
 
 // The slow-consumer policies.
@@ -255,8 +256,9 @@ var (
 	ErrCloseCode = errors.New("websocket: invalid close code")
 	// ErrFragment: SendFragment was mixed with another message or type.
 	ErrFragment = errors.New("websocket: fragment out of sequence")
-	// ErrTooLarge: a message is larger than the connection's whole output
-	// budget (see Policy); it was not sent and the connection goes on.
+	// ErrTooLarge: a message (or a fragment) is longer than the largest
+	// the connection sends (see Policy); it was not sent and the
+	// connection goes on.
 	ErrTooLarge = errors.New("websocket: message larger than the output budget")
 )
 
@@ -307,6 +309,7 @@ type Conn struct {
 	spill      []byte // frames not yet in the ioloop connection, in order
 	closeAfter bool   // close the transport once the spill is empty
 	maxOut     int    // ioloop.Options.MaxOutput
+	maxSend    int    // longest data message or fragment sent (see Policy)
 	budget     int    // bound of all queued output (see room)
 
 	// Close handshake.
@@ -360,10 +363,11 @@ func (c *Conn) start() {
 	c.dec.Init(frame.Config{Role: c.role, MaxMessageSize: c.cfg.maxMessage(), Deflate: c.deflate})
 	c.state = stOpen
 	c.maxOut = c.c.Loop().Group().Options().MaxOutput
-	c.budget = c.maxOut
-	if m := c.cfg.maxMessage(); m >= 0 {
-		c.budget = int(max(int64(c.maxOut), m+frame.DeflateSlack(m)+frame.MaxHeaderLen))
-	}
+	// The budget holds one message of maxSend bytes, deflated, framed.
+	ms := int64(c.maxOut) - frame.DeflateSlack(int64(c.maxOut)) - frame.MaxHeaderLen
+	ms = max(ms, c.cfg.maxMessage(), 0)
+	c.maxSend = int(ms)
+	c.budget = int(ms + frame.DeflateSlack(ms) + frame.MaxHeaderLen)
 	if c.cfg.SlowConsumer != PolicyPause {
 		// The budget bounds what is queued for a slow peer: reading
 		// goes on (no deadlock between two peers that both send).

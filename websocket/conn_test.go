@@ -50,10 +50,9 @@ func TestEchoSizes(t *testing.T) {
 	for _, compress := range []bool{false, true} {
 		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) {
 			cfg := websocket.Config{Compression: compress, MaxMessageSize: 17 << 20}
-			// Both ends pause reading while their output is above the
-			// high-water mark; with 16 MiB in flight each way at once the
-			// mark must be above a message, or both would wait for the other.
-			s := newServer(t, ioloop.Options{HighWater: 40 << 20, LowWater: 1 << 20}, &websocket.Upgrader{Config: cfg}, func() websocket.Handler { return echoHandler{} })
+			// 16 MiB in flight each way at once, with the default marks:
+			// neither end pauses reading (PolicyQueue).
+			s := newServer(t, ioloop.Options{}, &websocket.Upgrader{Config: cfg}, func() websocket.Handler { return echoHandler{} })
 			rec := newRecorder(false)
 			c := dial(t, s.g, &websocket.Dialer{Config: cfg}, s.url, rec)
 			<-rec.open

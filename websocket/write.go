@@ -34,18 +34,12 @@ func (c *Conn) writeFrame(op frame.Opcode, rsv byte, payload []byte, fin bool) e
 
 // room checks that a frame of n bytes may join the connection's output:
 // what is queued (in the ioloop connection and in the spill) plus n must
-// stay within the budget, ioloop.Options.MaxOutput or one message of
-// Config.MaxMessageSize with its framing, whichever is larger. A data
-// frame larger than the whole budget fails with ErrTooLarge and changes
-// nothing; past the budget otherwise the peer does not read what it is
-// sent: the connection is closed with 1008 ("slow consumer") and the send
-// fails with ErrSlowConsumer. The close frame itself always goes.
+// stay within the budget (see Policy). Past it the peer does not read what
+// it is sent: the connection is closed with 1008 ("slow consumer") and the
+// send fails with ErrSlowConsumer. The close frame itself always goes.
 func (c *Conn) room(op frame.Opcode, n int) error {
 	if op == frame.Close {
 		return nil
-	}
-	if !op.IsControl() && n > c.budget {
-		return ErrTooLarge
 	}
 	if c.c.OutputLen()+len(c.spill)+n <= c.budget {
 		return nil
@@ -97,10 +91,14 @@ func (c *Conn) drain() error {
 	return nil
 }
 
-// admit applies Config.SlowConsumer to a data message about to be sent.
-func (c *Conn) admit() error {
+// admit applies Config.SlowConsumer to a data message of n bytes about to
+// be sent, after checking that it may be sent at all.
+func (c *Conn) admit(n int) error {
 	if c.state != stOpen || c.closeReq.Load() != 0 {
 		return ErrClosed
+	}
+	if n > c.maxSend {
+		return ErrTooLarge
 	}
 	if !c.slow {
 		return nil
@@ -119,9 +117,10 @@ func (c *Conn) admit() error {
 // Send queues data as one message of type mt; data is copied (compressed
 // first when compression was negotiated and data is at least
 // Config.CompressThreshold bytes long) and may be reused at once. It fails
-// with ErrClosed once the close handshake started, and applies
-// Config.SlowConsumer when the peer does not read. Loop only; no allocation
-// in the steady state.
+// with ErrClosed once the close handshake started or Close was called, with
+// ErrTooLarge for a message longer than the connection sends (see Policy),
+// and applies Config.SlowConsumer and the output budget when the peer does
+// not read. Loop only; no allocation in the steady state.
 func (c *Conn) Send(mt MessageType, data []byte) error {
 	if mt != TextMessage && mt != BinaryMessage {
 		return ErrMessageType
@@ -129,15 +128,10 @@ func (c *Conn) Send(mt MessageType, data []byte) error {
 	if c.fragType != 0 {
 		return ErrFragment
 	}
-	if err := c.admit(); err != nil {
+	if err := c.admit(len(data)); err != nil {
 		return err
 	}
 	if c.deflate && len(data) >= c.cfg.threshold() {
-		// Checked before compressing: a frame refused after it would
-		// leave the compression context ahead of the peer's.
-		if n := int64(len(data)); n+frame.DeflateSlack(n)+frame.MaxHeaderLen > int64(c.budget) {
-			return ErrTooLarge
-		}
 		z := c.comp.Compress(c.wbuf[:0], data)
 		// writeFrame may reuse wbuf for masking: move the payload aside.
 		if c.role == frame.Client {
@@ -184,12 +178,14 @@ func (c *Conn) SendFragment(mt MessageType, data []byte, final bool) error {
 	}
 	op := frame.Continuation
 	if c.fragType == 0 {
-		if err := c.admit(); err != nil {
+		if err := c.admit(len(data)); err != nil {
 			return err
 		}
 		op = frame.Opcode(mt)
 	} else if c.state != stOpen || c.closeReq.Load() != 0 {
 		return ErrClosed
+	} else if len(data) > c.maxSend {
+		return ErrTooLarge
 	}
 	if err := c.writeFrame(op, 0, data, final); err != nil {
 		return err
