@@ -157,8 +157,9 @@ type Config struct {
 	// connection with 1009. Default 16 MiB; negative: no limit.
 	MaxMessageSize int64
 	// PingInterval, when positive, sends a ping after each interval and
-	// closes the connection with ErrPingTimeout when nothing at all (no
-	// pong, no data) arrived within PingTimeout of it. Default 0: no pings.
+	// closes the connection with 1008 and ErrPingTimeout when nothing at
+	// all (no pong, no data) arrived within PingTimeout of it. Default 0:
+	// no pings.
 	PingInterval time.Duration
 	// PingTimeout is how long a keep-alive ping waits for a sign of life.
 	// Default PingInterval.
@@ -441,13 +442,18 @@ func (c *Conn) pingTick() {
 	c.c.Loop().AfterFunc(c.cfg.pingTimeout(), c.checkFn)
 }
 
-// pingCheck closes the connection when nothing arrived since the last ping.
+// pingCheck closes the connection when nothing arrived since the last
+// ping: a close frame with 1008 goes out (a peer that is alive but slow
+// learns why), then the transport closes without waiting for an answer.
 func (c *Conn) pingCheck() {
 	c.awaiting = false
 	if c.state != stOpen || c.heard {
 		return
 	}
-	c.closeErr = &CloseError{Code: CloseAbnormal, Err: ErrPingTimeout}
+	const reason = "keep-alive ping timed out"
+	c.closeErr = &CloseError{Code: ClosePolicyViolation, Reason: reason, Err: ErrPingTimeout}
 	c.state = stClosing
-	_ = c.c.Abort()
+	c.closeSent = true
+	c.writeClose(ClosePolicyViolation, []byte(reason))
+	c.closeTransport()
 }

@@ -314,8 +314,9 @@ func TestPingTimeout(t *testing.T) {
 	if h, _ := rc.readFrame(); h.Opcode != frame.Ping {
 		t.Fatalf("got %v, want ping", h.Opcode)
 	}
+	rc.expectClose(websocket.ClosePolicyViolation) // a close frame, never a bare close
 	ce := recv(t, srec.closed, "close")
-	if !errors.Is(ce, websocket.ErrPingTimeout) {
+	if ce.Code != websocket.ClosePolicyViolation || !errors.Is(ce, websocket.ErrPingTimeout) {
 		t.Fatalf("close %v", ce)
 	}
 }
