@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/websocket"
@@ -93,5 +94,81 @@ func TestCloseNow(t *testing.T) {
 	ce := recv(t, srec.closed, "close")
 	if ce.Code != websocket.CloseAbnormal || ce.Remote || ce.Err == nil || !strings.Contains(ce.Err.Error(), "CloseNow") {
 		t.Fatalf("server saw %v", ce)
+	}
+}
+
+// TestCloseFromServer: the server starts the close handshake; the client
+// echoes it and both see the server's code.
+func TestCloseFromServer(t *testing.T) {
+	checkLeaks(t)
+	srec := newRecorder(false)
+	s := newServer(t, ioloop.Options{}, &websocket.Upgrader{}, func() websocket.Handler { return srec })
+	crec := newRecorder(false)
+	dial(t, s.g, &websocket.Dialer{}, s.url, crec)
+	sc := recv(t, srec.open, "server open")
+	if err := sc.Close(websocket.CloseGoingAway, "restart"); err != nil {
+		t.Fatal(err)
+	}
+	if ce := recv(t, crec.closed, "client close"); ce.Code != 1001 || ce.Reason != "restart" || !ce.Remote {
+		t.Fatalf("client saw %v", ce)
+	}
+	if ce := recv(t, srec.closed, "server close"); ce.Code != 1001 || ce.Remote || ce.Err != nil {
+		t.Fatalf("server saw %v", ce)
+	}
+	if err := sc.Close(9999, ""); !errors.Is(err, websocket.ErrCloseCode) {
+		t.Fatalf("invalid code accepted: %v", err)
+	}
+}
+
+// TestCloseWithoutFrame: a peer that just disconnects gives 1006.
+func TestCloseWithoutFrame(t *testing.T) {
+	checkLeaks(t)
+	srec := newRecorder(false)
+	s := newServer(t, ioloop.Options{}, &websocket.Upgrader{}, func() websocket.Handler { return srec })
+	rc := dialRaw(t, s.addr, "")
+	recv(t, srec.open, "open")
+	_ = rc.nc.Close()
+	if ce := recv(t, srec.closed, "close"); ce.Code != websocket.CloseAbnormal || ce.Err == nil {
+		t.Fatalf("close %v", ce)
+	}
+}
+
+// TestCloseTimeout: a peer that never answers the close frame is cut after
+// CloseTimeout.
+func TestCloseTimeout(t *testing.T) {
+	checkLeaks(t)
+	srec := newRecorder(false)
+	s := newServer(t, ioloop.Options{}, &websocket.Upgrader{Config: websocket.Config{CloseTimeout: 50 * time.Millisecond}}, func() websocket.Handler { return srec })
+	rc := dialRaw(t, s.addr, "")
+	sc := recv(t, srec.open, "open")
+	_ = sc.Close(websocket.CloseNormal, "")
+	if h, _ := rc.readFrame(); h.Opcode != frame.Close {
+		t.Fatalf("got %v", h.Opcode)
+	}
+	ce := recv(t, srec.closed, "close")
+	if ce.Code != websocket.CloseNormal || !errors.Is(ce, websocket.ErrCloseTimeout) {
+		t.Fatalf("close %v", ce)
+	}
+}
+
+// TestShutdown: the server's Shutdown closes upgraded connections with
+// 1001 and waits for them.
+func TestShutdown(t *testing.T) {
+	checkLeaks(t)
+	srec := newRecorder(false)
+	s := newServer(t, ioloop.Options{}, &websocket.Upgrader{}, func() websocket.Handler { return srec })
+	crec := newRecorder(false)
+	dial(t, s.g, &websocket.Dialer{}, s.url, crec)
+	recv(t, srec.open, "open")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ce := recv(t, crec.closed, "client close"); ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("client saw %v", ce)
+	}
+	if s.srv.NumConns() != 0 {
+		t.Fatalf("%d connections left", s.srv.NumConns())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,5 +214,102 @@ func TestOutputBudget(t *testing.T) {
 	ce := recv(t, srec.closed, "close")
 	if ce.Code != websocket.ClosePolicyViolation || !errors.Is(ce, websocket.ErrSlowConsumer) {
 		t.Fatalf("server saw %v", ce)
+	}
+}
+
+// TestConcurrentWriters: goroutines send through WriteMessage at once;
+// every message arrives once and each goroutine's messages in order.
+func TestConcurrentWriters(t *testing.T) {
+	checkLeaks(t)
+	srec := newRecorder(false)
+	s := newServer(t, ioloop.Options{}, &websocket.Upgrader{}, func() websocket.Handler { return srec })
+	c := dial(t, s.g, &websocket.Dialer{}, s.url, newRecorder(false))
+	const writers, each = 8, 200
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				f := c.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf("%d:%d", w, i)))
+				if _, err := f.Await(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	next := make([]int, writers)
+	for k := 0; k < writers*each; k++ {
+		m := recv(t, srec.msgs, "message")
+		var w, i int
+		if _, err := fmt.Sscanf(m.data, "%d:%d", &w, &i); err != nil {
+			t.Fatal(err)
+		}
+		if next[w] != i {
+			t.Fatalf("writer %d: got %d, want %d", w, i, next[w])
+		}
+		next[w]++
+	}
+	_ = c.Close(websocket.CloseNormal, "")
+	recv(t, srec.closed, "close")
+}
+
+// TestSlowConsumer: a peer that does not read makes PolicyDrop drop and
+// PolicyClose close.
+func TestSlowConsumer(t *testing.T) {
+	checkLeaks(t)
+	for _, pol := range []websocket.Policy{websocket.PolicyDrop, websocket.PolicyClose} {
+		t.Run(fmt.Sprint(pol), func(t *testing.T) {
+			srec := newRecorder(false)
+			cfg := websocket.Config{SlowConsumer: pol, CloseTimeout: 100 * time.Millisecond}
+			s := newServer(t, ioloop.Options{Loops: 1}, &websocket.Upgrader{Config: cfg}, func() websocket.Handler { return srec })
+			rc := dialRaw(t, s.addr, "")
+			sc := recv(t, srec.open, "open")
+			chunk := make([]byte, 256<<10)
+			result := make(chan error, 1)
+			var tick func()
+			sends := 0
+			tick = func() {
+				err := sc.Send(websocket.BinaryMessage, chunk)
+				sends++
+				if err != nil || sends > 2000 {
+					result <- err
+					return
+				}
+				sc.Loop().AfterFunc(time.Millisecond, tick)
+			}
+			_ = sc.Loop().Post(tick)
+			err := recv(t, result, "slow consumer")
+			switch pol {
+			case websocket.PolicyDrop:
+				if !errors.Is(err, websocket.ErrDropped) {
+					t.Fatalf("got %v after %d sends", err, sends)
+				}
+				var dropped uint64
+				_, _ = ioloop.Submit(sc.Loop(), func() (int, error) { dropped = sc.Dropped(); return 0, nil }).Await(context.Background())
+				if dropped != 1 {
+					t.Fatalf("dropped %d", dropped)
+				}
+				// Over the mark, the server still reads: the policy
+				// bounds its output, so reading is not paused.
+				rc.write(frameBytes(true, 0, frame.Text, []byte("still reading"), true))
+				if m := recv(t, srec.msgs, "message over the mark"); m.data != "still reading" {
+					t.Fatalf("got %q", m.data)
+				}
+				_ = rc.nc.Close()
+				recv(t, srec.closed, "close")
+			case websocket.PolicyClose:
+				if !errors.Is(err, websocket.ErrSlowConsumer) {
+					t.Fatalf("got %v after %d sends", err, sends)
+				}
+				_ = rc.nc.Close()
+				ce := recv(t, srec.closed, "close")
+				if ce.Code != websocket.ClosePolicyViolation || !errors.Is(ce, websocket.ErrSlowConsumer) {
+					t.Fatalf("close %v", ce)
+				}
+			}
+		})
 	}
 }
