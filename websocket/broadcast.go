@@ -27,7 +27,7 @@ type PreparedMessage struct {
 }
 
 // NewPreparedMessage encodes data (copied) as one message of type mt. It
-// allocates the frame; any goroutine.
+// allocates the frame. Safe from any goroutine.
 func NewPreparedMessage(mt MessageType, data []byte) (*PreparedMessage, error) {
 	if mt != TextMessage && mt != BinaryMessage {
 		return nil, ErrMessageType
@@ -55,7 +55,7 @@ func (pm *PreparedMessage) compressed(level int) []byte {
 // SendPrepared queues pm on c like Send(pm's type, pm's data), but with the
 // frame encoded once and queued by reference (beyond
 // ioloop.Options.MaxOutput, copied; see Policy). It applies
-// Config.SlowConsumer and the output budget. Loop only; no allocation.
+// Config.SlowConsumer and the output budget. No allocation. Loop only.
 func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 	if c.fragType != 0 {
 		return ErrFragment
@@ -80,12 +80,12 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 	return c.put(b, true)
 }
 
-// Broadcast sends pm to every connection of conns with SendPrepared, from
-// any goroutine: it posts one task per loop that owns some of them. The
-// future settles, on no loop, with the number of connections the message
-// was queued on (closed connections and drops by PolicyDrop are not
-// counted) once every loop has run its task. conns is read before Broadcast
-// returns. Cost: one slice per loop involved and one task per loop.
+// Broadcast sends pm to every connection of conns with SendPrepared: it
+// posts one task per loop that owns some of them. The future settles, on no
+// loop, with the number of connections the message was queued on (closed
+// connections and drops by PolicyDrop are not counted) once every loop has
+// run its task. conns is read before Broadcast returns. Cost: one slice per
+// loop involved and one task per loop. Safe from any goroutine.
 func Broadcast(pm *PreparedMessage, conns []*Conn) *async.Future[int] {
 	p := async.NewPromise[int](nil)
 	byLoop := make(map[*ioloop.Loop][]*Conn)

@@ -59,8 +59,8 @@ type clientHandshake struct {
 // h.OnOpen ran) or the error; its continuations run on the connection's loop,
 // or, when Dial fails before a connection exists (a bad URL, a refused
 // dial), on the group's first loop.
-// A host name is resolved on the calling goroutine. Any goroutine; it
-// allocates the connection and the request.
+// A host name is resolved on the calling goroutine. It allocates the
+// connection and the request. Safe from any goroutine.
 func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*Conn] {
 	u, err := url.Parse(rawURL)
 	if err != nil {

@@ -272,8 +272,9 @@ const (
 )
 
 // Conn is one WebSocket connection, owned by the loop of its ioloop
-// connection. Methods say which goroutine may call them: "loop only" ones
-// must be called from a callback on that loop. Buffers exist only while a
+// connection. Each method's doc ends with the goroutines that may call it:
+// "Loop only." ones must be called from a callback on that loop; "Safe from
+// any goroutine." ones from anywhere. Buffers exist only while a
 // message is being reassembled or compressed, for a client's masked copy of
 // what it sends (kept up to 64 KiB), and for output that does not fit under
 // ioloop.Options.MaxOutput yet (see Config.SlowConsumer).
@@ -382,14 +383,14 @@ func (c *Conn) start() {
 }
 
 // NetConn returns the ioloop connection under c (for addresses and
-// options; do not read from or write to it). Any goroutine.
+// options; do not read from or write to it). Safe from any goroutine.
 func (c *Conn) NetConn() *ioloop.Conn { return c.c }
 
-// Loop returns the loop that owns the connection. Any goroutine.
+// Loop returns the loop that owns the connection. Safe from any goroutine.
 func (c *Conn) Loop() *ioloop.Loop { return c.c.Loop() }
 
-// Subprotocol returns the negotiated subprotocol, or "". Loop only (it does
-// not change after the handshake).
+// Subprotocol returns the negotiated subprotocol, or "". It does not change
+// after the handshake. Loop only.
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
 // Compressed reports whether permessage-deflate was negotiated. Loop only.

@@ -120,7 +120,7 @@ func (c *Conn) admit(n int) error {
 // with ErrClosed once the close handshake started or Close was called, with
 // ErrTooLarge for a message longer than the connection sends (see Policy),
 // and applies Config.SlowConsumer and the output budget when the peer does
-// not read. Loop only; no allocation in the steady state.
+// not read. No allocation in the steady state. Loop only.
 func (c *Conn) Send(mt MessageType, data []byte) error {
 	if mt != TextMessage && mt != BinaryMessage {
 		return ErrMessageType
@@ -210,12 +210,12 @@ func (c *Conn) Ping(payload []byte) error {
 	return c.writeFrame(frame.Ping, 0, payload, true)
 }
 
-// WriteMessage sends data as one message from any goroutine. The returned
-// future settles, on the connection's loop, with len(data) once the message
-// is queued on the connection in order with other sends (the loop hands it
-// to the kernel at the end of that iteration), or with the error of Send.
-// data must not change until the future settles. Cost: one posted task and
-// one future.
+// WriteMessage sends data as one message. The returned future settles, on
+// the connection's loop, with len(data) once the message is queued on the
+// connection in order with other sends, or with the error of Send (or the
+// loop's ioloop.ErrMailboxFull: retry later or apply backpressure upstream). data
+// must not change until the future settles. Cost: one posted task and one
+// future. Safe from any goroutine.
 func (c *Conn) WriteMessage(mt MessageType, data []byte) *async.Future[int] {
 	p := async.NewPromise[int](c.c.Loop())
 	if err := c.c.Loop().Post(func() {
