@@ -86,6 +86,7 @@ func (lh *loopHandler) OnClose(ic *ioloop.Conn, err error) {
 	c.state = stClosed
 	c.closeTimer.Stop()
 	c.pingTimer.Stop()
+	c.drainTimer.Stop()
 	if c.comp != nil {
 		c.comp.Release()
 	}

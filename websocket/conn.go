@@ -310,6 +310,8 @@ type Conn struct {
 	// Output beyond ioloop.Options.MaxOutput (see put).
 	spill      []byte // frames not yet in the ioloop connection, in order
 	closeAfter bool   // close the transport once the spill is empty
+	drainTimer ioloop.Timer
+	drainFn    func() // retryDrain, allocated at its first use
 	maxOut     int    // ioloop.Options.MaxOutput
 	maxSend    int    // longest data message or fragment sent (see Policy)
 	budget     int    // bound of all queued output (see room)

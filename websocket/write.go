@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"math/rand/v2"
+	"time"
 
 	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/websocket/internal/frame"
@@ -81,6 +82,14 @@ func (c *Conn) drain() error {
 		c.spill = c.spill[n:]
 	}
 	if len(c.spill) > 0 {
+		if !c.slow && !c.drainTimer.Pending() {
+			// No OnBackpressure will come (MaxOutput is not above
+			// HighWater): look again shortly.
+			if c.drainFn == nil {
+				c.drainFn = c.retryDrain
+			}
+			c.drainTimer = c.c.Loop().AfterFunc(drainRetry, c.drainFn)
+		}
 		return nil
 	}
 	c.spill = nil
@@ -89,6 +98,19 @@ func (c *Conn) drain() error {
 		_ = c.c.Close()
 	}
 	return nil
+}
+
+// drainRetry is how soon drain looks again at a spill that no
+// OnBackpressure will move on.
+const drainRetry = time.Millisecond
+
+// retryDrain is drainTimer's function.
+func (c *Conn) retryDrain() {
+	if c.state != stClosed && len(c.spill) > 0 {
+		if err := c.drain(); err != nil {
+			_ = c.c.Abort()
+		}
+	}
 }
 
 // admit applies Config.SlowConsumer to a data message of n bytes about to

@@ -313,3 +313,20 @@ func TestSlowConsumer(t *testing.T) {
 		})
 	}
 }
+
+// TestSpillWithoutBackpressure: with MaxOutput equal to HighWater no
+// OnBackpressure ever comes, and a message larger than MaxOutput still goes
+// out whole.
+func TestSpillWithoutBackpressure(t *testing.T) {
+	checkLeaks(t)
+	const mark = 256 << 10
+	s := newServer(t, ioloop.Options{Loops: 1, HighWater: mark, LowWater: mark / 4, MaxOutput: mark}, &websocket.Upgrader{}, func() websocket.Handler { return echoHandler{} })
+	rc := dialRaw(t, s.addr, "")
+	payload := pattern(4*mark+3, false)
+	rc.write(frameBytes(true, 0, frame.Binary, payload, true))
+	if h, p := rc.readFrame(); h.Opcode != frame.Binary || !bytes.Equal(p, payload) {
+		t.Fatalf("echo: %v, %d bytes, want the message back", h.Opcode, len(p))
+	}
+	rc.write(frameBytes(true, 0, frame.Close, frame.AppendClose(nil, websocket.CloseNormal, ""), true))
+	rc.expectClose(websocket.CloseNormal)
+}
