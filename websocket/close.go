@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/ioloop/ioloop"
@@ -197,3 +198,37 @@ const (
 
 // errClosedNow is the cause OnClose reports after CloseNow.
 var errClosedNow = errors.New("websocket: closed by CloseNow without a close handshake")
+
+// recoverHandler, deferred around the calls into the Handler, turns a
+// panic of the handler into the end of this connection only: the panic is
+// logged with its stack (ioloop.Options.Logger), a close frame with 1011
+// (internal error) goes out, and OnClose gets a *CloseError whose Err is
+// an *async.PanicError. hs is the client handshake that was under way:
+// Dial's future fails with the panic if OnOpen panicked before it settled.
+// Loop only.
+func (c *Conn) recoverHandler(hs *clientHandshake) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	stack := debug.Stack()
+	c.c.Loop().Group().Options().Logger.Error("websocket: panic in a Handler recovered; closing the connection with 1011",
+		"remote", c.c.RemoteAddrPort(), "panic", r, "stack", string(stack))
+	err := &async.PanicError{Value: r, Stack: stack}
+	if hs != nil {
+		hs.p.Reject(err)
+	}
+	if c.state != stOpen {
+		if c.closeErr != nil && c.closeErr.Err == nil {
+			c.closeErr.Err = err
+		}
+		_ = c.c.Close()
+		return
+	}
+	c.closeErr = &CloseError{Code: CloseInternalError, Reason: "internal error", Err: err}
+	c.closeSent = true
+	c.writeClose(CloseInternalError, []byte("internal error"))
+	c.state = stClosing
+	c.c.Discard(-1)
+	c.closeTransport()
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/websocket"
 	"github.com/ioloop/ioloop/websocket/internal/frame"
 )
@@ -171,4 +172,47 @@ func TestShutdown(t *testing.T) {
 	if s.srv.NumConns() != 0 {
 		t.Fatalf("%d connections left", s.srv.NumConns())
 	}
+}
+
+// TestHandlerPanic: a panic in a handler ends its connection only, with a
+// close frame carrying 1011; the loop goes on serving others. A client
+// whose OnOpen panics gets the panic from Dial's future.
+func TestHandlerPanic(t *testing.T) {
+	checkLeaks(t)
+	closed := make(chan *websocket.CloseError, 4)
+	h := websocket.HandlerFuncs{
+		Message: func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
+			if string(data) == "boom" {
+				panic("boom")
+			}
+			_ = c.Send(mt, data)
+		},
+		Closed: func(_ *websocket.Conn, err error) { closed <- err.(*websocket.CloseError) },
+	}
+	s := newServer(t, ioloop.Options{Loops: 1}, &websocket.Upgrader{}, func() websocket.Handler { return h })
+	rc := dialRaw(t, s.addr, "")
+	rc.write(frameBytes(true, 0, frame.Text, []byte("boom"), true))
+	rc.expectClose(websocket.CloseInternalError)
+	ce := recv(t, closed, "server close")
+	var pe *async.PanicError
+	if ce.Code != websocket.CloseInternalError || !errors.As(ce.Err, &pe) || pe.Value != "boom" {
+		t.Fatalf("server saw %v", ce)
+	}
+
+	other := dialRaw(t, s.addr, "")
+	other.write(frameBytes(true, 0, frame.Text, []byte("still here"), true))
+	if hd, p := other.readFrame(); hd.Opcode != frame.Text || string(p) != "still here" {
+		t.Fatalf("after a panic on the loop: %v %q", hd.Opcode, p)
+	}
+	other.write(frameBytes(true, 0, frame.Close, frame.AppendClose(nil, websocket.CloseNormal, ""), true))
+	other.expectClose(websocket.CloseNormal)
+	recv(t, closed, "server close")
+
+	_, err := (&websocket.Dialer{}).Dial(s.g, s.url, websocket.HandlerFuncs{
+		Open: func(*websocket.Conn) { panic("open") },
+	}).Await(context.Background())
+	if !errors.As(err, &pe) || pe.Value != "open" {
+		t.Fatalf("Dial with a panicking OnOpen: %v", err)
+	}
+	recv(t, closed, "server close")
 }

@@ -418,6 +418,7 @@ func (lh *loopHandler) OnOpen(ic *ioloop.Conn) {
 		c.hs.open(c)
 		return
 	}
+	defer c.recoverHandler(nil)
 	c.start()
 }
 

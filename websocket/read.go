@@ -10,6 +10,7 @@ import (
 // OnData implements ioloop.Handler.
 func (lh *loopHandler) OnData(ic *ioloop.Conn) {
 	c := (*Conn)(lh)
+	defer c.recoverHandler(c.hs)
 	if c.hs != nil {
 		if !c.hs.read(c) {
 			return
