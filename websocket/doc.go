@@ -58,17 +58,18 @@
 // MaxMessageSize+1 bytes of output.
 //
 // Closing: the close handshake of RFC 6455 7 (Conn.Close; Conn.CloseNow
-// closes without it). Whoever closes first sends a
-// close frame and waits for the peer's (bounded by Config.CloseTimeout); the
-// side that receives a close frame first echoes it; then the TCP connection
-// is closed gracefully (queued output is flushed first). A protocol violation
-// by the peer is answered with a close frame carrying the decoder's code
-// (1002, 1007, 1009) and nothing after it reaches the handler. Every limit
-// of this package that ends a connection sends a close frame with its code
-// first: 1009 for a message over Config.MaxMessageSize, 1008 for a peer that
-// does not read (PolicyClose, the output budget) or does not answer the
-// keep-alive ping, 1001 when the server shuts down. Handler.OnClose runs
-// exactly once, last, with a *CloseError saying how it ended.
+// closes without it). Whoever closes first sends a close frame and waits for
+// the peer's (bounded by Config.CloseTimeout); the side that receives a
+// close frame first echoes it; then the TCP connection is closed gracefully
+// (queued output is flushed first). A protocol violation by the peer is
+// answered with a close frame carrying the decoder's code (1002, 1007,
+// 1009) and nothing after it reaches the handler. Every limit of this
+// package that ends a connection sends a close frame with its code first:
+// 1009 for a message over Config.MaxMessageSize, 1008 for a peer that does
+// not read (PolicyClose, the output budget) or does not answer the
+// keep-alive ping, 1011 when a Handler panics, 1001 when the server shuts
+// down. Handler.OnClose runs exactly once, last, with a *CloseError saying
+// how it ended.
 //
 // Backpressure: Config.SlowConsumer chooses what happens to data messages
 // sent while the connection's output is above the high-water mark. With
