@@ -277,7 +277,7 @@ const (
 // any goroutine." ones from anywhere. Buffers exist only while a
 // message is being reassembled or compressed, for a client's masked copy of
 // what it sends (kept up to 64 KiB), and for output that does not fit under
-// ioloop.Options.MaxOutput yet (see Config.SlowConsumer).
+// ioloop.Options.MaxOutput yet (see Policy).
 type Conn struct {
 	c     *ioloop.Conn
 	h     Handler
