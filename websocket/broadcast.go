@@ -27,7 +27,7 @@ type PreparedMessage struct {
 }
 
 // NewPreparedMessage encodes data (copied) as one message of type mt. It
-// allocates the frame; any goroutine.
+// allocates the frame. Safe from any goroutine.
 func NewPreparedMessage(mt MessageType, data []byte) (*PreparedMessage, error) {
 	if mt != TextMessage && mt != BinaryMessage {
 		return nil, ErrMessageType
@@ -53,16 +53,14 @@ func (pm *PreparedMessage) compressed(level int) []byte {
 }
 
 // SendPrepared queues pm on c like Send(pm's type, pm's data), but with the
-// frame encoded once: a frame of up to 1 KiB is written to the kernel at
-// once when nothing is queued for c (what the kernel does not take is
-// copied), a larger one, or any on a loop that batches through io_uring, is
-// queued by reference. It applies
-// Config.SlowConsumer. Loop only; no allocation.
+// frame encoded once and queued by reference (beyond
+// ioloop.Options.MaxOutput, copied; see Policy). It applies
+// Config.SlowConsumer and the output budget. No allocation. Loop only.
 func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 	if c.fragType != 0 {
 		return ErrFragment
 	}
-	if err := c.admit(); err != nil {
+	if err := c.admit(len(pm.data)); err != nil {
 		return err
 	}
 	if c.role == frame.Client || (c.deflate && c.ownCtx && len(pm.data) >= c.cfg.threshold()) {
@@ -74,30 +72,20 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 			b = z
 		}
 	}
-	if len(b) <= directFrame && !c.c.Loop().IOUring() {
-		// A small frame goes to the kernel at once when nothing is
-		// queued: a broadcast overlaps its writes with the peers'
-		// reads and holds no output buffers; a slow peer's copy of
-		// what the kernel did not take costs at most directFrame.
-		// (A loop that batches through io_uring sends every queued
-		// frame of the iteration in one system call instead.)
-		_, err := c.c.WriteNow(b)
+	if err := c.room(frame.Opcode(pm.mt), len(b)); err != nil {
 		return err
 	}
-	_, err := c.c.WriteShared(b)
-	return err
+	// By reference (Conn.WriteRef): the loop chooses between a direct and a
+	// batched send itself.
+	return c.put(b, true)
 }
 
-// directFrame is the largest prepared frame SendPrepared writes at once
-// instead of queuing it by reference.
-const directFrame = 1 << 10
-
-// Broadcast sends pm to every connection of conns with SendPrepared, from
-// any goroutine: it posts one task per loop that owns some of them. The
-// future settles, on no loop, with the number of connections the message
-// was queued on (closed connections and drops by PolicyDrop are not
-// counted) once every loop has run its task. conns is read before Broadcast
-// returns. Cost: one slice per loop involved and one task per loop.
+// Broadcast sends pm to every connection of conns with SendPrepared: it
+// posts one task per loop that owns some of them. The future settles, on no
+// loop, with the number of connections the message was queued on (closed
+// connections and drops by PolicyDrop are not counted) once every loop has
+// run its task. conns is read before Broadcast returns. Cost: one slice per
+// loop involved and one task per loop. Safe from any goroutine.
 func Broadcast(pm *PreparedMessage, conns []*Conn) *async.Future[int] {
 	p := async.NewPromise[int](nil)
 	byLoop := make(map[*ioloop.Loop][]*Conn)

@@ -70,16 +70,18 @@ func newClientHandshake(d *Dialer, accept string) *clientHandshake {
 // matches the offer. The response head is read as strictly as the http1
 // client reads responses (RFC 9112: CRLF line ends, no obs-fold) and may
 // be 8 KiB long at most. The future settles with the open connection (after
-// h.OnOpen ran) or the error; its continuations run on the connection's loop.
-// A host name is resolved on the calling goroutine. Any goroutine; it
-// allocates the connection and the request.
+// h.OnOpen ran) or the error; its continuations run on the connection's loop,
+// or, when Dial fails before a connection exists (a bad URL, a refused
+// dial), on the group's first loop. A host name is resolved on the calling
+// goroutine. It allocates the connection and the request. Safe from any
+// goroutine.
 func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*Conn] {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return async.Failed[*Conn](errors.New("websocket: dial: " + err.Error()))
+		return failDial(g, errors.New("websocket: dial: "+err.Error()))
 	}
 	if u.Scheme != "ws" && u.Scheme != "http" {
-		return async.Failed[*Conn](errors.New("websocket: dial: unsupported scheme " + u.Scheme))
+		return failDial(g, errors.New("websocket: dial: unsupported scheme "+u.Scheme))
 	}
 	host := u.Host
 	if u.Port() == "" {
@@ -97,26 +99,42 @@ func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*
 		timeout = 10 * time.Second
 	}
 	hs.timeout = timeout
+	hs.exec.first = g.Loops()[0]
 	hs.p = async.NewPromise[*Conn](&hs.exec)
 	if _, err := g.Dial("tcp", host, (*loopHandler)(c), timeout); err != nil {
-		return async.Failed[*Conn](err)
+		return failDial(g, err)
 	}
 	return hs.p.Future()
 }
 
-// loopExecutor runs a future's continuations on a connection's loop, which
-// is known only once the connection exists: the loop is stored before the
-// future can settle.
-type loopExecutor struct{ l atomic.Pointer[ioloop.Loop] }
+// loopExecutor runs the dial future's continuations on the connection's
+// loop, which is known only once the connection exists. The loop is stored
+// (OnOpen, or fail) before the future settles, and the future settles only
+// on that loop, so every continuation runs there. Before a connection exists
+// (a Dial that fails at once) the stated executor is first, the group's
+// first loop: a continuation never runs on a goroutine of its own.
+type loopExecutor struct {
+	l     atomic.Pointer[ioloop.Loop]
+	first *ioloop.Loop // g.Loops()[0]
+}
 
-// Execute runs t on the loop (on a new goroutine if, against the rule above,
-// no loop is known yet).
+// Execute runs t on the connection's loop, or on first while none is
+// known. Safe from any goroutine; t never runs before Execute returns.
 func (e *loopExecutor) Execute(t async.Task) {
 	if l := e.l.Load(); l != nil {
 		l.Execute(t)
 		return
 	}
-	go t.Run()
+	e.first.Execute(t)
+}
+
+// failDial returns a future failed with err whose continuations run on the
+// group's first loop (loopExecutor), for a Dial that fails before a
+// connection exists.
+func failDial(g *ioloop.Group, err error) *async.Future[*Conn] {
+	p := async.NewPromise[*Conn](&loopExecutor{first: g.Loops()[0]})
+	p.Reject(err)
+	return p.Future()
 }
 
 // request builds the opening handshake.

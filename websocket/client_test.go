@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
+	"github.com/ioloop/ioloop/internal/onloop"
 	"github.com/ioloop/ioloop/websocket"
 	"github.com/ioloop/ioloop/websocket/internal/frame"
 )
@@ -188,5 +190,73 @@ func TestClientRejectsMaskedFrame(t *testing.T) {
 	}
 	if len(rec.msgs) != 0 {
 		t.Fatal("masked frame reached the handler")
+	}
+}
+
+// loopID returns the goroutine id of l's loop.
+func loopID(t testing.TB, l *ioloop.Loop) uint64 {
+	t.Helper()
+	id, err := ioloop.Submit(l, func() (uint64, error) { return onloop.ID(), nil }).Await(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// continuedOn returns the goroutine id a continuation of f runs on.
+func continuedOn[T any](t testing.TB, f *async.Future[T]) (uint64, error) {
+	t.Helper()
+	type res struct {
+		id  uint64
+		err error
+	}
+	ch := make(chan res, 1)
+	f.OnComplete(func(_ T, err error) { ch <- res{onloop.ID(), err} })
+	r := recv(t, ch, "continuation")
+	return r.id, r.err
+}
+
+// TestDialContinuations: the continuations of Dial's future run on the
+// connection's loop, and on the group's first loop when Dial fails before a
+// connection exists; never on a goroutine of their own.
+func TestDialContinuations(t *testing.T) {
+	checkLeaks(t)
+	s := newServer(t, ioloop.Options{Loops: 1}, &websocket.Upgrader{}, func() websocket.Handler { return echoHandler{} })
+	g, err := ioloop.New(ioloop.Options{Loops: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	d := &websocket.Dialer{}
+	first := loopID(t, g.Loops()[0])
+	loops := map[uint64]bool{}
+	for _, l := range g.Loops() {
+		loops[loopID(t, l)] = true
+	}
+
+	for _, url := range []string{"://bad", "wss://127.0.0.1:1/"} {
+		id, err := continuedOn(t, d.Dial(g, url, echoHandler{}))
+		if err == nil {
+			t.Fatalf("%s: dial succeeded", url)
+		}
+		if id != first {
+			t.Fatalf("%s: continuation on goroutine %d, not the first loop's %d", url, id, first)
+		}
+	}
+	// A refused connect fails on the loop the connection was given.
+	if id, err := continuedOn(t, d.Dial(g, "ws://127.0.0.1:1/", echoHandler{})); err == nil || !loops[id] {
+		t.Fatalf("refused dial: %v, continuation on goroutine %d, not a loop", err, id)
+	}
+	for range 3 {
+		f := d.Dial(g, s.url, echoHandler{})
+		id, err := continuedOn(t, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, _ := f.Result()
+		if want := loopID(t, c.Loop()); id != want {
+			t.Fatalf("continuation on goroutine %d, not the connection's loop's %d", id, want)
+		}
+		_ = c.Close(websocket.CloseNormal, "")
 	}
 }

@@ -1,99 +1,12 @@
-// Package websocket is RFC 6455 WebSocket on ioloop's event loops: a server
-// upgrade from the http1 server, a client that dials through a Group, and
-// permessage-deflate (RFC 7692). Connections run their callbacks on the loop
-// that owns the socket, share its read buffer and its output water marks, and
-// hold no goroutine of their own.
-//
-// # Serving
-//
-//	up := &websocket.Upgrader{Config: websocket.Config{Compression: true}}
-//	srv := &http1.Server{Handler: http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
-//		if _, err := up.Upgrade(w, r, echo{}); err != nil {
-//			return // Upgrade answered with the error status
-//		}
-//	})}
-//
-// # Dialing
-//
-//	f := (&websocket.Dialer{}).Dial(g, "ws://127.0.0.1:8080/ws", h)
-//	c, err := f.Await(ctx)
-//
-// # Receiving
-//
-// Handler.OnMessage gets every whole message, reassembled from its frames and
-// inflated when compressed; the data is lent until OnMessage returns. A
-// Handler that also implements FragmentHandler gets uncompressed messages
-// piece by piece as they arrive instead, with no reassembly buffer (compressed
-// messages still arrive whole). Pings are answered automatically; pongs and
-// any input count as signs of life for the keep-alive ping.
-//
-// # Sending
-//
-// From a callback on the connection's loop: Send (a whole message), SendFragment
-// (a message in pieces), SendPrepared (a message encoded once for many
-// connections), Ping and Close. These copy the data into the connection's
-// output and return at once. From any other goroutine: WriteMessage (a
-// future that settles once the message is queued) and Close; Broadcast sends
-// a PreparedMessage to many connections from anywhere.
-//
-// # Contract
-//
-// A Conn belongs to the loop of its ioloop connection. Every field is owned
-// by that loop; the only doors from other goroutines are WriteMessage, Close,
-// Broadcast and Loop().Post, all of which post a task to the loop.
-//
-// Reading: OnData feeds the connection's whole unconsumed input to a
-// frame.Decoder and consumes each event's bytes at once, so the input buffer
-// never holds more than a partial frame header or a partial control frame
-// (at most 139 bytes): data payload is delivered or copied into the message
-// buffer as it arrives. The message buffer exists only while a fragmented or
-// compressed message is arriving (an unfragmented uncompressed message is
-// delivered straight from the input, with no copy) and is dropped after a
-// message larger than 64 KiB. Config.MaxMessageSize bounds it (a compressed
-// message's wire form may pass it by deflate's overhead on incompressible
-// data, MaxMessageSize/1024 + 64 bytes), and bounds the inflated size of a
-// compressed message too, so a decompression bomb costs at most
-// MaxMessageSize+1 bytes of output.
-//
-// Closing: the close handshake of RFC 6455 7. Whoever closes first sends a
-// close frame and waits for the peer's (bounded by Config.CloseTimeout); the
-// side that receives a close frame first echoes it; then the TCP connection
-// is closed gracefully (queued output is flushed first). A protocol violation
-// by the peer is answered with a close frame carrying the decoder's code
-// (1002, 1007, 1009) and nothing after it reaches the handler. Handler.OnClose
-// runs exactly once, last, with a *CloseError saying how it ended.
-//
-// Backpressure: Config.SlowConsumer chooses what happens to data messages
-// sent while the connection's output is above the high-water mark. With
-// PolicyQueue (the default) they are queued and the ioloop connection pauses
-// reading until the peer has read (backpressure onto the peer). With
-// PolicyDrop or PolicyClose the policy bounds what is queued, and reading
-// goes on (ioloop.Conn.SetPauseOnBackpressure(false)). Two PolicyQueue peers
-// that each queue more than ioloop.Options.HighWater for the other at the
-// same time (an echo of messages larger than the mark, sent without waiting)
-// both stop reading and wait for each other: use PolicyDrop or PolicyClose
-// on one side, keep the mark above the largest message in flight, or do not
-// send a large message before the previous one was answered.
-//
-// # The net/http adapter
-//
-// A net/http handler that http1.Adapt runs upgrades with
-// Upgrader.UpgradeAdapted: the handshake is checked from the *http.Request,
-// the 101 goes out through the adapter, and the connection leaves HTTP on its
-// loop exactly as with a native handler (http1.UpgradeAdapted). The handler's
-// goroutine waits for the switch, then must return. A native handler in front
-// of the adapter, as in `ioloop serve`, saves the trip through the worker
-// pool.
 package websocket
 
 import (
 	"errors"
-	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/ioloop/ioloop"
-	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/websocket/internal/frame"
 )
 
@@ -196,20 +109,44 @@ func (f HandlerFuncs) OnClose(c *Conn, err error) {
 // Policy says what happens to data messages sent to a connection whose
 // queued output is above the loop's high-water mark (the peer does not read
 // fast enough). Control frames are always queued.
+//
+// Under every policy the connection's queued output is bounded by its
+// budget: room for one message of the largest size it sends, with its
+// framing and deflate's overhead. That size is Config.MaxMessageSize, or
+// about ioloop.Options.MaxOutput if that is larger, so that any message
+// the connection accepts can be sent back. A longer message fails with
+// ErrTooLarge and is not sent; a send that would pass the budget closes
+// the connection with 1008 ("slow consumer") and fails with
+// ErrSlowConsumer. The ioloop connection's own MaxOutput is never reached:
+// output beyond it waits in the WebSocket connection until the kernel took
+// enough.
 type Policy uint8
 
 // The slow-consumer policies.
 const (
-	// PolicyQueue queues the message anyway (the default): reading from
-	// the peer is paused, and ioloop.Options.MaxOutput bounds the queue
-	// (past it the connection is closed with ioloop.ErrOutputLimit).
+	// PolicyQueue queues the message anyway (the default), and reading
+	// from the peer goes on: the budget alone bounds what a peer that
+	// does not read can make the connection hold. Two peers that both
+	// send without waiting for answers (a pipelined echo) never wait for
+	// each other.
 	PolicyQueue Policy = iota
 	// PolicyDrop drops the message: the send returns ErrDropped and
 	// Conn.Dropped counts it. For feeds where only fresh data matters.
+	// Reading goes on.
 	PolicyDrop
 	// PolicyClose closes the connection with code 1008 (policy violation)
 	// and the reason "slow consumer"; the send returns ErrSlowConsumer.
+	// Reading goes on.
 	PolicyClose
+	// PolicyPause queues the message and pauses reading from the peer
+	// while the output is above the high-water mark: backpressure onto
+	// the peer, for a server whose output is the answer to its input.
+	// Two peers that pause both and each queue more than
+	// ioloop.Options.HighWater for the other at the same time (a
+	// pipelined echo of messages larger than the mark) stop reading and
+	// wait for each other forever: use it only against a peer that keeps
+	// reading (any other policy does).
+	PolicyPause
 )
 
 // Config holds the settings of connections, for Upgrader and Dialer. The zero
@@ -220,8 +157,9 @@ type Config struct {
 	// connection with 1009. Default 16 MiB; negative: no limit.
 	MaxMessageSize int64
 	// PingInterval, when positive, sends a ping after each interval and
-	// closes the connection with ErrPingTimeout when nothing at all (no
-	// pong, no data) arrived within PingTimeout of it. Default 0: no pings.
+	// closes the connection with 1008 and ErrPingTimeout when nothing at
+	// all (no pong, no data) arrived within PingTimeout of it. Default 0:
+	// no pings.
 	PingInterval time.Duration
 	// PingTimeout is how long a keep-alive ping waits for a sign of life.
 	// Default PingInterval.
@@ -238,8 +176,8 @@ type Config struct {
 	// messages in both directions: each message is compressed alone. It
 	// costs compression ratio and bounds the compression memory of an idle
 	// connection to zero. With context takeover a connection holds a
-	// compressor (about 1.2 MiB at level 1) and a decompressor (about
-	// 105 KiB) from its first compressed message to its end.
+	// compressor (a compress/flate writer) and a decompressor (a flate
+	// reader and its window) from its first compressed message to its end.
 	NoContextTakeover bool
 	// CompressThreshold: messages shorter than this are sent uncompressed
 	// even when compression was negotiated. Default 128 bytes.
@@ -303,7 +241,8 @@ var (
 	ErrClosed = errors.New("websocket: connection closed")
 	// ErrDropped: PolicyDrop dropped a message sent to a slow consumer.
 	ErrDropped = errors.New("websocket: message dropped: the peer does not read")
-	// ErrSlowConsumer: PolicyClose closed a connection that did not read.
+	// ErrSlowConsumer: the connection was closed (1008) because the peer
+	// did not read: by PolicyClose, or past the output budget.
 	ErrSlowConsumer = errors.New("websocket: slow consumer")
 	// ErrPingTimeout: the peer did not answer a keep-alive ping in time.
 	ErrPingTimeout = errors.New("websocket: keep-alive ping timed out")
@@ -318,41 +257,11 @@ var (
 	ErrCloseCode = errors.New("websocket: invalid close code")
 	// ErrFragment: SendFragment was mixed with another message or type.
 	ErrFragment = errors.New("websocket: fragment out of sequence")
+	// ErrTooLarge: a message (or a fragment) is longer than the largest
+	// the connection sends (see Policy); it was not sent and the
+	// connection goes on.
+	ErrTooLarge = errors.New("websocket: message larger than the output budget")
 )
-
-// CloseError says how a connection ended; Handler.OnClose always gets one.
-type CloseError struct {
-	// Code is the close code: the peer's (Remote), the one this side sent,
-	// or CloseAbnormal (1006) when no close frame was exchanged.
-	Code int
-	// Reason is the close frame's reason text.
-	Reason string
-	// Remote is set when the peer started the close handshake or sent a
-	// close frame first.
-	Remote bool
-	// Err is the cause when the connection ended for a reason other than
-	// a close frame the peer sent: a protocol violation, a time-out, the
-	// transport's error. Nil after a clean handshake.
-	Err error
-}
-
-// Error returns "websocket: close CODE REASON" and the cause, if any.
-func (e *CloseError) Error() string {
-	s := "websocket: close " + strconv.Itoa(e.Code)
-	if e.Reason != "" {
-		s += " " + strconv.Quote(e.Reason)
-	}
-	if e.Remote {
-		s += " (by peer)"
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-// Unwrap returns Err.
-func (e *CloseError) Unwrap() error { return e.Err }
 
 // Connection states; they only move forward.
 const (
@@ -363,11 +272,12 @@ const (
 )
 
 // Conn is one WebSocket connection, owned by the loop of its ioloop
-// connection. Methods say which goroutine may call them: "loop only" ones
-// must be called from a callback on that loop. It is 464 bytes beside the
-// ioloop connection; buffers exist only while a message is being
-// reassembled or compressed, and for a client's masked copy of what it
-// sends (kept up to 64 KiB).
+// connection. Each method's doc ends with the goroutines that may call it:
+// "Loop only." ones must be called from a callback on that loop; "Safe from
+// any goroutine." ones from anywhere. Buffers exist only while a
+// message is being reassembled or compressed, for a client's masked copy of
+// what it sends (kept up to 64 KiB), and for output that does not fit under
+// ioloop.Options.MaxOutput yet (see Policy).
 type Conn struct {
 	c     *ioloop.Conn
 	h     Handler
@@ -392,10 +302,19 @@ type Conn struct {
 	// Sending.
 	wbuf     []byte // masked frames (client) and compressed payloads
 	hdr      [frame.MaxHeaderLen]byte
-	iov      [2][]byte
 	fragType MessageType // type of the message SendFragment is in, 0: none
 	slow     bool        // output above the high-water mark
 	dropped  uint64
+	closeReq atomic.Uint32 // reqClose or reqCloseNow once requested (any goroutine)
+
+	// Output beyond ioloop.Options.MaxOutput (see put).
+	spill      []byte // frames not yet in the ioloop connection, in order
+	closeAfter bool   // close the transport once the spill is empty
+	drainTimer ioloop.Timer
+	drainFn    func() // retryDrain, allocated at its first use
+	maxOut     int    // ioloop.Options.MaxOutput
+	maxSend    int    // longest data message or fragment sent (see Policy)
+	budget     int    // bound of all queued output (see room)
 
 	// Close handshake.
 	closeSent  bool
@@ -411,7 +330,7 @@ type Conn struct {
 	checkFn   func()
 
 	subprotocol string
-	ctx         any
+	value       any
 
 	// Client handshake.
 	hs *clientHandshake
@@ -447,8 +366,14 @@ func (c *Conn) setDeflate(p frame.DeflateParams) {
 func (c *Conn) start() {
 	c.dec.Init(frame.Config{Role: c.role, MaxMessageSize: c.cfg.maxMessage(), Deflate: c.deflate})
 	c.state = stOpen
-	if c.cfg.SlowConsumer != PolicyQueue {
-		// The policy bounds what is queued for a slow peer: reading
+	c.maxOut = c.c.Loop().Group().Options().MaxOutput
+	// The budget holds one message of maxSend bytes, deflated, framed.
+	ms := int64(c.maxOut) - frame.DeflateSlack(int64(c.maxOut)) - frame.MaxHeaderLen
+	ms = max(ms, c.cfg.maxMessage(), 0)
+	c.maxSend = int(ms)
+	c.budget = int(ms + frame.DeflateSlack(ms) + frame.MaxHeaderLen)
+	if c.cfg.SlowConsumer != PolicyPause {
+		// The budget bounds what is queued for a slow peer: reading
 		// goes on (no deadlock between two peers that both send).
 		c.c.SetPauseOnBackpressure(false)
 	}
@@ -460,25 +385,25 @@ func (c *Conn) start() {
 }
 
 // NetConn returns the ioloop connection under c (for addresses and
-// options; do not read from or write to it). Any goroutine.
+// options; do not read from or write to it). Safe from any goroutine.
 func (c *Conn) NetConn() *ioloop.Conn { return c.c }
 
-// Loop returns the loop that owns the connection. Any goroutine.
+// Loop returns the loop that owns the connection. Safe from any goroutine.
 func (c *Conn) Loop() *ioloop.Loop { return c.c.Loop() }
 
-// Subprotocol returns the negotiated subprotocol, or "". Loop only (it does
-// not change after the handshake).
+// Subprotocol returns the negotiated subprotocol, or "". It does not change
+// after the handshake. Loop only.
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
 // Compressed reports whether permessage-deflate was negotiated. Loop only.
 func (c *Conn) Compressed() bool { return c.deflate }
 
-// Context returns the value set by SetContext. Loop only.
-func (c *Conn) Context() any { return c.ctx }
+// Value returns the value set by SetValue. Loop only.
+func (c *Conn) Value() any { return c.value }
 
-// SetContext attaches a value to the connection (the application's state
+// SetValue attaches a value to the connection (the application's state
 // for it). Loop only.
-func (c *Conn) SetContext(v any) { c.ctx = v }
+func (c *Conn) SetValue(v any) { c.value = v }
 
 // Dropped returns how many data messages PolicyDrop dropped. Loop only.
 func (c *Conn) Dropped() uint64 { return c.dropped }
@@ -493,245 +418,21 @@ func (lh *loopHandler) OnOpen(ic *ioloop.Conn) {
 		c.hs.open(c)
 		return
 	}
+	defer c.recoverHandler(nil)
 	c.start()
 }
 
-// OnData implements ioloop.Handler.
-func (lh *loopHandler) OnData(ic *ioloop.Conn) {
-	c := (*Conn)(lh)
-	if c.hs != nil {
-		if !c.hs.read(c) {
-			return
-		}
-	}
-	c.read()
-}
-
-// OnEOF implements ioloop.Handler: the peer stopped sending without
-// finishing the close handshake (or after it).
-func (lh *loopHandler) OnEOF(ic *ioloop.Conn) {
-	c := (*Conn)(lh)
-	if c.hs != nil {
-		c.hs.fail(c, errors.New("websocket: handshake: connection closed by the server"))
-		return
-	}
-	if c.closeErr == nil {
-		c.closeErr = &CloseError{Code: CloseAbnormal, Err: errors.New("websocket: connection closed without a close frame")}
-	}
-	c.state = stClosing
-	_ = ic.Close()
-}
-
 // OnBackpressure implements ioloop.Handler: it tracks the slow-consumer
-// state for Config.SlowConsumer.
+// state for Config.SlowConsumer and, once the output drained to the low
+// water mark, moves the spill on.
 func (lh *loopHandler) OnBackpressure(ic *ioloop.Conn, paused bool) {
-	(*Conn)(lh).slow = paused
-}
-
-// OnShutdown implements ioloop.Handler: a server shutting down closes with
-// 1001 (going away).
-func (lh *loopHandler) OnShutdown(ic *ioloop.Conn) {
 	c := (*Conn)(lh)
-	if c.hs != nil {
-		_ = ic.Close()
-		return
-	}
-	_ = c.closeLocal(CloseGoingAway, "going away", nil)
-}
-
-// OnClose implements ioloop.Handler.
-func (lh *loopHandler) OnClose(ic *ioloop.Conn, err error) {
-	c := (*Conn)(lh)
-	if c.c == nil {
-		c.c = ic
-	}
-	if c.hs != nil {
-		if err == nil {
-			err = errors.New("websocket: handshake: connection closed")
-		}
-		c.hs.fail(c, err)
-		return
-	}
-	wasOpen := c.state != stHandshake && c.state != stClosed
-	c.state = stClosed
-	c.closeTimer.Stop()
-	c.pingTimer.Stop()
-	if c.comp != nil {
-		c.comp.Release()
-	}
-	if c.decomp != nil {
-		c.decomp.Release()
-	}
-	c.msg, c.inflated, c.wbuf = nil, nil, nil
-	if !wasOpen {
-		return
-	}
-	ce := c.closeErr
-	if ce == nil {
-		ce = &CloseError{Code: CloseAbnormal, Err: err}
-		if err == nil {
-			ce.Err = errors.New("websocket: connection closed without a close frame")
-		}
-	} else if ce.Err == nil && err != nil && !c.closeRecv {
-		ce.Err = err
-	}
-	c.h.OnClose(c, ce)
-}
-
-// read decodes the buffered input and dispatches its events.
-func (c *Conn) read() {
-	ic := c.c
-	for c.state == stOpen || (c.state == stClosing && !c.closeRecv && c.dec.Err() == nil) {
-		buf, _ := ic.Peek(-1)
-		if len(buf) == 0 {
-			return
-		}
-		c.heard = true
-		ev, n, err := c.dec.Next(buf)
-		if err != nil {
-			c.protocolError(err)
-			return
-		}
-		ic.Discard(n)
-		switch ev.Kind {
-		case frame.EventNone:
-			if n == 0 {
-				return
-			}
-		case frame.EventData:
-			if c.state != stOpen {
-				continue // data after our close frame is dropped (RFC 6455 5.5.1)
-			}
-			c.onData(&ev)
-		case frame.EventControl:
-			c.onControl(&ev)
+	c.slow = paused
+	if !paused && len(c.spill) > 0 {
+		if err := c.drain(); err != nil {
+			_ = ic.Abort()
 		}
 	}
-	if c.state >= stClosing {
-		ic.Discard(-1)
-	}
-}
-
-func (c *Conn) onData(ev *frame.Event) {
-	mt := MessageType(ev.Opcode)
-	if ev.First {
-		c.msgType = mt
-	}
-	if !ev.Compressed {
-		if c.fh != nil {
-			c.fh.OnFragment(c, c.msgType, ev.Payload, ev.First, ev.Final)
-			return
-		}
-		if ev.First && ev.Final {
-			c.h.OnMessage(c, mt, ev.Payload)
-			return
-		}
-	}
-	c.msg = append(c.msg, ev.Payload...)
-	if !ev.Final {
-		return
-	}
-	data := c.msg
-	if ev.Compressed {
-		out, err := c.decomp.Decompress(c.inflated[:0], c.msg, int(c.cfg.maxMessage()))
-		if err != nil {
-			c.protocolError(err)
-			return
-		}
-		c.inflated = out
-		data = out
-		if c.msgType == TextMessage && !frame.ValidUTF8(data) {
-			c.protocolError(&frame.Error{Code: CloseInvalidPayload, Reason: "invalid UTF-8 in a text message"})
-			return
-		}
-	}
-	c.h.OnMessage(c, c.msgType, data)
-	c.msg = trim(c.msg)
-	c.inflated = trim(c.inflated)
-}
-
-// trim empties a message buffer, dropping it when it grew past 64 KiB.
-func trim(b []byte) []byte {
-	if cap(b) > 64<<10 {
-		return nil
-	}
-	return b[:0]
-}
-
-func (c *Conn) onControl(ev *frame.Event) {
-	switch ev.Opcode {
-	case frame.Ping:
-		if !c.closeSent {
-			_ = c.writeFrame(frame.Pong, 0, ev.Payload, true)
-		}
-	case frame.Pong: // a sign of life, as any input (see read)
-	case frame.Close:
-		code, reason, _ := frame.ParseClose(ev.Payload) // checked by the decoder
-		c.closeRecv = true
-		if c.closeErr == nil {
-			c.closeErr = &CloseError{Code: code, Reason: string(reason), Remote: true}
-		}
-		if !c.closeSent {
-			c.closeSent = true
-			echo := code
-			if code == CloseNoStatus {
-				echo = 0
-			}
-			c.writeClose(echo, reason)
-		}
-		c.state = stClosing
-		c.closeTimer.Stop()
-		_ = c.c.Close()
-	}
-}
-
-// protocolError answers a violation by the peer with its close code.
-func (c *Conn) protocolError(err error) {
-	code, reason := CloseProtocolError, "protocol error"
-	var fe *frame.Error
-	if errors.As(err, &fe) {
-		code, reason = fe.Code, fe.Reason
-	}
-	c.closeErr = &CloseError{Code: code, Reason: reason, Err: err}
-	if !c.closeSent {
-		c.closeSent = true
-		c.writeClose(code, []byte(reason))
-	}
-	c.state = stClosing
-	c.c.Discard(-1)
-	_ = c.c.Close()
-}
-
-// closeLocal starts the close handshake from this side.
-func (c *Conn) closeLocal(code int, reason string, cause error) error {
-	if c.state != stOpen {
-		return ErrClosed
-	}
-	c.state = stClosing
-	c.closeErr = &CloseError{Code: code, Reason: reason, Err: cause}
-	if code == 0 {
-		c.closeErr.Code = CloseNoStatus
-	}
-	c.closeSent = true
-	c.writeClose(code, []byte(reason))
-	c.closeTimer = c.c.Loop().AfterFunc(c.cfg.closeTimeout(), c.closeExpired)
-	return nil
-}
-
-func (c *Conn) closeExpired() {
-	if c.state == stClosed {
-		return
-	}
-	if c.closeErr != nil && c.closeErr.Err == nil {
-		c.closeErr.Err = ErrCloseTimeout
-	}
-	_ = c.c.Abort()
-}
-
-func (c *Conn) writeClose(code int, reason []byte) {
-	var p [frame.MaxControlPayload]byte
-	b := frame.AppendClose(p[:0], code, string(reason))
-	_ = c.writeFrame(frame.Close, 0, b, true)
 }
 
 // pingTick sends a keep-alive ping unless one is still waiting for its
@@ -745,193 +446,18 @@ func (c *Conn) pingTick() {
 	c.c.Loop().AfterFunc(c.cfg.pingTimeout(), c.checkFn)
 }
 
-// pingCheck closes the connection when nothing arrived since the last ping.
+// pingCheck closes the connection when nothing arrived since the last
+// ping: a close frame with 1008 goes out (a peer that is alive but slow
+// learns why), then the transport closes without waiting for an answer.
 func (c *Conn) pingCheck() {
 	c.awaiting = false
 	if c.state != stOpen || c.heard {
 		return
 	}
-	c.closeErr = &CloseError{Code: CloseAbnormal, Err: ErrPingTimeout}
+	const reason = "keep-alive ping timed out"
+	c.closeErr = &CloseError{Code: ClosePolicyViolation, Reason: reason, Err: ErrPingTimeout}
 	c.state = stClosing
-	_ = c.c.Abort()
-}
-
-// writeFrame queues one frame: the header and the payload, masked with a
-// fresh key when this side is a client.
-func (c *Conn) writeFrame(op frame.Opcode, rsv byte, payload []byte, fin bool) error {
-	h := frame.Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(payload))}
-	if c.role == frame.Client {
-		h.Masked = true
-		k := rand.Uint32()
-		h.Key = [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
-		b := frame.AppendHeader(c.wbuf[:0], h)
-		hl := len(b)
-		b = append(b, payload...)
-		frame.Mask(h.Key, 0, b[hl:])
-		_, err := c.c.Write(b)
-		c.wbuf = trim(b)
-		return err
-	}
-	hb := frame.AppendHeader(c.hdr[:0], h)
-	if len(payload) == 0 {
-		_, err := c.c.Write(hb)
-		return err
-	}
-	c.iov[0], c.iov[1] = hb, payload
-	_, err := c.c.Writev(c.iov[:])
-	c.iov[1] = nil
-	return err
-}
-
-// admit applies Config.SlowConsumer to a data message about to be sent.
-func (c *Conn) admit() error {
-	if c.state != stOpen {
-		return ErrClosed
-	}
-	if !c.slow {
-		return nil
-	}
-	switch c.cfg.SlowConsumer {
-	case PolicyDrop:
-		c.dropped++
-		return ErrDropped
-	case PolicyClose:
-		_ = c.closeLocal(ClosePolicyViolation, "slow consumer", ErrSlowConsumer)
-		return ErrSlowConsumer
-	}
-	return nil
-}
-
-// Send queues data as one message of type mt; data is copied (compressed
-// first when compression was negotiated and data is at least
-// Config.CompressThreshold bytes long) and may be reused at once. It fails
-// with ErrClosed once the close handshake started, and applies
-// Config.SlowConsumer when the peer does not read. Loop only; no allocation
-// in the steady state.
-func (c *Conn) Send(mt MessageType, data []byte) error {
-	if mt != TextMessage && mt != BinaryMessage {
-		return ErrMessageType
-	}
-	if c.fragType != 0 {
-		return ErrFragment
-	}
-	if err := c.admit(); err != nil {
-		return err
-	}
-	if c.deflate && len(data) >= c.cfg.threshold() {
-		z := c.comp.Compress(c.wbuf[:0], data)
-		// writeFrame may reuse wbuf for masking: move the payload aside.
-		if c.role == frame.Client {
-			h := frame.Header{Fin: true, Rsv: frame.Rsv1, Opcode: frame.Opcode(mt), Length: int64(len(z)), Masked: true}
-			k := rand.Uint32()
-			h.Key = [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
-			var hb [frame.MaxHeaderLen]byte
-			hdr := frame.AppendHeader(hb[:0], h)
-			frame.Mask(h.Key, 0, z)
-			c.iov[0], c.iov[1] = hdr, z
-			_, err := c.c.Writev(c.iov[:])
-			c.iov[1] = nil
-			c.wbuf = trim(z)
-			return err
-		}
-		err := c.writeFrame(frame.Opcode(mt), frame.Rsv1, z, true)
-		c.wbuf = trim(z)
-		return err
-	}
-	return c.writeFrame(frame.Opcode(mt), 0, data, true)
-}
-
-// SendText is Send(TextMessage, []byte(s)) without the conversion's copy.
-// Loop only.
-func (c *Conn) SendText(s string) error {
-	return c.Send(TextMessage, unsafeBytes(s))
-}
-
-// SendFragment queues one frame of a message sent in pieces (never
-// compressed): the first call starts a message of type mt, later calls must
-// pass the same mt, and final ends it. Other sends fail with ErrFragment
-// while a fragmented message is open; control frames (pings, close) may be
-// interleaved. data is copied. Loop only.
-func (c *Conn) SendFragment(mt MessageType, data []byte, final bool) error {
-	if mt != TextMessage && mt != BinaryMessage {
-		return ErrMessageType
-	}
-	if c.fragType != 0 && c.fragType != mt {
-		return ErrFragment
-	}
-	op := frame.Continuation
-	if c.fragType == 0 {
-		if err := c.admit(); err != nil {
-			return err
-		}
-		op = frame.Opcode(mt)
-	} else if c.state != stOpen {
-		return ErrClosed
-	}
-	c.fragType = mt
-	if final {
-		c.fragType = 0
-	}
-	return c.writeFrame(op, 0, data, final)
-}
-
-// Ping queues a ping with payload (at most 125 bytes). The pong comes back
-// automatically from a conforming peer and counts as a sign of life.
-// Loop only.
-func (c *Conn) Ping(payload []byte) error {
-	if len(payload) > frame.MaxControlPayload {
-		return ErrControlTooLong
-	}
-	if c.state != stOpen {
-		return ErrClosed
-	}
-	return c.writeFrame(frame.Ping, 0, payload, true)
-}
-
-// Close starts the close handshake with code (CloseNormal, another code
-// that may be sent, or 0 for none) and reason (at most 123 bytes): it sends
-// the close frame, waits for the peer's (at most Config.CloseTimeout), then
-// closes the connection; OnClose follows. Later calls and calls after the
-// peer started closing do nothing. Safe from any goroutine: off the loop it
-// posts the close to the loop and returns nil.
-func (c *Conn) Close(code int, reason string) error {
-	if code != 0 && !frame.ValidCloseCode(code) {
-		return ErrCloseCode
-	}
-	if len(reason) > frame.MaxCloseReason {
-		return ErrControlTooLong
-	}
-	return c.c.Loop().Post(func() { _ = c.closeLocal(code, reason, nil) })
-}
-
-// CloseNow closes the close handshake's way from a loop callback, at once:
-// it returns ErrClosed when the handshake already started. Loop only.
-func (c *Conn) CloseNow(code int, reason string) error {
-	if code != 0 && !frame.ValidCloseCode(code) {
-		return ErrCloseCode
-	}
-	if len(reason) > frame.MaxCloseReason {
-		return ErrControlTooLong
-	}
-	return c.closeLocal(code, reason, nil)
-}
-
-// WriteMessage sends data as one message from any goroutine. The returned
-// future settles, on the connection's loop, with len(data) once the message
-// is queued on the connection in order with other sends (the loop hands it
-// to the kernel at the end of that iteration), or with the error of Send.
-// data must not change until the future settles. Cost: one posted task and
-// one future.
-func (c *Conn) WriteMessage(mt MessageType, data []byte) *async.Future[int] {
-	p := async.NewPromise[int](c.c.Loop())
-	if err := c.c.Loop().Post(func() {
-		if err := c.Send(mt, data); err != nil {
-			p.Reject(err)
-			return
-		}
-		p.Resolve(len(data))
-	}); err != nil {
-		p.Reject(err)
-	}
-	return p.Future()
+	c.closeSent = true
+	c.writeClose(ClosePolicyViolation, []byte(reason))
+	c.closeTransport()
 }

@@ -16,7 +16,8 @@ import (
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // AcceptKey returns the Sec-WebSocket-Accept value for a Sec-WebSocket-Key:
-// base64(SHA-1(key + GUID)). Any goroutine; it allocates the string.
+// base64(SHA-1(key + GUID)). It allocates the string. Safe from any
+// goroutine.
 func AcceptKey(key string) string {
 	h := sha1.New()
 	h.Write([]byte(key))
@@ -75,8 +76,8 @@ type Upgrader struct {
 // A request that fails is answered with 400 (426 with
 // Sec-WebSocket-Version: 13 for another version, 403 for a refused origin)
 // and a short text body, and a *HandshakeError is returned; the handler
-// should return. Loop only (call it from ServeHTTP1). It allocates the Conn,
-// the accept key and the negotiated strings.
+// should return. Call it from ServeHTTP1. It allocates the Conn, the accept
+// key and the negotiated strings. Loop only.
 func (u *Upgrader) Upgrade(w *http1.ResponseWriter, r *http1.Request, h Handler) (*Conn, error) {
 	if h == nil {
 		return nil, errors.New("websocket: Upgrade: nil Handler")

@@ -236,3 +236,26 @@ func (rc *rawClient) expectClose(code int) {
 }
 
 func netDial(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
+
+func dial(t testing.TB, g *ioloop.Group, d *websocket.Dialer, url string, h websocket.Handler) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := d.Dial(g, url, h).Await(ctx)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	return c
+}
+
+func pattern(n int, text bool) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		if text {
+			b[i] = "abcdefghijklmnopqrstuvwxyz0123456789 "[i%37]
+		} else {
+			b[i] = byte(i*7 + i>>8)
+		}
+	}
+	return b
+}

@@ -104,7 +104,7 @@ func (e *wsClient) OnOpen(c *websocket.Conn) {
 func (e *wsClient) OnMessage(c *websocket.Conn, mt websocket.MessageType, data []byte) {
 	if mt != websocket.BinaryMessage || !bytes.Equal(data, e.run.payload) {
 		e.stats.errors.Add(1)
-		_ = c.CloseNow(websocket.CloseProtocolError, "wrong echo")
+		_ = c.Close(websocket.CloseProtocolError, "wrong echo")
 		return
 	}
 	if e.run.measure.Load() {
@@ -114,7 +114,7 @@ func (e *wsClient) OnMessage(c *websocket.Conn, mt websocket.MessageType, data [
 	if e.run.stop.Load() {
 		if !e.stopped {
 			e.stopped = true
-			_ = c.CloseNow(websocket.CloseNormal, "")
+			_ = c.Close(websocket.CloseNormal, "")
 		}
 		return
 	}

@@ -95,7 +95,7 @@ func (m *member) OnOpen(c *websocket.Conn) {
 
 func (m *member) OnMessage(c *websocket.Conn, mt websocket.MessageType, data []byte) {
 	if mt != websocket.TextMessage {
-		_ = c.CloseNow(websocket.CloseUnsupportedData, "text only")
+		_ = c.Close(websocket.CloseUnsupportedData, "text only")
 		return
 	}
 	m.room.say(m.name + ": " + string(data))

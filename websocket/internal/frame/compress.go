@@ -38,14 +38,13 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 
 // Compressor deflates messages for permessage-deflate (RFC 7692 7.2.1). With
 // context takeover it owns a flate.Writer for its whole life, so each
-// message may refer to the ones before: that costs about 1.2 MiB per
-// connection at flate.BestSpeed and 0.8 MiB at the other levels (the size
-// of compress/flate's writer).
+// message may refer to the ones before: that costs one compress/flate
+// writer per connection for its whole life.
 // Without context takeover it holds nothing between messages: each
 // Compress takes a writer from a pool shared by the process and returns it,
 // so memory is bounded by the number of messages compressed at the same
 // time (at most one per loop). Resetting a pooled writer is cheap at
-// flate.BestSpeed and clears about 640 KiB of hash tables at levels 2 to 9.
+// flate.BestSpeed and clears the writer's hash tables at levels 2 to 9.
 // A Compressor belongs to one goroutine at a time.
 type Compressor struct {
 	level    int
@@ -161,8 +160,8 @@ func (s *source) Read(p []byte) (int, error) {
 // is inflated by a reader reset for it. With context takeover the
 // Decompressor keeps the last 32 KiB of output and gives it to the reset
 // reader as its dictionary, so the peer's messages may refer to earlier
-// ones; it then holds a flate reader (about 40 KiB: a 32 KiB window and the
-// Huffman tables) and a 64 KiB history, about 105 KiB per connection, and
+// ones; it then holds a flate reader (a 32 KiB window and the Huffman
+// tables) and a history of up to twice the window per connection, and
 // each message costs a copy of up to 32 KiB on top of inflating. Without
 // context takeover it holds nothing between messages: each Decompress
 // borrows a reader from a pool shared by the process. A Decompressor

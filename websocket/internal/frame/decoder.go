@@ -82,9 +82,9 @@ type Event struct {
 
 // Decoder is the per-connection state machine that decodes and validates
 // incoming frames; see the package contract. It holds no buffer, only
-// 104 bytes of state, and is ready after Init (or as the zero value,
-// which acts as a server with the default Config). It belongs to one
-// goroutine at a time.
+// 104 bytes of state on 64-bit platforms (pinned by a test), and is ready
+// after Init (or as the zero value, which acts as a server with the default
+// Config). It belongs to one goroutine at a time.
 type Decoder struct {
 	cfg Config
 	max int64 // effective message size limit, -1 for none

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // payloadOf returns n bytes of printable ASCII that vary with n.
@@ -368,5 +369,16 @@ func TestCompressedLimitAllowsDeflateOverhead(t *testing.T) {
 		if tc.ok && err != nil || !tc.ok && codeOf(err) != CloseMessageTooBig {
 			t.Fatalf("rsv %#x, %d bytes (limit %d): err = %v, want ok=%v", tc.rsv, tc.size, limit, err, tc.ok)
 		}
+	}
+}
+
+// TestDecoderSize pins the size the Decoder's doc states (on 64-bit
+// platforms).
+func TestDecoderSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the stated size is for 64-bit platforms")
+	}
+	if got := unsafe.Sizeof(Decoder{}); got != 104 {
+		t.Fatalf("unsafe.Sizeof(Decoder{}) = %d, the doc says 104: update both", got)
 	}
 }
