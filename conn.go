@@ -197,7 +197,7 @@ func (c *Conn) outLen() int {
 	return c.io.out.Len()
 }
 
-// Loop returns the loop that owns the connection. Any goroutine.
+// Loop returns the loop that owns the connection. Safe from any goroutine.
 func (c *Conn) Loop() *Loop { return c.l }
 
 // State returns where the connection is in its life. Loop only.
@@ -222,7 +222,7 @@ func (c *Conn) SetValue(v any) {
 }
 
 // RemoteAddrPort returns the peer's address without allocating; it is the
-// zero AddrPort for Unix sockets. Any goroutine.
+// zero AddrPort for Unix sockets. Safe from any goroutine.
 func (c *Conn) RemoteAddrPort() netip.AddrPort {
 	switch c.akind {
 	case addrV4:
@@ -234,7 +234,7 @@ func (c *Conn) RemoteAddrPort() netip.AddrPort {
 }
 
 // RemoteAddr returns the peer's address (a *net.TCPAddr, or a *net.UnixAddr
-// for Unix sockets). It allocates. Any goroutine.
+// for Unix sockets). It allocates. Safe from any goroutine.
 func (c *Conn) RemoteAddr() net.Addr {
 	if c.akind == addrUnix {
 		return &net.UnixAddr{Net: "unix"}

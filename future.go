@@ -20,7 +20,7 @@ func (l *Loop) Execute(t async.Task) { l.push(t) }
 
 // Context returns a context that carries the loop as the async executor:
 // futures that the async package creates with it (async.Go, Semaphore.Acquire,
-// Queue.Get, ...) continue on this loop. It is never cancelled. Any goroutine;
+// Queue.Get, ...) continue on this loop. It is never cancelled. Safe from any goroutine;
 // no allocation.
 func (l *Loop) Context() context.Context { return l.ctx }
 

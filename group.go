@@ -56,10 +56,10 @@ func New(o Options) (*Group, error) {
 	return g, nil
 }
 
-// Loops returns the group's loops. Any goroutine.
+// Loops returns the group's loops. Safe from any goroutine.
 func (g *Group) Loops() []*Loop { return g.loops }
 
-// NumConns returns the number of open connections in the group. Any goroutine.
+// NumConns returns the number of open connections in the group. Safe from any goroutine.
 func (g *Group) NumConns() int { return int(g.conns.Load()) }
 
 // IOUring reports whether every loop of g batches its socket reads and

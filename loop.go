@@ -116,13 +116,13 @@ func newLoop(g *Group, idx int) (*Loop, error) {
 
 func (l *Loop) wake() { _ = l.p.Wake() }
 
-// Index returns the loop's position in its Group, from 0. Any goroutine.
+// Index returns the loop's position in its Group, from 0. Safe from any goroutine.
 func (l *Loop) Index() int { return l.idx }
 
-// Group returns the Group the loop belongs to. Any goroutine.
+// Group returns the Group the loop belongs to. Safe from any goroutine.
 func (l *Loop) Group() *Group { return l.g }
 
-// NumConns returns the number of connections the loop owns now. Any goroutine.
+// NumConns returns the number of connections the loop owns now. Safe from any goroutine.
 func (l *Loop) NumConns() int { return int(l.nconns.Load()) }
 
 // Post queues fn to run on the loop; it returns at once. Tasks posted by one
