@@ -1,0 +1,96 @@
+package http1
+
+import (
+	"net/http"
+	"time"
+)
+
+// Output gathering. While a connection is processed, the heads (and bodies
+// buffered with them) of the responses it finishes are appended to the
+// loop's pend buffer and reach the connection in one Write when process
+// ends, so a burst of pipelined responses costs one copy into the
+// connection's queue. Every other write to the connection (streamed body
+// pieces, 100 Continue, a close or a reset) first calls flushPend, so bytes
+// leave in the order they were produced.
+
+// outBuf returns the buffer to append cs's next output to: the loop's pend
+// buffer while cs is processed, else the scratch buffer. Pass the result to
+// emit.
+func (cs *conn) outBuf() []byte {
+	ls := cs.ls
+	if !cs.processing {
+		return ls.scratch[:0]
+	}
+	if ls.pendConn != cs {
+		ls.flushPend()
+		ls.pendConn = cs
+	}
+	return ls.pend
+}
+
+// emit queues b, obtained from outBuf and appended to, on the connection.
+func (cs *conn) emit(b []byte) {
+	ls := cs.ls
+	if cs.processing && ls.pendConn == cs {
+		ls.pend = b
+		if len(b) >= maxPend {
+			ls.flushPend()
+		}
+		return
+	}
+	cs.write(b)
+	ls.keepScratch(b)
+}
+
+// flushPend writes the gathered output to its connection.
+func (ls *loopState) flushPend() {
+	if cs := ls.pendConn; cs != nil {
+		ls.pendConn = nil
+		if len(ls.pend) > 0 {
+			cs.write(ls.pend)
+		}
+		if cap(ls.pend) > maxScratch {
+			ls.pend = nil
+		}
+		ls.pend = ls.pend[:0]
+	}
+}
+
+// flushOutput writes what cs gathered, before a write that bypasses
+// gathering or a close.
+func (cs *conn) flushOutput() {
+	if cs.ls.pendConn == cs {
+		cs.ls.flushPend()
+	}
+}
+
+// dateLine returns the Date header line for ls.nowT (refreshed by the
+// running callback), formatted once per second: until the loop's clock
+// passes the next whole second, it is one comparison.
+func (ls *loopState) dateLine() []byte {
+	if ls.now >= ls.dateUntil || ls.date == nil {
+		ls.formatDate()
+	}
+	return ls.date
+}
+
+// formatDate formats the Date line and the 200 head for ls.nowT; apart
+// from dateLine so that dateLine's one comparison is inlined.
+func (ls *loopState) formatDate() {
+	ls.dateUntil = ls.now + time.Second - time.Duration(ls.nowT.Nanosecond())
+	b := append(ls.date[:0], "Date: "...)
+	b = ls.nowT.UTC().AppendFormat(b, http.TimeFormat)
+	ls.date = append(b, crlf...)
+	b = append(ls.okHead[:0], "HTTP/1.1 200 OK\r\n"...)
+	b = append(b, ls.s.serverLine...)
+	ls.okHead = append(b, ls.date...)
+	ls.lastOK.valid = false
+}
+
+// headOK returns the status line of a 200 response, the Server line (if
+// any) and the Date line as one piece (kept with the Date line), so the
+// common head starts with one copy.
+func (ls *loopState) headOK() []byte {
+	ls.dateLine()
+	return ls.okHead
+}
