@@ -15,6 +15,7 @@ func (s *Server) loopState(l *ioloop.Loop) *loopState {
 		ls = &loopState{s: s, l: l, respBuf: s.responseBuffer()}
 		for i := range ls.lists {
 			dl := &ls.lists[i]
+			dl.id = uint8(i)
 			switch i {
 			case dlIdle:
 				dl.d = s.idleTimeout()
@@ -49,11 +50,11 @@ type loopState struct {
 	dateUntil time.Duration // when date must be formatted again (like now)
 	now       time.Duration // the loop's time since Server.base, see refresh
 	nowT      time.Time
-	lists     [numLists]deadlineList // every connection is on exactly one
-	posted    []*conn                // connections waiting for runPosted
-	postFn    func()                 // runPosted, bound once per loop
-	mem       *memConn               // in-memory benchmarks only, see memConn
-	respBuf   int                    // Server.responseBuffer()
+	lists     [numLists]phaseList // every connection is on exactly one
+	posted    []*conn             // connections waiting for runPosted
+	postFn    func()              // runPosted, bound once per loop
+	mem       *memConn            // in-memory benchmarks only, see memConn
+	respBuf   int                 // Server.responseBuffer()
 }
 
 // refresh reads the loop's clock into ls.now and ls.nowT. Callbacks that
