@@ -7,50 +7,11 @@ import (
 	"github.com/ioloop/ioloop/http1/internal/parse"
 )
 
-// memConn stands in for the socket side of a connection in the in-memory
-// benchmarks: while loopState.mem is set, the request path takes its input
-// from in and appends the output it gathers to out, so that the server's
-// per-connection work is measured without system calls. It is never set
-// outside tests; the check costs one predictable branch per use.
-type memConn struct {
-	in  []byte
-	out []byte
-}
-
 // input returns the connection's unconsumed input, lent until the callback
 // returns.
 func (cs *conn) input() []byte {
-	if m := cs.ls.mem; m != nil {
-		return m.in
-	}
 	b, _ := cs.c.Peek(-1)
 	return b
-}
-
-// discard consumes n bytes of input (n <= len(cs.input())).
-func (cs *conn) discard(n int) {
-	if m := cs.ls.mem; m != nil {
-		m.in = m.in[n:]
-		return
-	}
-	cs.c.Discard(n)
-}
-
-// buffered returns the number of unconsumed input bytes.
-func (cs *conn) buffered() int {
-	if m := cs.ls.mem; m != nil {
-		return len(m.in)
-	}
-	return cs.c.Buffered()
-}
-
-// write queues b on the connection (copied).
-func (cs *conn) write(b []byte) {
-	if m := cs.ls.mem; m != nil {
-		m.out = append(m.out, b...)
-		return
-	}
-	_, _ = cs.c.Write(b)
 }
 
 // exchange is the state of one request and its response.
@@ -206,7 +167,7 @@ func (cs *conn) beginShutdown() {
 		return
 	}
 	cs.shutdown = true
-	if cs.x == nil && cs.buffered() == 0 {
+	if cs.x == nil && cs.c.Buffered() == 0 {
 		cs.close()
 	}
 }
@@ -265,6 +226,9 @@ func (cs *conn) keepAliveAfter(x *exchange) bool {
 	return !x.w.closeAfter && x.req.KeepAlive() && !cs.shutdown && !cs.closing
 }
 
+// continue100 is the interim response to "Expect: 100-continue".
+var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
 // sendContinue sends "100 Continue" when the client waits for it.
 func (cs *conn) sendContinue() {
 	x := cs.x
@@ -274,7 +238,7 @@ func (cs *conn) sendContinue() {
 	}
 	x.continueSent = true
 	cs.flushOutput()
-	_, _ = cs.c.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+	_, _ = cs.c.Write(continue100)
 	if !cs.processing {
 		cs.post() // the body may be waiting in the input
 	}
@@ -290,7 +254,7 @@ func (cs *conn) takeBufferedBody(n int64) ([]byte, bool) {
 	if err != nil || !done || int64(m) != n {
 		return nil, false
 	}
-	cs.discard(m)
+	cs.c.Discard(m)
 	x := cs.x
 	x.bodyTaken, x.bodyDone = true, true
 	return payload, true

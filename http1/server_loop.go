@@ -53,7 +53,6 @@ type loopState struct {
 	lists     [numLists]phaseList // every connection is on exactly one
 	posted    []*conn             // connections waiting for runPosted
 	postFn    func()              // runPosted, bound once per loop
-	mem       *memConn            // in-memory benchmarks only, see memConn
 	respBuf   int                 // Server.responseBuffer()
 }
 

@@ -38,7 +38,7 @@ func (cs *conn) emit(b []byte) {
 		}
 		return
 	}
-	cs.write(b)
+	_, _ = cs.c.Write(b)
 	ls.keepScratch(b)
 }
 
@@ -47,7 +47,7 @@ func (ls *loopState) flushPend() {
 	if cs := ls.pendConn; cs != nil {
 		ls.pendConn = nil
 		if len(ls.pend) > 0 {
-			cs.write(ls.pend)
+			_, _ = cs.c.Write(ls.pend)
 		}
 		if cap(ls.pend) > maxScratch {
 			ls.pend = nil

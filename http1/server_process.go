@@ -52,7 +52,7 @@ func (cs *conn) run() {
 			continue
 		}
 		if !x.w.ended {
-			if !x.bodyPaused && cs.buffered() > pipelineInput {
+			if !x.bodyPaused && cs.c.Buffered() > pipelineInput {
 				x.bodyPaused = true // resumed when the exchange ends
 				cs.c.PauseRead()
 			}
@@ -68,7 +68,7 @@ func (cs *conn) run() {
 			cs.close()
 			return
 		}
-		if cs.buffered() > 0 {
+		if cs.c.Buffered() > 0 {
 			// The next head is already here (pipelining): readHead lists
 			// the connection for the phase it finds, so the idle list is
 			// skipped, and the parser is kept.
@@ -116,7 +116,7 @@ func (cs *conn) readHead() bool {
 	cs.x = x
 	x.req.init(buf[:n], cs.p)
 	x.w.head = x.req.isHEAD()
-	cs.discard(n)
+	cs.c.Discard(n)
 	cs.move(dlRequest, phRequest)
 	if x.req.flags&parse.FlagExpectOther != 0 {
 		cs.reject(http.StatusExpectationFailed)
@@ -168,7 +168,7 @@ func (cs *conn) readBody(x *exchange) bool {
 		cs.reject(statusOf(err))
 		return false
 	}
-	cs.discard(n)
+	cs.c.Discard(n)
 	if done {
 		x.bodyDone = true
 		if m := cs.p.Message(); len(m.Trailers) > 0 {

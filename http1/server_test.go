@@ -189,22 +189,3 @@ func TestAddHeaderChecks(t *testing.T) {
 		t.Error(e)
 	}
 }
-
-// TestDateLine: the cached Date line (and the 200 head built with it)
-// changes exactly when the wall-clock second does.
-func TestDateLine(t *testing.T) {
-	base := time.Date(2026, 1, 2, 3, 4, 5, 900_000_000, time.UTC)
-	ls := &loopState{s: &Server{base: base, serverLine: []byte("Server: t\r\n")}}
-	for _, off := range []time.Duration{0, 50 * time.Millisecond, 99 * time.Millisecond, 100 * time.Millisecond,
-		101 * time.Millisecond, 1099 * time.Millisecond, 1100 * time.Millisecond, 5 * time.Second} {
-		now := base.Add(off)
-		ls.nowT, ls.now = now, now.Sub(base)
-		want := "Date: " + now.UTC().Format(http.TimeFormat) + "\r\n"
-		if got := string(ls.dateLine()); got != want {
-			t.Fatalf("at +%v: %q, want %q", off, got, want)
-		}
-		if got, want := string(ls.headOK()), "HTTP/1.1 200 OK\r\nServer: t\r\n"+want; got != want {
-			t.Fatalf("at +%v: head %q, want %q", off, got, want)
-		}
-	}
-}
