@@ -126,8 +126,8 @@ func (ls *loopState) putExchange(x *exchange) {
 	x.bodyH = nil
 	x.onAbort, x.onDrain, x.drainWait, x.onPeerEOF = nil, nil, 0, nil
 	x.upNext = nil
-	x.req.raw = nil
-	x.req.trRaw = nil
+	x.req.hdr.buf = nil
+	x.req.tr.reset()
 	if cap(x.w.body) > maxKeptBuffers {
 		x.w.body = nil
 	}

@@ -26,8 +26,8 @@ func (cs *conn) process() {
 		}
 		if !x.req.copied {
 			// The input the head points into is lent for this callback only.
-			x.headCopy = append(x.headCopy[:0], x.req.raw...)
-			x.req.raw, x.req.copied = x.headCopy, true
+			x.headCopy = append(x.headCopy[:0], x.req.hdr.buf...)
+			x.req.hdr.buf, x.req.copied = x.headCopy, true
 		}
 	}
 }
@@ -172,11 +172,7 @@ func (cs *conn) readBody(x *exchange) bool {
 	if done {
 		x.bodyDone = true
 		if m := cs.p.Message(); len(m.Trailers) > 0 {
-			x.req.trRaw = buf
-			x.req.trailers = x.req.trailers[:0]
-			for _, h := range m.Trailers {
-				x.req.trailers = append(x.req.trailers, hspan{spanOf(buf, h.Name), spanOf(buf, h.Value)})
-			}
+			x.req.tr.set(buf, buf, m.Trailers)
 		}
 	}
 	if x.bodyH != nil && !x.w.ended && (len(payload) > 0 || done) {
@@ -184,7 +180,7 @@ func (cs *conn) readBody(x *exchange) bool {
 		if cs.closing || cs.x != x {
 			return false
 		}
-		x.req.trailers, x.req.trRaw = x.req.trailers[:0], nil
+		x.req.tr.reset()
 		if done && !x.w.held && !x.w.ended {
 			x.w.finish()
 		}
