@@ -51,14 +51,14 @@
 // was parsed from is lent only for that callback. Parsers and per-request
 // state come from per-loop pools when a request starts and go back when the
 // connection is idle again, so an idle keep-alive connection holds only its
-// 64-byte state struct and no buffer.
+// small state struct (see conn for its size) and no buffer.
 //
 // Timeouts are kept per loop, not per connection: each phase's connections
 // are on a list in the order their deadlines were set, which is the order
 // of the deadlines (the phase's timeout is the same for all of them), and one
 // loop timer per list wakes up for its first connection. Entering a phase
-// moves the connection to the tail of that phase's list: two pointer
-// updates, no timer operation. A head that arrives whole in one callback
+// moves the connection to the tail of that phase's list: a few pointer
+// updates, no timer operation (see deadlineList). A head that arrives whole in one callback
 // never enters the head phase.
 //
 // Malformed requests get the parser's status (400, 413, 414, 431, 501, 505)
@@ -101,6 +101,9 @@ func (f HandlerFunc) ServeHTTP1(w *ResponseWriter, r *Request) { f(w, r) }
 
 // Defaults of the Server fields.
 const (
+	DefaultMaxRequestLine    = 8 << 10
+	DefaultMaxHeaderBytes    = 32 << 10
+	DefaultMaxHeaders        = 100
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
 	DefaultWriteTimeout      = 30 * time.Second
@@ -121,19 +124,19 @@ var ErrServerClosed = errors.New("http1: server closed")
 type Server struct {
 	// Handler answers every request. Required.
 	Handler Handler
-	// Name is the Server header's value. Default "ioloop".
+	// Name is the Server header's value. Default DefaultServerName.
 	Name string
 	// NoServerHeader leaves the Server header out.
 	NoServerHeader bool
 
 	// MaxRequestLine bounds the request line, CRLF included; longer: 414.
-	// Default 8 KiB.
+	// Default DefaultMaxRequestLine.
 	MaxRequestLine int
 	// MaxHeaderBytes bounds the request head (and a trailer section);
-	// larger: 431. Default 32 KiB.
+	// larger: 431. Default DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
 	// MaxHeaders bounds the number of header (and trailer) fields; more:
-	// 431. Default 100.
+	// 431. Default DefaultMaxHeaders.
 	MaxHeaders int
 	// MaxBodyBytes bounds a request body; larger: 413 (at once for a
 	// Content-Length, when the chunks pass it for a chunked body). Default
@@ -143,10 +146,11 @@ type Server struct {
 
 	// ReadHeaderTimeout bounds the time from the first byte of a request to
 	// the end of its head; past it the client gets 408 and a close.
-	// Default 10 s; negative: none.
+	// Default DefaultReadHeaderTimeout; negative: none.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes a keep-alive connection that waits that long for
-	// the first byte of its next request. Default 60 s; negative: none.
+	// the first byte of its next request. Default DefaultIdleTimeout;
+	// negative: none.
 	IdleTimeout time.Duration
 	// RequestTimeout bounds the time from the end of a request head to the
 	// end of its response and body; past it the client gets 408 (body not
@@ -155,10 +159,12 @@ type Server struct {
 	RequestTimeout time.Duration
 	// WriteTimeout bounds how long a connection's output may stay above its
 	// high-water mark (the client does not read what it asked for); past
-	// it the connection is closed. Default 30 s; negative: none.
+	// it the connection is closed. Default DefaultWriteTimeout; negative:
+	// none.
 	WriteTimeout time.Duration
 	// ResponseBuffer is how many body bytes a response buffers before it
-	// sends its head (chunked) instead of a Content-Length. Default 16 KiB.
+	// sends its head (chunked) instead of a Content-Length. Default
+	// DefaultResponseBuffer.
 	ResponseBuffer int
 
 	// Logger receives handler panics with their stacks. Default
@@ -182,9 +188,9 @@ type Server struct {
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.lim = parse.Limits{
-			MaxRequestLine: s.MaxRequestLine,
-			MaxHeaderBytes: s.MaxHeaderBytes,
-			MaxHeaders:     s.MaxHeaders,
+			MaxRequestLine: orDefaultInt(s.MaxRequestLine, DefaultMaxRequestLine),
+			MaxHeaderBytes: orDefaultInt(s.MaxHeaderBytes, DefaultMaxHeaderBytes),
+			MaxHeaders:     orDefaultInt(s.MaxHeaders, DefaultMaxHeaders),
 			MaxBodyBytes:   s.MaxBodyBytes,
 		}
 		if !s.NoServerHeader {
@@ -198,6 +204,13 @@ func (s *Server) init() {
 		s.loops = make(map[*ioloop.Loop]*loopState)
 		s.drained = make(chan struct{}, 1)
 	})
+}
+
+func orDefaultInt(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
 }
 
 func orDefault(d, def time.Duration) time.Duration {
