@@ -182,7 +182,7 @@ func (r *Request) KeepAlive() bool {
 // Conn returns the connection the request arrived on. Loop only.
 func (r *Request) Conn() *ioloop.Conn { return r.x.cs.c }
 
-// RemoteAddr returns the client's address without allocating. Any goroutine.
+// RemoteAddr returns the client's address without allocating. Loop only.
 func (r *Request) RemoteAddr() netip.AddrPort { return r.x.cs.c.RemoteAddrPort() }
 
 // ReadBody asks for the body: h.OnBody is called on the loop with the body's
@@ -192,8 +192,8 @@ func (r *Request) RemoteAddr() netip.AddrPort { return r.x.cs.c.RemoteAddrPort()
 // 100-continue", ReadBody queues "100 Continue". Without ReadBody or
 // BufferedBody the server reads and drops the body after the response. The
 // response ends when the last OnBody call returns, unless the handler called
-// Hold or already ended it. A second call does nothing. Loop only; no
-// allocation.
+// Hold or already ended it. A second call does nothing. No allocation.
+// Loop only.
 func (r *Request) ReadBody(h BodyHandler) {
 	x := r.x
 	if x.bodyH != nil || x.bodyTaken {
@@ -208,7 +208,7 @@ func (r *Request) ReadBody(h BodyHandler) {
 // request without a body gives nil and true). It consumes the body: the bytes
 // are lent until ServeHTTP1 returns. Otherwise (a chunked body, or one still
 // on its way) it returns nil and false and nothing changes: use ReadBody.
-// Loop only; no allocation.
+// No allocation. Loop only.
 func (r *Request) BufferedBody() (body []byte, ok bool) {
 	x := r.x
 	if r.framing == parse.BodyNone {

@@ -104,7 +104,7 @@ func (w *ResponseWriter) Status() int { return w.status }
 // hold CR, LF or NUL; Content-Length, Transfer-Encoding and Connection are
 // refused (see SetContentLength and CloseAfter). A Date or Server field
 // replaces the server's own. Fails with ErrCommitted once
-// the head was sent. Loop only; no allocation once the buffer has grown.
+// the head was sent. No allocation once the buffer has grown. Loop only.
 func (w *ResponseWriter) AddHeader(name, value string) error {
 	return w.addHeader(name, value, true)
 }

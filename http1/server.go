@@ -118,9 +118,9 @@ const (
 var ErrServerClosed = errors.New("http1: server closed")
 
 // Server serves HTTP/1.1 on the loops of one or more ioloop Groups.
-// Set its fields before the first Listen and do not change them afterwards;
-// Listen, Shutdown and Close are safe from any goroutine (not from a loop
-// callback, for Shutdown).
+// Set its fields before the first Listen and do not change them afterwards.
+// NumConns is safe from any goroutine; Listen, Shutdown and Close wait for
+// the loops, so they are safe from any goroutine but a loop's.
 type Server struct {
 	// Handler answers every request. Required.
 	Handler Handler
@@ -244,8 +244,8 @@ func (s *Server) logger() *slog.Logger {
 
 // Listen serves HTTP on network and address ("tcp", "127.0.0.1:8080") with
 // the loops of g, beside whatever else g serves. It fails when the address
-// cannot be bound, Handler is nil, or the server was shut down. Any
-// goroutine.
+// cannot be bound, Handler is nil, or the server was shut down. It waits
+// for every loop of g: safe from any goroutine but a loop's.
 func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Listener, error) {
 	if s.Handler == nil {
 		return nil, errors.New("http1: Server.Handler is nil")
@@ -267,16 +267,16 @@ func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Liste
 	return ln, nil
 }
 
-// NumConns returns the number of open connections the server holds. Any
-// goroutine.
+// NumConns returns the number of open connections the server holds. Safe
+// from any goroutine.
 func (s *Server) NumConns() int { return int(s.active.Load()) }
 
 // Shutdown stops the server gracefully: it closes its listeners, closes idle
 // keep-alive connections at once, lets requests in flight finish (their
 // responses carry "Connection: close") and waits for their connections to
 // close. When ctx ends first, the rest are reset and Shutdown returns
-// ctx.Err(). The Groups keep running (they may serve other things). Any
-// goroutine but a loop's.
+// ctx.Err(). The Groups keep running (they may serve other things). Safe
+// from any goroutine but a loop's.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
 	s.stop()
@@ -291,8 +291,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Close closes the listeners and resets every connection at once. Any
-// goroutine but a loop's.
+// Close closes the listeners and resets every connection at once, and waits
+// (up to a second) for them to close. Safe from any goroutine but a loop's.
 func (s *Server) Close() error {
 	s.init()
 	s.stop()
