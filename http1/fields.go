@@ -106,3 +106,90 @@ func lower(c byte) byte {
 	}
 	return c
 }
+
+// fieldMemo remembers the last few header fields that passed validField on
+// a loop, by the identity of their strings: a handler adding the same
+// constant fields to every response has them checked once. Strings are
+// immutable and the memo keeps them alive, so the same data pointer and
+// length mean the same bytes.
+type fieldMemo struct {
+	name, value [4]string
+	next        uint8
+}
+
+func (m *fieldMemo) known(name, value string) bool {
+	if name == "" {
+		return false // never valid; the memo's empty slots must not match it
+	}
+	for i := range m.name {
+		if sameString(m.name[i], name) && sameString(m.value[i], value) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *fieldMemo) add(name, value string) {
+	i := m.next % uint8(len(m.name))
+	m.name[i], m.value[i] = name, value
+	m.next++
+}
+
+// sameString reports whether a and b are the same string in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// validField checks a header name (token, not reserved) and value.
+func validField(name, value string) bool {
+	if name == "" {
+		return false
+	}
+	for i := range len(name) {
+		if !tokenTable[name[i]] {
+			return false
+		}
+	}
+	switch len(name) {
+	case 14:
+		if equalFoldString(name, "Content-Length") {
+			return false
+		}
+	case 17:
+		if equalFoldString(name, "Transfer-Encoding") {
+			return false
+		}
+	case 10:
+		if equalFoldString(name, "Connection") {
+			return false
+		}
+	}
+	for i := range len(value) {
+		if c := value[i]; c <= '\r' && (c == '\r' || c == '\n' || c == 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenTable holds the token characters (RFC 9110 5.6.2).
+var tokenTable = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isToken(byte(c))
+	}
+	return t
+}()
+
+func equalFoldString(a, b string) bool { return equalFold(unsafeBytes(a), b) }
+
+func isToken(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"encoding/binary"
 	"net/http"
 	"time"
 )
@@ -93,4 +94,48 @@ func (ls *loopState) formatDate() {
 func (ls *loopState) headOK() []byte {
 	ls.dateLine()
 	return ls.okHead
+}
+
+// headCache keeps the last head of a 200 keep-alive HTTP/1.1 response with a
+// Content-Length and the server's Server and Date lines, per loop: the
+// next response with the same header lines and length (a server answering
+// the same route again and again) copies it whole.
+type headCache struct {
+	head  []byte // status line to final CRLF
+	hdr   []byte // the handler's header lines in it
+	n     int64  // its Content-Length
+	valid bool   // cleared when the Date line changes
+}
+
+// sameBytes reports whether a and b hold the same bytes: for header blocks
+// of 8 to 32 bytes (a Content-Type line, say) with words and no call.
+func sameBytes(a, b []byte) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
+	}
+	if n < 8 || n > 32 {
+		return string(a) == string(b)
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]) {
+			return false
+		}
+	}
+	return binary.LittleEndian.Uint64(a[n-8:]) == binary.LittleEndian.Uint64(b[n-8:])
+}
+
+// maxCachedHead bounds the head kept by headCache.
+const maxCachedHead = 1 << 10
+
+// keep remembers head, built from the handler's lines hdr and length n.
+func (c *headCache) keep(head, hdr []byte, n int64) {
+	if len(head) > maxCachedHead {
+		c.valid = false
+		return
+	}
+	c.head = append(c.head[:0], head...)
+	c.hdr = append(c.hdr[:0], hdr...)
+	c.n = n
+	c.valid = true
 }
