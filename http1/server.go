@@ -314,12 +314,19 @@ func (s *Server) stop() {
 	}
 }
 
-// eachConn runs f on every connection, each on its loop.
+// eachConn runs f on every connection, each on its loop. A loop whose
+// mailbox is full is asked again until it takes the task (or its group is
+// closed, which closes its connections anyway): Shutdown and Close must
+// reach every connection. Not from a loop, which would wait for itself.
 func (s *Server) eachConn(f func(*conn)) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for l, ls := range s.loops {
-		_ = l.Post(func() {
+	states := make([]*loopState, 0, len(s.loops))
+	for _, ls := range s.loops {
+		states = append(states, ls)
+	}
+	s.mu.Unlock() // a loop may need s.mu (OnOpen) before it can take the task
+	for _, ls := range states {
+		task := func() {
 			// f may move connections between the lists: take them first.
 			var all []*conn
 			for i := range ls.lists {
@@ -330,7 +337,10 @@ func (s *Server) eachConn(f func(*conn)) {
 			for _, cs := range all {
 				f(cs)
 			}
-		})
+		}
+		for ls.l.Post(task) == ioloop.ErrMailboxFull {
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
 

@@ -7,13 +7,6 @@ import (
 	"github.com/ioloop/ioloop/http1/internal/parse"
 )
 
-// input returns the connection's unconsumed input, lent until the callback
-// returns.
-func (cs *conn) input() []byte {
-	b, _ := cs.c.Peek(-1)
-	return b
-}
-
 // exchange is the state of one request and its response.
 type exchange struct {
 	upNext       ioloop.Handler // set by Upgrade during the handler, installed after it
@@ -69,6 +62,13 @@ type conn struct {
 // upgraded holds the handler of an upgraded connection, out of line so that
 // conn stays in its size class.
 type upgraded struct{ h ioloop.Handler }
+
+// input returns the connection's unconsumed input, lent until the callback
+// returns.
+func (cs *conn) input() []byte {
+	b, _ := cs.c.Peek(-1)
+	return b
+}
 
 // connHandler is the ioloop.Handler of the server's connections.
 type connHandler struct{ s *Server }

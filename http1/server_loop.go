@@ -7,33 +7,6 @@ import (
 	"github.com/ioloop/ioloop/http1/internal/parse"
 )
 
-func (s *Server) loopState(l *ioloop.Loop) *loopState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ls := s.loops[l]
-	if ls == nil {
-		ls = &loopState{s: s, l: l, respBuf: s.responseBuffer()}
-		for i := range ls.lists {
-			dl := &ls.lists[i]
-			dl.id = uint8(i)
-			switch i {
-			case dlIdle:
-				dl.d = s.idleTimeout()
-			case dlHead:
-				dl.d = s.readHeaderTimeout()
-			case dlRequest:
-				dl.d = s.RequestTimeout
-			}
-			if dl.d > 0 {
-				dl.fn = func() { ls.expire(dl) }
-			}
-		}
-		ls.postFn = ls.runPosted
-		s.loops[l] = ls
-	}
-	return ls
-}
-
 // loopState is the server's state on one loop, used by that loop only.
 type loopState struct {
 	s         *Server
@@ -54,6 +27,35 @@ type loopState struct {
 	posted    []*conn             // connections waiting for runPosted
 	postFn    func()              // runPosted, bound once per loop
 	respBuf   int                 // Server.responseBuffer()
+}
+
+// loopState returns the server's state on l, made on first use (by the
+// first connection the loop accepts). It takes s.mu.
+func (s *Server) loopState(l *ioloop.Loop) *loopState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls := s.loops[l]
+	if ls == nil {
+		ls = &loopState{s: s, l: l, respBuf: s.responseBuffer()}
+		for i := range ls.lists {
+			pl := &ls.lists[i]
+			pl.id = uint8(i)
+			switch i {
+			case dlIdle:
+				pl.d = s.idleTimeout()
+			case dlHead:
+				pl.d = s.readHeaderTimeout()
+			case dlRequest:
+				pl.d = s.RequestTimeout
+			}
+			if pl.d > 0 {
+				pl.fn = func() { ls.expire(pl) }
+			}
+		}
+		ls.postFn = ls.runPosted
+		s.loops[l] = ls
+	}
+	return ls
 }
 
 // refresh reads the loop's clock into ls.now and ls.nowT. Callbacks that
