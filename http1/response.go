@@ -62,7 +62,6 @@ type ResponseWriter struct {
 	ownDate    bool // the handler added Date
 	ownServer  bool // the handler added Server
 	head       bool // the request is HEAD: set with the request, kept by reset
-	iov        [3][]byte
 	size       [24]byte
 }
 
@@ -253,10 +252,12 @@ func (w *ResponseWriter) send(p []byte) error {
 	}
 	line := strconv.AppendInt(w.size[:0], int64(len(p)), 16)
 	line = append(line, '\r', '\n')
-	w.iov[0], w.iov[1], w.iov[2] = line, p, crlf
-	_, err := c.Writev(w.iov[:])
-	w.iov[1] = nil
-	return err
+	for _, b := range [...][]byte{line, p, crlf} { // in order, one queue
+		if _, err := c.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Flush sends the head now (choosing chunked, or an end by close for
