@@ -22,45 +22,31 @@ type Response struct {
 	// or delimited by the connection's close.
 	ContentLength int64
 
-	cl       *Client
-	l        *ioloop.Loop // the loop that received it
-	x        *clientExchange
-	head     []byte
-	reason   span
-	hdrs     []hspan
-	trailer  []byte
-	trailers []hspan
-	body     []byte
-	pipe     *respPipe
+	cl     *Client
+	l      *ioloop.Loop // the loop that received it
+	x      *clientExchange
+	hdr    fieldView // a copy of the head and its fields
+	tr     fieldView // copies of the trailer fields
+	reason span      // in hdr.buf
+	body   []byte
+	pipe   *respPipe
 }
 
 // setHead copies a parsed head in. Loop only.
 func (r *Response) setHead(b []byte, m *parse.Message) {
-	r.head = append(r.head[:0], b...)
 	r.StatusCode, r.ProtoMinor, r.ContentLength = m.Status, m.Minor, m.ContentLength
 	r.reason = spanOf(b, m.Reason)
-	r.hdrs = r.hdrs[:0]
-	for _, h := range m.Headers {
-		r.hdrs = append(r.hdrs, hspan{spanOf(b, h.Name), spanOf(b, h.Value)})
-	}
+	r.hdr.set(append(r.hdr.buf[:0], b...), b, m.Headers)
 }
 
 // setTrailers copies the trailer fields in. Loop only.
-func (r *Response) setTrailers(ts []parse.Header) {
-	r.trailer, r.trailers = r.trailer[:0], r.trailers[:0]
-	for _, t := range ts {
-		ns := int32(len(r.trailer))
-		r.trailer = append(r.trailer, t.Name...)
-		vs := int32(len(r.trailer))
-		r.trailer = append(r.trailer, t.Value...)
-		r.trailers = append(r.trailers, hspan{span{ns, vs}, span{vs, int32(len(r.trailer))}})
-	}
-}
+func (r *Response) setTrailers(ts []parse.Header) { r.tr.copyIn(ts) }
 
 func (r *Response) reset() {
 	r.StatusCode, r.ProtoMinor, r.ContentLength = 0, 0, 0
-	r.head, r.body, r.trailer = r.head[:0], r.body[:0], r.trailer[:0]
-	r.hdrs, r.trailers = r.hdrs[:0], r.trailers[:0]
+	r.body = r.body[:0]
+	r.hdr.truncate()
+	r.tr.truncate()
 	r.pipe = nil
 }
 
@@ -85,49 +71,27 @@ func (r *Response) Release() {
 func (r *Response) Loop() *ioloop.Loop { return r.l }
 
 // Reason returns the reason phrase. No allocation.
-func (r *Response) Reason() []byte { return r.at(r.head, r.reason) }
-
-func (r *Response) at(b []byte, s span) []byte { return b[s.off:s.end:s.end] }
+func (r *Response) Reason() []byte { return r.hdr.buf[r.reason.off:r.reason.end:r.reason.end] }
 
 // Header returns the value of the first field named name (case-insensitive),
 // or nil. No allocation.
-func (r *Response) Header(name string) []byte {
-	for _, h := range r.hdrs {
-		if equalFold(r.at(r.head, h.name), name) {
-			return r.at(r.head, h.value)
-		}
-	}
-	return nil
-}
+func (r *Response) Header(name string) []byte { return r.hdr.get(name) }
 
 // NumHeaders returns the number of header fields.
-func (r *Response) NumHeaders() int { return len(r.hdrs) }
+func (r *Response) NumHeaders() int { return r.hdr.n() }
 
 // HeaderAt returns the i-th header field as received.
-func (r *Response) HeaderAt(i int) (name, value []byte) {
-	h := r.hdrs[i]
-	return r.at(r.head, h.name), r.at(r.head, h.value)
-}
+func (r *Response) HeaderAt(i int) (name, value []byte) { return r.hdr.at(i) }
 
 // Trailer returns the value of the first trailer field named name, or nil.
 // Trailers are known once the body ended.
-func (r *Response) Trailer(name string) []byte {
-	for _, h := range r.trailers {
-		if equalFold(r.at(r.trailer, h.name), name) {
-			return r.at(r.trailer, h.value)
-		}
-	}
-	return nil
-}
+func (r *Response) Trailer(name string) []byte { return r.tr.get(name) }
 
 // NumTrailers returns the number of trailer fields.
-func (r *Response) NumTrailers() int { return len(r.trailers) }
+func (r *Response) NumTrailers() int { return r.tr.n() }
 
 // TrailerAt returns the i-th trailer field.
-func (r *Response) TrailerAt(i int) (name, value []byte) {
-	h := r.trailers[i]
-	return r.at(r.trailer, h.name), r.at(r.trailer, h.value)
-}
+func (r *Response) TrailerAt(i int) (name, value []byte) { return r.tr.at(i) }
 
 // Body returns the buffered body (nil for a streamed response). No
 // allocation.

@@ -8,22 +8,6 @@ import (
 	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
-// span is a field of the request head as offsets into Request.raw.
-type span struct{ off, end int32 }
-
-// hspan is one header or trailer field line as offsets.
-type hspan struct{ name, value span }
-
-// spanOf returns where sub lies inside base; sub must be a subslice of base
-// (the parser's slices are) or empty.
-func spanOf(base, sub []byte) span {
-	if len(sub) == 0 {
-		return span{}
-	}
-	off := int32(uintptr(unsafe.Pointer(unsafe.SliceData(sub))) - uintptr(unsafe.Pointer(unsafe.SliceData(base))))
-	return span{off, off + int32(len(sub))}
-}
-
 // BodyHandler receives a request body in pieces, on the connection's loop,
 // as the bytes arrive (see Request.ReadBody). chunk holds payload bytes
 // (transfer coding removed) lent until OnBody returns; last is true once, on
@@ -50,26 +34,24 @@ func (f BodyHandlerFunc) OnBody(w *ResponseWriter, r *Request, chunk []byte, las
 // A Request is used on its connection's loop only; its methods allocate
 // nothing.
 type Request struct {
-	x        *exchange
-	raw      []byte // the head bytes (lent input or the exchange's copy)
-	copied   bool   // raw is x.headCopy
-	method   span
-	target   span
-	host     span
-	hdrs     []parse.Span
-	trailers []hspan
-	trRaw    []byte // the input the trailers point into, during the last OnBody
-	minor    int
-	clen     int64
-	framing  parse.Framing
-	flags    parse.Flags
+	x       *exchange
+	hdr     fieldView // the head bytes (lent input or the exchange's copy) and its fields
+	tr      fieldView // the trailer fields in the input, during the last OnBody
+	copied  bool      // hdr.buf is x.headCopy
+	method  span
+	target  span
+	host    span
+	minor   int
+	clen    int64
+	framing parse.Framing
+	flags   parse.Flags
 }
 
 // init fills the view from the head bytes and the parser that just parsed
 // them (with offsets only: see parse.Parser.SetOffsetsOnly).
 func (r *Request) init(head []byte, p *parse.Parser) {
 	m := p.Message()
-	r.raw, r.copied = head, false
+	r.hdr.buf, r.copied = head, false
 	ms, me, ts, te, hs, he := p.RequestOffsets()
 	r.method = span{ms, me}
 	r.target = span{ts, te}
@@ -77,9 +59,8 @@ func (r *Request) init(head []byte, p *parse.Parser) {
 	if he > hs {
 		r.host = span{hs, he} // an empty value reads as none, as before
 	}
-	r.hdrs = p.TakeFields(r.hdrs)
-	r.trailers = r.trailers[:0]
-	r.trRaw = nil
+	r.hdr.fields = p.TakeFields(r.hdr.fields)
+	r.tr.reset()
 	r.minor = m.Minor
 	r.clen = m.ContentLength
 	r.framing = m.Framing
@@ -88,10 +69,10 @@ func (r *Request) init(head []byte, p *parse.Parser) {
 
 // isHEAD reports whether the method is HEAD.
 func (r *Request) isHEAD() bool {
-	return r.method.end-r.method.off == 4 && string(r.raw[r.method.off:r.method.end]) == "HEAD"
+	return r.method.end-r.method.off == 4 && string(r.at(r.method)) == "HEAD"
 }
 
-func (r *Request) at(s span) []byte { return r.raw[s.off:s.end:s.end] }
+func (r *Request) at(s span) []byte { return r.hdr.buf[s.off:s.end:s.end] }
 
 // Method returns the request method, for example "GET". Loop only.
 func (r *Request) Method() []byte { return r.at(r.method) }
@@ -168,46 +149,26 @@ func (r *Request) HasBody() bool { return r.framing != parse.BodyNone }
 // Header returns the value of the first header field named name (compared
 // without regard to case), or nil when there is none. Cost: a scan of the
 // fields, no allocation. Loop only.
-func (r *Request) Header(name string) []byte {
-	for _, h := range r.hdrs {
-		if int(h.NameEnd-h.NameStart) == len(name) && equalFold(r.raw[h.NameStart:h.NameEnd], name) {
-			return r.at(span{h.ValueStart, h.ValueEnd})
-		}
-	}
-	return nil
-}
+func (r *Request) Header(name string) []byte { return r.hdr.get(name) }
 
 // NumHeaders returns the number of header fields, duplicates included.
 // Loop only.
-func (r *Request) NumHeaders() int { return len(r.hdrs) }
+func (r *Request) NumHeaders() int { return r.hdr.n() }
 
 // HeaderAt returns the i-th header field (0 <= i < NumHeaders) as received:
 // name in its original case, value without surrounding whitespace. Loop only.
-func (r *Request) HeaderAt(i int) (name, value []byte) {
-	h := r.hdrs[i]
-	return r.at(span{h.NameStart, h.NameEnd}), r.at(span{h.ValueStart, h.ValueEnd})
-}
+func (r *Request) HeaderAt(i int) (name, value []byte) { return r.hdr.at(i) }
 
 // Trailer returns the value of the first trailer field named name, or nil.
 // Trailers exist only for chunked bodies and are readable only during the
 // last OnBody call. Loop only.
-func (r *Request) Trailer(name string) []byte {
-	for _, h := range r.trailers {
-		if equalFold(r.trRaw[h.name.off:h.name.end], name) {
-			return r.trRaw[h.value.off:h.value.end]
-		}
-	}
-	return nil
-}
+func (r *Request) Trailer(name string) []byte { return r.tr.get(name) }
 
 // NumTrailers returns the number of trailer fields (see Trailer). Loop only.
-func (r *Request) NumTrailers() int { return len(r.trailers) }
+func (r *Request) NumTrailers() int { return r.tr.n() }
 
 // TrailerAt returns the i-th trailer field (see Trailer). Loop only.
-func (r *Request) TrailerAt(i int) (name, value []byte) {
-	h := r.trailers[i]
-	return r.trRaw[h.name.off:h.name.end], r.trRaw[h.value.off:h.value.end]
-}
+func (r *Request) TrailerAt(i int) (name, value []byte) { return r.tr.at(i) }
 
 // KeepAlive reports whether the client allows another request on the
 // connection after this one (RFC 9112 9.3). Loop only.
@@ -221,7 +182,7 @@ func (r *Request) KeepAlive() bool {
 // Conn returns the connection the request arrived on. Loop only.
 func (r *Request) Conn() *ioloop.Conn { return r.x.cs.c }
 
-// RemoteAddr returns the client's address without allocating. Any goroutine.
+// RemoteAddr returns the client's address without allocating. Loop only.
 func (r *Request) RemoteAddr() netip.AddrPort { return r.x.cs.c.RemoteAddrPort() }
 
 // ReadBody asks for the body: h.OnBody is called on the loop with the body's
@@ -231,8 +192,8 @@ func (r *Request) RemoteAddr() netip.AddrPort { return r.x.cs.c.RemoteAddrPort()
 // 100-continue", ReadBody queues "100 Continue". Without ReadBody or
 // BufferedBody the server reads and drops the body after the response. The
 // response ends when the last OnBody call returns, unless the handler called
-// Hold or already ended it. A second call does nothing. Loop only; no
-// allocation.
+// Hold or already ended it. A second call does nothing. No allocation.
+// Loop only.
 func (r *Request) ReadBody(h BodyHandler) {
 	x := r.x
 	if x.bodyH != nil || x.bodyTaken {
@@ -247,7 +208,7 @@ func (r *Request) ReadBody(h BodyHandler) {
 // request without a body gives nil and true). It consumes the body: the bytes
 // are lent until ServeHTTP1 returns. Otherwise (a chunked body, or one still
 // on its way) it returns nil and false and nothing changes: use ReadBody.
-// Loop only; no allocation.
+// No allocation. Loop only.
 func (r *Request) BufferedBody() (body []byte, ok bool) {
 	x := r.x
 	if r.framing == parse.BodyNone {
@@ -275,27 +236,6 @@ func (r *Request) ResumeBody() {
 		r.x.bodyPaused = false
 		r.x.cs.c.ResumeRead()
 	}
-}
-
-// equalFold reports whether b equals s without regard to ASCII case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if x != y && lower(x) != lower(y) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // unsafeBytes views s as bytes without copying; the result is never

@@ -1,11 +1,9 @@
 package http1
 
 import (
-	"encoding/binary"
 	"errors"
 	"net/http"
 	"strconv"
-	"unsafe"
 
 	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
@@ -64,7 +62,6 @@ type ResponseWriter struct {
 	ownDate    bool // the handler added Date
 	ownServer  bool // the handler added Server
 	head       bool // the request is HEAD: set with the request, kept by reset
-	iov        [3][]byte
 	size       [24]byte
 }
 
@@ -104,7 +101,7 @@ func (w *ResponseWriter) Status() int { return w.status }
 // hold CR, LF or NUL; Content-Length, Transfer-Encoding and Connection are
 // refused (see SetContentLength and CloseAfter). A Date or Server field
 // replaces the server's own. Fails with ErrCommitted once
-// the head was sent. Loop only; no allocation once the buffer has grown.
+// the head was sent. No allocation once the buffer has grown. Loop only.
 func (w *ResponseWriter) AddHeader(name, value string) error {
 	return w.addHeader(name, value, true)
 }
@@ -255,10 +252,12 @@ func (w *ResponseWriter) send(p []byte) error {
 	}
 	line := strconv.AppendInt(w.size[:0], int64(len(p)), 16)
 	line = append(line, '\r', '\n')
-	w.iov[0], w.iov[1], w.iov[2] = line, p, crlf
-	_, err := c.Writev(w.iov[:])
-	w.iov[1] = nil
-	return err
+	for _, b := range [...][]byte{line, p, crlf} { // in order, one queue
+		if _, err := c.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Flush sends the head now (choosing chunked, or an end by close for
@@ -426,50 +425,6 @@ func (w *ResponseWriter) appendHead(b []byte, bodyLen int64, keep bool, minor in
 	return append(b, '\r', '\n')
 }
 
-// headCache keeps the last head of a 200 keep-alive HTTP/1.1 response with a
-// Content-Length and the server's Server and Date lines, per loop: the
-// next response with the same header lines and length (a server answering
-// the same route again and again) copies it whole.
-type headCache struct {
-	head  []byte // status line to final CRLF
-	hdr   []byte // the handler's header lines in it
-	n     int64  // its Content-Length
-	valid bool   // cleared when the Date line changes
-}
-
-// sameBytes reports whether a and b hold the same bytes: for header blocks
-// of 8 to 32 bytes (a Content-Type line, say) with words and no call.
-func sameBytes(a, b []byte) bool {
-	n := len(a)
-	if n != len(b) {
-		return false
-	}
-	if n < 8 || n > 32 {
-		return string(a) == string(b)
-	}
-	for i := 0; i+8 < n; i += 8 {
-		if binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]) {
-			return false
-		}
-	}
-	return binary.LittleEndian.Uint64(a[n-8:]) == binary.LittleEndian.Uint64(b[n-8:])
-}
-
-// maxCachedHead bounds the head kept by headCache.
-const maxCachedHead = 1 << 10
-
-// keep remembers head, built from the handler's lines hdr and length n.
-func (c *headCache) keep(head, hdr []byte, n int64) {
-	if len(head) > maxCachedHead {
-		c.valid = false
-		return
-	}
-	c.head = append(c.head[:0], head...)
-	c.hdr = append(c.hdr[:0], hdr...)
-	c.n = n
-	c.valid = true
-}
-
 var crlf = []byte("\r\n")
 
 // appendStatusLine appends "HTTP/1.1 code reason\r\n".
@@ -489,91 +444,4 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, ':', ' ')
 	b = append(b, value...)
 	return append(b, '\r', '\n')
-}
-
-// fieldMemo remembers the last few header fields that passed validField on
-// a loop, by the identity of their strings: a handler adding the same
-// constant fields to every response has them checked once. Strings are
-// immutable and the memo keeps them alive, so the same data pointer and
-// length mean the same bytes.
-type fieldMemo struct {
-	name, value [4]string
-	next        uint8
-}
-
-func (m *fieldMemo) known(name, value string) bool {
-	if name == "" {
-		return false // never valid; the memo's empty slots must not match it
-	}
-	for i := range m.name {
-		if sameString(m.name[i], name) && sameString(m.value[i], value) {
-			return true
-		}
-	}
-	return false
-}
-
-func (m *fieldMemo) add(name, value string) {
-	i := m.next % uint8(len(m.name))
-	m.name[i], m.value[i] = name, value
-	m.next++
-}
-
-// sameString reports whether a and b are the same string in memory.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
-}
-
-// validField checks a header name (token, not reserved) and value.
-func validField(name, value string) bool {
-	if name == "" {
-		return false
-	}
-	for i := range len(name) {
-		if !tokenTable[name[i]] {
-			return false
-		}
-	}
-	switch len(name) {
-	case 14:
-		if equalFoldString(name, "Content-Length") {
-			return false
-		}
-	case 17:
-		if equalFoldString(name, "Transfer-Encoding") {
-			return false
-		}
-	case 10:
-		if equalFoldString(name, "Connection") {
-			return false
-		}
-	}
-	for i := range len(value) {
-		if c := value[i]; c <= '\r' && (c == '\r' || c == '\n' || c == 0) {
-			return false
-		}
-	}
-	return true
-}
-
-// tokenTable holds the token characters (RFC 9110 5.6.2).
-var tokenTable = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = isToken(byte(c))
-	}
-	return t
-}()
-
-func equalFoldString(a, b string) bool { return equalFold(unsafeBytes(a), b) }
-
-func isToken(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }

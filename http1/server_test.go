@@ -6,10 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/ioloop/ioloop"
 )
@@ -123,88 +121,5 @@ func TestPipelineOrderWithHeldAndAdapted(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestConnSize keeps the per-connection state of an idle keep-alive
-// connection within the 80-byte size class (it holds no closure and no
-// timer; the upgrade handler is out of line).
-func TestConnSize(t *testing.T) {
-	if n := unsafe.Sizeof(conn{}); n > 80 {
-		t.Fatalf("conn is %d bytes, want at most 80", n)
-	}
-}
-
-// TestAddHeaderChecks: invalid and reserved fields are refused on every
-// request, also once valid fields are remembered by the loop, and fields
-// given as bytes are checked each time (the caller may change them).
-func TestAddHeaderChecks(t *testing.T) {
-	checkLeaks(t)
-	var (
-		mu   sync.Mutex
-		errs []string
-	)
-	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		name := []byte("X-Bytes")
-		for _, f := range []struct {
-			name, value string
-			want        error
-		}{
-			{name: "X-Ok", value: "v", want: nil},
-			{name: "X-Ok", value: "v", want: nil},
-			{name: "", value: "", want: ErrHeaderField},
-			{name: "Bad Name", value: "v", want: ErrHeaderField},
-			{name: "X-Ok", value: "a\r\nb", want: ErrHeaderField},
-			{name: "content-length", value: "1", want: ErrHeaderField},
-			{name: "Connection", value: "close", want: ErrHeaderField},
-		} {
-			if err := w.AddHeader(f.name, f.value); err != f.want {
-				errs = append(errs, fmt.Sprintf("AddHeader(%q, %q) = %v, want %v", f.name, f.value, err, f.want))
-			}
-		}
-		if err := w.AddHeaderBytes(name, []byte("1")); err != nil {
-			errs = append(errs, fmt.Sprintf("AddHeaderBytes valid: %v", err))
-		}
-		name[1] = ' '
-		if err := w.AddHeaderBytes(name, []byte("1")); err != ErrHeaderField {
-			errs = append(errs, fmt.Sprintf("AddHeaderBytes after the name changed to %q: %v", name, err))
-		}
-		_, _ = w.WriteString("ok")
-	})
-	addr := serve(t, &Server{Handler: h}, ioloop.Options{Loops: 1})
-	c := dial(t, addr)
-	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-	got := readAll(t, c)
-	if n := strings.Count(got, "\r\nX-Ok: v\r\nX-Ok: v\r\nX-Bytes: 1\r\n"); n != 2 {
-		t.Fatalf("%d responses with the valid fields, want 2:\n%s", n, got)
-	}
-	if strings.Contains(got, "Bad Name") || strings.Contains(got, "X Bytes") {
-		t.Fatalf("refused field sent:\n%s", got)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, e := range errs {
-		t.Error(e)
-	}
-}
-
-// TestDateLine: the cached Date line (and the 200 head built with it)
-// changes exactly when the wall-clock second does.
-func TestDateLine(t *testing.T) {
-	base := time.Date(2026, 1, 2, 3, 4, 5, 900_000_000, time.UTC)
-	ls := &loopState{s: &Server{base: base, serverLine: []byte("Server: t\r\n")}}
-	for _, off := range []time.Duration{0, 50 * time.Millisecond, 99 * time.Millisecond, 100 * time.Millisecond,
-		101 * time.Millisecond, 1099 * time.Millisecond, 1100 * time.Millisecond, 5 * time.Second} {
-		now := base.Add(off)
-		ls.nowT, ls.now = now, now.Sub(base)
-		want := "Date: " + now.UTC().Format(http.TimeFormat) + "\r\n"
-		if got := string(ls.dateLine()); got != want {
-			t.Fatalf("at +%v: %q, want %q", off, got, want)
-		}
-		if got, want := string(ls.headOK()), "HTTP/1.1 200 OK\r\nServer: t\r\n"+want; got != want {
-			t.Fatalf("at +%v: head %q, want %q", off, got, want)
-		}
 	}
 }
