@@ -3,7 +3,7 @@ package http1
 import (
 	"unsafe"
 
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // span is a piece of a head (the method, the target, a reason phrase) as

@@ -290,10 +290,6 @@ func TestCurl(t *testing.T) {
 // while other goroutines keep the loop's mailbox full (a refused post is
 // tried again, not dropped): idle connections close at once.
 func TestShutdownMailboxFull(t *testing.T) {
-	// The server's half (eachConn asks a full loop again) is in place; the
-	// connections then close with Conn.Close and Conn.Abort, which still
-	// drop their task when the mailbox is full (issue 13, Conn.request).
-	t.Skip("until Conn.Close and Conn.Abort take effect with a full mailbox")
 	checkLeaks(t)
 	for _, useClose := range []bool{false, true} {
 		s := &Server{Handler: testHandler{}}

@@ -82,7 +82,9 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 	parse "github.com/ioloop/ioloop/internal/httpparse"
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // Handler answers requests on the loop. ServeHTTP1 is called on the
@@ -245,8 +247,12 @@ func (s *Server) logger() *slog.Logger {
 // Listen serves HTTP on network and address ("tcp", "127.0.0.1:8080") with
 // the loops of g, beside whatever else g serves. It fails when the address
 // cannot be bound, Handler is nil, or the server was shut down. It waits
-// for every loop of g: safe from any goroutine but a loop's.
+// for every loop of g, so from a loop callback it fails at once with
+// ioloop.ErrOnLoop. Safe from any other goroutine.
 func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Listener, error) {
+	if onloop.Current() {
+		return nil, ioloop.ErrOnLoop
+	}
 	if s.Handler == nil {
 		return nil, errors.New("http1: Server.Handler is nil")
 	}
@@ -275,9 +281,13 @@ func (s *Server) NumConns() int { return int(s.active.Load()) }
 // keep-alive connections at once, lets requests in flight finish (their
 // responses carry "Connection: close") and waits for their connections to
 // close. When ctx ends first, the rest are reset and Shutdown returns
-// ctx.Err(). The Groups keep running (they may serve other things). Safe
-// from any goroutine but a loop's.
+// ctx.Err(). The Groups keep running (they may serve other things). It
+// waits for the loops, so from a loop callback it fails at once with
+// ioloop.ErrOnLoop. Safe from any other goroutine.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if onloop.Current() {
+		return ioloop.ErrOnLoop
+	}
 	s.init()
 	s.stop()
 	s.eachConn((*conn).beginShutdown)
@@ -292,8 +302,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close closes the listeners and resets every connection at once, and waits
-// (up to a second) for them to close. Safe from any goroutine but a loop's.
+// (up to a second) for them to close. It waits for the loops, so from a
+// loop callback it fails at once with ioloop.ErrOnLoop. Safe from any other
+// goroutine.
 func (s *Server) Close() error {
+	if onloop.Current() {
+		return ioloop.ErrOnLoop
+	}
 	s.init()
 	s.stop()
 	s.eachConn(func(cs *conn) { _ = cs.c.Abort() })
@@ -314,10 +329,9 @@ func (s *Server) stop() {
 	}
 }
 
-// eachConn runs f on every connection, each on its loop. A loop whose
-// mailbox is full is asked again until it takes the task (or its group is
-// closed, which closes its connections anyway): Shutdown and Close must
-// reach every connection. Not from a loop, which would wait for itself.
+// eachConn runs f on every connection, each on its loop, through the loop's
+// Execute, which never refuses a task: Shutdown and Close must reach every
+// connection even when a loop's mailbox is full. Not from a loop.
 func (s *Server) eachConn(f func(*conn)) {
 	s.mu.Lock()
 	states := make([]*loopState, 0, len(s.loops))
@@ -338,9 +352,7 @@ func (s *Server) eachConn(f func(*conn)) {
 				f(cs)
 			}
 		}
-		for ls.l.Post(task) == ioloop.ErrMailboxFull {
-			time.Sleep(time.Millisecond)
-		}
+		ls.l.Execute(async.TaskFunc(task))
 	}
 }
 

@@ -4,7 +4,8 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	"github.com/ioloop/ioloop/async"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // exchange is the state of one request and its response.
@@ -78,7 +79,7 @@ func (h connHandler) OnOpen(c *ioloop.Conn) {
 	s.active.Add(1)
 	ls := s.loopState(c.Loop())
 	cs := &conn{ls: ls, c: c, list: notListed}
-	c.SetContext(cs)
+	c.SetValue(cs)
 	s.mu.Lock()
 	cs.shutdown = s.stopping
 	s.mu.Unlock()
@@ -87,7 +88,7 @@ func (h connHandler) OnOpen(c *ioloop.Conn) {
 }
 
 func (h connHandler) OnData(c *ioloop.Conn) {
-	cs := c.Context().(*conn)
+	cs := c.Value().(*conn)
 	if cs.up != nil {
 		cs.up.h.OnData(c)
 		return
@@ -96,7 +97,7 @@ func (h connHandler) OnData(c *ioloop.Conn) {
 }
 
 func (h connHandler) OnEOF(c *ioloop.Conn) {
-	cs := c.Context().(*conn)
+	cs := c.Value().(*conn)
 	cs.eof = true
 	if cs.up != nil {
 		cs.up.h.OnEOF(c)
@@ -110,7 +111,7 @@ func (h connHandler) OnEOF(c *ioloop.Conn) {
 }
 
 func (h connHandler) OnBackpressure(c *ioloop.Conn, paused bool) {
-	cs := c.Context().(*conn)
+	cs := c.Value().(*conn)
 	if cs.up != nil {
 		cs.up.h.OnBackpressure(c, paused)
 		return
@@ -129,10 +130,10 @@ func (h connHandler) OnBackpressure(c *ioloop.Conn, paused bool) {
 	}
 }
 
-func (h connHandler) OnShutdown(c *ioloop.Conn) { c.Context().(*conn).beginShutdown() }
+func (h connHandler) OnShutdown(c *ioloop.Conn) { c.Value().(*conn).beginShutdown() }
 
 func (h connHandler) OnClose(c *ioloop.Conn, err error) {
-	cs, _ := c.Context().(*conn)
+	cs, _ := c.Value().(*conn)
 	if cs == nil {
 		return
 	}
@@ -278,7 +279,7 @@ func (cs *conn) post() {
 	cs.posted = true
 	ls := cs.ls
 	ls.posted = append(ls.posted, cs)
-	if len(ls.posted) == 1 && ls.l.Post(ls.postFn) != nil {
-		ls.runPosted() // the group is closing: process at once
+	if len(ls.posted) == 1 {
+		ls.l.Execute(async.TaskFunc(ls.postFn)) // never refused, never inline
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
-	"github.com/ioloop/ioloop/http1/internal/parse"
+	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
 // loopState is the server's state on one loop, used by that loop only.
