@@ -40,7 +40,7 @@ var (
 // it.
 //
 // h is the handler of this one connection: the server keeps its own state in
-// the connection's Context, so h must not call SetContext; keep per-connection
+// the connection's Value, so h must not call SetValue; keep per-connection
 // state in h itself. It queues the head on the connection (no system call)
 // and allocates nothing once the loop's scratch buffer has grown. Loop only.
 func (w *ResponseWriter) Upgrade(h ioloop.Handler) error {
