@@ -96,6 +96,11 @@ type server struct {
 	argv   func(addr string, loops int) []string
 }
 
+// baseBin is -base-bin: an earlier build of cmd/ioloop, measured as
+// ioloop-base and ioloop-base-uring beside the current one, for checks
+// that a change did not regress.
+var baseBin string
+
 func peers(bin string) []server {
 	peer := func(name string) server {
 		return server{name: name, goPeer: name != "c", argv: func(addr string, loops int) []string {
@@ -109,6 +114,12 @@ func peers(bin string) []server {
 		}},
 		{name: "ioloop-uring", argv: func(addr string, loops int) []string {
 			return []string{filepath.Join(bin, "ioloop"), "serve", "--echo", addr, "--loops", strconv.Itoa(loops), "--io-uring"}
+		}},
+		{name: "ioloop-base", argv: func(addr string, loops int) []string {
+			return []string{baseBin, "serve", "--echo", addr, "--loops", strconv.Itoa(loops)}
+		}},
+		{name: "ioloop-base-uring", argv: func(addr string, loops int) []string {
+			return []string{baseBin, "serve", "--echo", addr, "--loops", strconv.Itoa(loops), "--io-uring"}
 		}},
 		peer("nbio"), peer("net"), peer("netpoll"),
 	}
@@ -193,6 +204,7 @@ func main() {
 	var c config
 	var servers, pipelines string
 	flag.StringVar(&c.dir, "dir", ".", "the bench directory (holds bin/, out/, echo/)")
+	flag.StringVar(&baseBin, "base-bin", "", "an earlier build of cmd/ioloop, measured as ioloop-base and ioloop-base-uring (regression checks)")
 	flag.StringVar(&servers, "servers", "", "comma-separated servers (default: all built; ioloop only if it builds)")
 	flag.StringVar(&c.loadgen, "loadgen", "auto", "load generator: auto, ioloop or go")
 	flag.BoolVar(&c.lgURing, "loadgen-io-uring", false, "run the ioloop load generator with --io-uring (cheaper per round trip, so the server saturates sooner)")

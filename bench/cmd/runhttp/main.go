@@ -86,6 +86,7 @@ type config struct {
 	ioloopArgs  string
 	adapterArgs string
 	wrk         string
+	baseBin     string // -base-bin: an earlier cmd/ioloop build (ioloop-base)
 	nginx       string
 }
 
@@ -158,6 +159,7 @@ func main() {
 	flag.StringVar(&c.adapterArgs, "ioloop-adapter-args", "serve --http {addr} --loops {loops} --adapter",
 		"arguments of bin/ioloop for the net/http adapter server (empty: leave it out)")
 	flag.StringVar(&c.wrk, "wrk", "wrk", "the wrk binary")
+	flag.StringVar(&c.baseBin, "base-bin", "", "an earlier build of cmd/ioloop, measured as ioloop-base and ioloop-base-uring (regression checks)")
 	flag.StringVar(&c.nginx, "nginx", "nginx", "the nginx binary")
 	flag.Parse()
 	if err := c.validate(); err != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 // serverNames lists every server the harness knows, in report order.
-var serverNames = []string{"c", "fasthttp", "gnet", "ioloop", "ioloop-adapter", "ioloop-uring", "nbio", "net", "nginx"}
+var serverNames = []string{"c", "fasthttp", "gnet", "ioloop", "ioloop-adapter", "ioloop-uring", "ioloop-base", "ioloop-base-uring", "nbio", "net", "nginx"}
 
 // server describes how to start one HTTP server.
 type server struct {
@@ -104,18 +104,24 @@ func servers(c config, bin string) []server {
 			return []string{peerPath(bin, name), "-addr", addr, "-loops", itoa(loops)}, nil
 		}}
 	}
-	ioloop := func(name, args string) server {
+	ioloopAt := func(name, path, args string) server {
 		return server{name: name, banner: true, argv: func(addr, _ string, loops int) ([]string, error) {
 			if strings.TrimSpace(args) == "" {
 				return nil, errors.New("no command line given")
 			}
-			return append([]string{filepath.Join(bin, "ioloop")}, expand(args, addr, loops)...), nil
+			if path == "" {
+				return nil, errors.New("no binary given (-base-bin)")
+			}
+			return append([]string{path}, expand(args, addr, loops)...), nil
 		}}
 	}
+	ioloop := func(name, args string) server { return ioloopAt(name, filepath.Join(bin, "ioloop"), args) }
 	return []server{
 		peer("c"), peer("fasthttp"), peer("gnet"),
 		ioloop("ioloop", c.ioloopArgs), ioloop("ioloop-adapter", c.adapterArgs),
 		ioloop("ioloop-uring", c.ioloopArgs+" --io-uring"),
+		ioloopAt("ioloop-base", c.baseBin, c.ioloopArgs),
+		ioloopAt("ioloop-base-uring", c.baseBin, c.ioloopArgs+" --io-uring"),
 		peer("nbio"), peer("net"),
 		{name: "nginx", argv: func(addr, dir string, loops int) ([]string, error) {
 			conf := filepath.Join(dir, "nginx.conf")
