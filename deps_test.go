@@ -30,7 +30,7 @@ var layers = []struct {
 	{dir: "async", mayUse: []string{"internal/onloop"}},
 	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/onloop", "internal/leaktest", "async"}},
 	{dir: "http1/internal/parse"},
-	{dir: "http1", mayUse: []string{".", "async", "http1/internal/parse", "internal/leaktest"}},
+	{dir: "http1", mayUse: []string{".", "async", "http1/internal/parse", "internal/poller", "internal/leaktest"}},
 	{dir: "websocket/internal/frame"},
 	{dir: "websocket", mayUse: []string{".", "async", "http1", "websocket/internal/frame", "internal/leaktest"}},
 	{dir: "cmd", mayUse: []string{".", "async", "http1", "websocket"}},

@@ -124,3 +124,30 @@ func TestPanickingPostedTaskOthersRun(t *testing.T) {
 		t.Fatalf("%d panics reported, want 2", n)
 	}
 }
+
+// Busy is true in a task while another task of the same batch is still to
+// run, and false in the last one when nothing else is pending.
+func TestLoopBusy(t *testing.T) {
+	checkLeaks(t)
+	g, err := ioloop.New(ioloop.Options{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	l := g.Loops()[0]
+	res := make(chan [2]bool, 1)
+	var first bool
+	l.Post(func() {
+		// Both run in the next iteration's batch.
+		l.Post(func() { first = l.Busy() })
+		l.Post(func() { res <- [2]bool{first, l.Busy()} })
+	})
+	select {
+	case got := <-res:
+		if got != [2]bool{true, false} {
+			t.Fatalf("Busy in the first and last task = %v, want [true false]", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tasks never ran")
+	}
+}

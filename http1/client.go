@@ -41,6 +41,7 @@ import (
 
 	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/async"
+	"github.com/ioloop/ioloop/internal/poller"
 )
 
 // Defaults of the Client fields.
@@ -180,7 +181,7 @@ type Client struct {
 	xpool      sync.Pool
 	rpool      sync.Pool
 	// waits are DoContext's idle rendezvous objects, each holding a
-	// descriptor (ioloop.Signal); at most maxIdleWaits are kept, and Close
+	// descriptor (an eventfd on Linux); at most maxIdleWaits are kept, and Close
 	// releases them. Guarded by waitMu.
 	waitMu    sync.Mutex
 	waits     []*syncWait
@@ -318,8 +319,8 @@ func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error))
 // ClientRequest.Context does); two hand-offs per request, to the
 // connection's loop and back, through the runtime's poller (an eventfd
 // write each, none for the way back when the loop is busy); each
-// concurrent DoContext holds one descriptor (kept by the Client, see
-// ioloop.Signal). Never call it from a loop callback.
+// concurrent DoContext holds one descriptor (an eventfd on Linux, kept by
+// the Client). Never call it from a loop callback.
 //
 // The loop wakes the waiting goroutine from its callback: with the Client's
 // Group locked to threads (Options.LockOSThread) that goroutine may wait
@@ -342,11 +343,11 @@ func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response,
 // once, stores the result and notifies sig (never blocking the loop); the
 // goroutine waits in the runtime's poller, so that when the loop is about
 // to sleep it runs next on the loop's thread instead of waking another
-// (see ioloop.Signal); when the loop is busy, NotifyNow readies it at once
+// (an eventfd the loop writes); when the loop is busy, NotifyNow readies it at once
 // for another thread, without a system call. Kept by the Client, with its
 // descriptor.
 type syncWait struct {
-	sig  *ioloop.Signal
+	sig  *poller.Signal
 	resp *Response
 	err  error
 }
@@ -362,7 +363,7 @@ func (cl *Client) getWait() *syncWait {
 		return w
 	}
 	cl.waitMu.Unlock()
-	return &syncWait{sig: ioloop.NewSignal()}
+	return &syncWait{sig: poller.NewSignal()}
 }
 
 // putWait keeps w for the next DoContext, or releases its descriptor.

@@ -1,4 +1,4 @@
-package ioloop_test
+package http1
 
 import (
 	"sync/atomic"
@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/internal/poller"
 )
 
-// Goroutines that post to loops and wait on a Signal each get every
-// result, in order, none lost or doubled: 8 goroutines x 2,000 rounds over
-// two loops, notified by Notify and NotifyNow in turn.
+// DoContext's rendezvous: goroutines that post to loops and wait on a
+// Signal each get every result, in order, none lost or doubled: 8
+// goroutines x 2,000 rounds over two loops, notified by Notify and
+// NotifyNow in turn.
 func TestSignalFromLoops(t *testing.T) {
 	checkLeaks(t)
 	g, err := ioloop.New(ioloop.Options{Loops: 2})
@@ -24,7 +26,7 @@ func TestSignalFromLoops(t *testing.T) {
 	for w := range workers {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			sig := ioloop.NewSignal()
+			sig := poller.NewSignal()
 			defer sig.Close()
 			l := g.Loops()[w%2]
 			got := 0
@@ -57,32 +59,5 @@ func TestSignalFromLoops(t *testing.T) {
 	}
 	if n := bad.Load(); n != 0 {
 		t.Fatalf("%d results were missing or out of order", n)
-	}
-}
-
-// Busy is true in a task while another task of the same batch is still to
-// run, and false in the last one when nothing else is pending.
-func TestLoopBusy(t *testing.T) {
-	checkLeaks(t)
-	g, err := ioloop.New(ioloop.Options{Loops: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	l := g.Loops()[0]
-	res := make(chan [2]bool, 1)
-	var first bool
-	l.Post(func() {
-		// Both run in the next iteration's batch.
-		l.Post(func() { first = l.Busy() })
-		l.Post(func() { res <- [2]bool{first, l.Busy()} })
-	})
-	select {
-	case got := <-res:
-		if got != [2]bool{true, false} {
-			t.Fatalf("Busy in the first and last task = %v, want [true false]", got)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the tasks never ran")
 	}
 }
