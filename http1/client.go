@@ -179,6 +179,9 @@ type Client struct {
 	// closedFlag mirrors closed for the loops, which must not take mu.
 	closedFlag atomic.Bool
 	xpool      sync.Pool
+	// turn picks the loop that gets an exchange's end when it failed
+	// before it had a connection (anyLoop).
+	turn atomic.Uint32
 	rpool      sync.Pool
 	// waits are DoContext's idle rendezvous objects, each holding a
 	// descriptor (an eventfd on Linux); at most maxIdleWaits are kept, and Close
@@ -217,6 +220,13 @@ func (cl *Client) dialTimeout() time.Duration {
 }
 func (cl *Client) idleTimeout() time.Duration {
 	return orDefault(cl.IdleTimeout, DefaultClientIdleTimeout)
+}
+
+// anyLoop returns a loop of the Group, each in turn: the loop that runs an
+// exchange's end when it has no connection's loop. Group must not be nil.
+func (cl *Client) anyLoop() *ioloop.Loop {
+	loops := cl.Group.Loops()
+	return loops[int(cl.turn.Add(1)%uint32(len(loops)))]
 }
 
 func positive(v, def int) int {
@@ -264,8 +274,8 @@ type ClientRequest struct {
 	// ("Connection: close"); the connection is not reused.
 	Close bool
 	// Stream delivers the response once its head arrived; the body is
-	// then read from Response.Body as it streams in, and the connection
-	// stops reading while the reader lags.
+	// then read from Response.BodyReader as it streams in, and the
+	// connection stops reading while the reader lags.
 	Stream bool
 	// Context cancels the clientExchange: when it is done the connection is
 	// aborted and the clientExchange fails with Context.Err(). Default nil: no
@@ -284,29 +294,43 @@ func (r *ClientRequest) AddHeader(name, value string) {
 	r.Header = append(r.Header, Field{Name: name, Value: value})
 }
 
-// Do sends req and returns a future of its response; continuations run on
-// the loop of the connection that carried it (on a new goroutine when the
-// request failed before it had one). The Response belongs to the
-// caller (call Release to recycle it). Costs four allocations (the future,
-// its executor, the callback that settles it, and the future's extension
-// when awaited); DoFunc and DoContext are the allocation-free forms. A
-// goroutine awaiting the future sleeps as DoContext's caller does (see
-// there), in a wait the Client keeps, and is woken by an eventfd write.
-// Safe from any goroutine.
+// Do sends req and returns a future of its response. Its continuations
+// (and those of futures derived from it by Then, Map, ...) run on the loop
+// that settled it: the loop of the connection that carried the request or,
+// when the request failed before it had a connection (a bad URL, a dial
+// error, a timeout or cancellation while waiting for a connection), a loop
+// of the Group taken in turn; never on a new goroutine. When Client.Group
+// is nil the future fails with ErrNoGroup and has no executor (its
+// continuations run as async.Failed's do).
+//
+// The Response belongs to the caller; Release recycles it, and waits for
+// the continuations registered before it (see Response.Release), so
+// Release right after Await is safe even while a Map of the same future
+// still reads the Response. Costs four allocations (the future, its
+// executor, the callback that settles it, and the future's extension when
+// awaited); DoFunc and DoContext are the allocation-free forms. A goroutine
+// awaiting the future sleeps as DoContext's caller does (see there), in a
+// wait the Client keeps. Safe from any goroutine.
 func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
+	if cl.Group == nil {
+		return async.Failed[*Response](ErrNoGroup)
+	}
 	ex := &lateExecutor{cl: cl}
+	ex.queue = ex.qbuf[:0]
 	ex.p = async.NewPromise[*Response](ex)
 	cl.start(req, req.Context, ex, true)
 	return ex.p.Future()
 }
 
-// DoFunc sends req and calls fn once with the response or an error, on the
-// loop of the connection that carried it (or, when the request fails before
-// it reached a connection, on the calling goroutine or a timer's loop). The
-// Response is lent: it and every slice it returns stay valid only until fn
-// returns (for a streamed response, until its body ended or was closed).
-// fn must not block. Steady-state cost: no allocation. Safe from any
-// goroutine.
+// DoFunc sends req and calls fn once with the response or an error, always
+// later and on a loop, never inline in DoFunc: on the loop of the
+// connection that carried the request or, when the request failed before it
+// had a connection (a bad URL, a dial error, a timeout or cancellation while
+// waiting for a connection), on a loop of the Group taken in turn. (With
+// Client.Group nil, fn gets ErrNoGroup on a new goroutine.) The Response is
+// lent: it and every slice it returns stay valid only until fn returns (for
+// a streamed response, until its body ended or was closed). fn must not
+// block. Steady-state cost: no allocation. Safe from any goroutine.
 func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error)) {
 	cl.start(req, req.Context, completeFunc(fn), false)
 }
@@ -318,7 +342,7 @@ func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error))
 // it. Steady-state cost: no allocation (a cancellable ctx costs one, as
 // ClientRequest.Context does); two hand-offs per request, to the
 // connection's loop and back, through the runtime's poller (an eventfd
-// write each, none for the way back when the loop is busy); each
+// write each: the loop always writes it, see syncWait); each
 // concurrent DoContext holds one descriptor (an eventfd on Linux, kept by
 // the Client). Never call it from a loop callback.
 //
@@ -339,13 +363,15 @@ func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response,
 	return resp, err
 }
 
-// syncWait is DoContext's rendezvous with the exchange's end: fn, bound
-// once, stores the result and notifies sig (never blocking the loop); the
+// syncWait is DoContext's rendezvous with the exchange's end: complete
+// stores the result and notifies sig (never blocking the loop); the
 // goroutine waits in the runtime's poller, so that when the loop is about
-// to sleep it runs next on the loop's thread instead of waking another
-// (an eventfd the loop writes); when the loop is busy, NotifyNow readies it at once
-// for another thread, without a system call. Kept by the Client, with its
-// descriptor.
+// to sleep it runs next on the loop's thread instead of waking another.
+// The loop always notifies with an eventfd write (Notify), also when it has
+// more work queued: that costs one system call per response where readying
+// the goroutine directly (NotifyNow) would cost none, but it is right in
+// both cases, and the loop does not tell other packages whether it is busy.
+// Kept by the Client, with its descriptor.
 type syncWait struct {
 	sig  *poller.Signal
 	resp *Response
@@ -378,14 +404,8 @@ func (cl *Client) putWait(w *syncWait) {
 	_ = w.sig.Close()
 }
 
-func (w *syncWait) complete(resp *Response, err error) {
+func (w *syncWait) complete(_ *ioloop.Loop, resp *Response, err error) {
 	w.resp, w.err = resp, err
-	if resp != nil && resp.l != nil && resp.l.Busy() {
-		// The loop goes on working: another thread should run the
-		// goroutine, and the runtime's wake-up costs no system call.
-		w.sig.NotifyNow()
-		return
-	}
 	w.sig.Notify()
 }
 
@@ -393,10 +413,7 @@ func (w *syncWait) complete(resp *Response, err error) {
 func (w *syncWait) Wait(ctx context.Context) bool { return w.sig.WaitContext(ctx) }
 
 // Wake is async.Waiter's: the eventfd write of Notify, from whatever
-// goroutine settles the future. (Loop.Busy, which lets complete skip the
-// system call, is not asked: a future derived from Do's, by Then or All,
-// has the same executor but is settled on whichever loop ran the
-// continuation, so this goroutine need not be the executor's loop.)
+// goroutine settles the future.
 func (w *syncWait) Wake() { w.sig.Notify() }
 
 // Get is Do for a GET of url with a buffered body.
@@ -451,49 +468,115 @@ func (cl *Client) NumConns() int {
 	return n
 }
 
-// lateExecutor runs a future's continuations on the loop of the connection
-// that answered, which is known only when the response arrives. It lends
-// the Client's DoContext waits to Await (async.WaiterSource), so that a
+// lateExecutor is the executor of Do's future (and of the futures derived
+// from it). It runs every task on one loop, l: the loop that settled the
+// future, which complete records before settling it. A task is only handed
+// to an executor once its future has settled, so l is always known by then
+// and no task ever runs elsewhere.
+//
+// It also counts the tasks it queued and has not finished running, so that
+// Response.Release can wait for them: a Release made while the future is
+// being settled or while some of its continuations are queued or running
+// is carried out (on l) when the last of them returns. It lends the
+// Client's DoContext waits to Await (async.WaiterSource), so that a
 // goroutine awaiting Do's future is woken as DoContext's caller is.
 type lateExecutor struct {
 	cl *Client
 	p  *async.Promise[*Response] // settled by complete
-	mu sync.Mutex
-	l  *ioloop.Loop
+
+	mu       sync.Mutex
+	l        *ioloop.Loop
+	settling bool          // complete is settling p
+	queue    []async.Task  // executed, not yet started (qbuf at first)
+	qbuf     [2]async.Task // room for queue, so that Execute does not allocate
+	running  int           // tasks started and not yet returned
+	released *Response     // a Release waiting for the tasks
 }
 
-// complete settles Do's future with the exchange's end (a completer): its
-// continuations go to the loop that answered.
-func (e *lateExecutor) complete(resp *Response, err error) {
-	if err != nil {
-		e.set(nil)
-		e.p.Reject(err)
-		return
-	}
-	e.set(resp.l)
-	e.p.Resolve(resp)
-}
-
-func (e *lateExecutor) set(l *ioloop.Loop) {
+// complete settles Do's future with the exchange's end (a completer), on
+// l, which then runs its continuations.
+func (e *lateExecutor) complete(l *ioloop.Loop, resp *Response, err error) {
 	e.mu.Lock()
-	e.l = l
+	e.l, e.settling = l, true
 	e.mu.Unlock()
+	if err != nil {
+		e.p.Reject(err)
+	} else {
+		resp.ex = e
+		e.p.Resolve(resp)
+	}
+	e.mu.Lock()
+	e.settling = false
+	r := e.idleRelease()
+	e.mu.Unlock()
+	if r != nil {
+		r.recycle()
+	}
 }
 
-func (e *lateExecutor) loop() *ioloop.Loop {
+// Execute queues t to run on the loop that settled the future. It is only
+// called once the future has settled; should it be called earlier, the
+// task goes to a loop of the Group (taken in turn), which then serves every
+// later task too.
+func (e *lateExecutor) Execute(t async.Task) {
 	e.mu.Lock()
 	l := e.l
+	if l == nil {
+		l = e.cl.anyLoop()
+		e.l = l
+	}
+	e.queue = append(e.queue, t)
 	e.mu.Unlock()
-	return l
+	l.Execute(e)
 }
 
-// Execute runs t on the answering loop, or on a new goroutine.
-func (e *lateExecutor) Execute(t async.Task) {
-	if l := e.loop(); l != nil {
-		l.Execute(t)
-		return
+// Run runs the oldest queued task: the loop runs one Run per Execute.
+func (e *lateExecutor) Run() {
+	e.mu.Lock()
+	t := e.queue[0]
+	e.queue[0] = nil
+	e.queue = e.queue[1:]
+	if len(e.queue) == 0 {
+		e.queue = e.qbuf[:0]
 	}
-	go t.Run()
+	e.running++
+	e.mu.Unlock()
+	defer e.ran()
+	t.Run()
+}
+
+// ran ends a Run, and carries out a Release that waited for it.
+func (e *lateExecutor) ran() {
+	e.mu.Lock()
+	e.running--
+	r := e.idleRelease()
+	e.mu.Unlock()
+	if r != nil {
+		r.recycle()
+	}
+}
+
+// deferRelease keeps r's Release for later if tasks are pending; false:
+// release it now.
+func (e *lateExecutor) deferRelease(r *Response) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.settling || e.running > 0 || len(e.queue) > 0 {
+		e.released = r
+		return true
+	}
+	return false
+}
+
+// idleRelease returns the Response whose Release waited, once no task is
+// pending. e.mu held.
+func (e *lateExecutor) idleRelease() *Response {
+	if e.settling || e.running > 0 || len(e.queue) > 0 || e.released == nil {
+		return nil
+	}
+	r := e.released
+	e.released = nil
+	return r
 }
 
 // GetWaiter lends one of the Client's waits (async.WaiterSource).

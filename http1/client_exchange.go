@@ -8,20 +8,23 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 )
 
-// completer gets the end of an exchange: its response or its error.
+// completer gets the end of an exchange: its response or its error, on l,
+// the loop it is called on (nil only when the Client has no Group). It is
+// never called on the goroutine that started the exchange: see finish.
 // DoFunc's function (as a completeFunc), DoContext's wait and Do's executor
 // are completers; an interface rather than a func, so that none of them
 // costs a bound method value.
 type completer interface {
-	complete(resp *Response, err error)
+	complete(l *ioloop.Loop, resp *Response, err error)
 }
 
 // completeFunc makes a function a completer, with no allocation.
 type completeFunc func(*Response, error)
 
-func (f completeFunc) complete(resp *Response, err error) { f(resp, err) }
+func (f completeFunc) complete(_ *ioloop.Loop, resp *Response, err error) { f(resp, err) }
 
 // start begins an exchange for req; fn gets its end. ctx (req.Context, or
 // DoContext's context) cancels it.
@@ -73,6 +76,9 @@ type clientExchange struct {
 	hp        *hostPool
 	cc        *clientConn
 	cancelErr error // cancelled while its connection was dialing
+
+	endErr  error        // the failure endLater hands to endLoop
+	endLoop *ioloop.Loop // the loop exchangeEnd runs on
 
 	method, host, target string
 	body                 []byte
@@ -240,14 +246,16 @@ func (x *clientExchange) cancel(seq uint64, err error) {
 	if l == nil {
 		return
 	}
-	_ = l.Post(func() {
+	// Internal work: Execute, which the loop never refuses (a Post could
+	// fail with a full mailbox and the cancellation would be lost).
+	l.Execute(async.TaskFunc(func() {
 		x.mu.Lock()
 		same := x.seq == seq && x.cc == cc
 		x.mu.Unlock()
 		if same && !x.finished.Load() {
 			cc.abort(x, err, ErrConnAborted, nil)
 		}
-	})
+	}))
 }
 
 // waitTimeout fails x with ErrTimeout if it still waits for a connection.
@@ -286,11 +294,20 @@ func (x *clientExchange) startStream(cc *clientConn) {
 	if x.give {
 		x.resp.x = nil
 	}
-	x.fn.complete(x.resp, nil)
+	x.fn.complete(cc.l, x.resp, nil)
 }
 
 // finish ends x once: calls fn (or ends the streamed body), follows a
 // redirect when asked, and recycles x.
+//
+// fn runs on a loop, never on the goroutine that called finish unless that
+// goroutine is the loop of x's connection: on that loop when x has a
+// connection whose loop is known (every call made by the connection's
+// callbacks); otherwise (the request failed on the goroutine that started
+// it, on a dial error, on a runtime timer or a context's goroutine) the end
+// is handed to a loop of the Group (Client.anyLoop) and fn runs there,
+// later. So DoFunc never calls its function inline, and every continuation
+// of Do's future runs on the loop that settled it.
 func (x *clientExchange) finish(err error) {
 	if x.finished.Swap(true) {
 		return
@@ -310,23 +327,54 @@ func (x *clientExchange) finish(err error) {
 		x.recycle()
 		return
 	}
-	fn := x.fn
+	fn, l := x.fn, x.loop()
 	if err != nil {
 		if resp != nil {
 			resp.reset()
 		}
-		fn.complete(nil, err)
+		if l == nil {
+			x.endLater(err)
+			return
+		}
+		fn.complete(l, nil, err)
 		x.recycle()
 		return
 	}
-	resp.l = x.loop()
+	resp.l = l
 	if x.give {
 		x.resp, resp.x = nil, nil
-		fn.complete(resp, nil)
+		fn.complete(l, resp, nil)
 	} else {
-		fn.complete(resp, nil)
+		fn.complete(l, resp, nil)
 		resp.reset()
 	}
+	x.recycle()
+}
+
+// endLater hands x's failure to a loop of the Group, where fn gets it (as
+// exchangeEnd's Run). With no Group there is no loop: fn gets err on a new
+// goroutine (ErrNoGroup, a configuration error, is the only error there).
+func (x *clientExchange) endLater(err error) {
+	x.endErr = err
+	if x.cl.Group == nil {
+		go (*exchangeEnd)(x).Run()
+		return
+	}
+	l := x.cl.anyLoop()
+	x.endLoop = l
+	l.Execute((*exchangeEnd)(x))
+}
+
+// exchangeEnd is clientExchange as the task that delivers a failure handed
+// to a loop by endLater (a conversion, so the task costs no allocation).
+type exchangeEnd clientExchange
+
+// Run calls fn with the failure and recycles the exchange.
+func (e *exchangeEnd) Run() {
+	x := (*clientExchange)(e)
+	fn, l, err := x.fn, x.endLoop, x.endErr
+	x.endLoop, x.endErr = nil, nil
+	fn.complete(l, nil, err)
 	x.recycle()
 }
 

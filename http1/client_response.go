@@ -25,6 +25,7 @@ type Response struct {
 	cl       *Client
 	l        *ioloop.Loop // the loop that received it
 	x        *clientExchange
+	ex       *lateExecutor // Do's executor, for Release
 	head     []byte
 	reason   span
 	hdrs     []hspan
@@ -61,16 +62,32 @@ func (r *Response) reset() {
 	r.StatusCode, r.ProtoMinor, r.ContentLength = 0, 0, 0
 	r.head, r.body, r.trailer = r.head[:0], r.body[:0], r.trailer[:0]
 	r.hdrs, r.trailers = r.hdrs[:0], r.trailers[:0]
-	r.pipe = nil
+	r.pipe, r.ex = nil, nil
 }
 
-// Release recycles a Response obtained from Do; it and everything it
-// returned must not be used afterwards. Optional: an unreleased Response
-// is simply collected. Do not call it on a Response lent by DoFunc.
+// Release recycles a Response obtained from Do or DoContext; it and
+// everything it returned must not be used afterwards. Optional: an
+// unreleased Response is simply collected. Do not call it on a Response
+// lent by DoFunc (it does nothing there), and call it once.
+//
+// For a Response of Do's future, the recycling waits until every
+// continuation of that future (and of the futures derived from it) that
+// was registered before Release has returned: Release right after Await
+// does not take the Response from under an OnComplete or Map of the same
+// future that the loop is still running. Continuations registered after
+// Release must not use the Response. Safe from any goroutine.
 func (r *Response) Release() {
 	if r.x != nil || r.pipe != nil {
 		return
 	}
+	if e := r.ex; e != nil && e.deferRelease(r) {
+		return
+	}
+	r.recycle()
+}
+
+// recycle puts r back in the Client's pool.
+func (r *Response) recycle() {
 	r.reset()
 	if cap(r.body) > 1<<20 {
 		r.body = nil // do not pin a large body's buffer in the pool

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 )
 
 // checkRequest rejects a method that is not a token and header fields that
@@ -116,5 +117,5 @@ func (x *clientExchange) sendBody(cc *clientConn, seq uint64, reader io.Reader, 
 			break
 		}
 	}
-	_ = cc.l.Post(func() { cc.bodySent(x, seq, err) })
+	cc.l.Execute(async.TaskFunc(func() { cc.bodySent(x, seq, err) }))
 }
