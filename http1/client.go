@@ -181,8 +181,8 @@ type Client struct {
 	xpool      sync.Pool
 	// turn picks the loop that gets an exchange's end when it failed
 	// before it had a connection (anyLoop).
-	turn atomic.Uint32
-	rpool      sync.Pool
+	turn  atomic.Uint32
+	rpool sync.Pool
 	// waits are DoContext's idle rendezvous objects, each holding a
 	// descriptor (an eventfd on Linux); at most maxIdleWaits are kept, and Close
 	// releases them. Guarded by waitMu.

@@ -275,7 +275,9 @@ func (x *clientExchange) waitTimeout(hp *hostPool, seq uint64) {
 func (x *clientExchange) onBody(cc *clientConn, p []byte) error {
 	r := x.resp
 	if x.req.Stream {
-		r.pipe.push(p)
+		if r.pipe.push(p) {
+			cc.c.PauseRead()
+		}
 		return nil
 	}
 	if len(r.body)+len(p) > x.cl.maxBuffered() {
@@ -287,8 +289,7 @@ func (x *clientExchange) onBody(cc *clientConn, p []byte) error {
 
 // startStream delivers a streamed response now; its body follows.
 func (x *clientExchange) startStream(cc *clientConn) {
-	x.resp.pipe = &respPipe{cc: cc, x: x, seq: x.seq}
-	x.resp.pipe.cond.L = &x.resp.pipe.mu
+	x.resp.pipe = newRespPipe(cc, x)
 	x.delivered = true
 	x.resp.l = cc.l
 	if x.give {

@@ -2,9 +2,9 @@ package http1
 
 import (
 	"io"
-	"sync"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 	"github.com/ioloop/ioloop/http1/internal/parse"
 )
 
@@ -166,118 +166,52 @@ func (r *Response) BodyReader() io.ReadCloser {
 	return r.pipe
 }
 
-// respPipe carries a streamed body from the loop to the reader. Chunks are
-// copied (the loop's input is lent); while more than streamHighWater bytes
-// wait, the connection is paused.
+// respPipe is a streamed response body: a pipe (see pipe.go) from the
+// connection's loop to the reader, paused by pausing the connection's
+// reads. It is the response's io.ReadCloser.
 type respPipe struct {
-	cc   *clientConn
-	x    *clientExchange
-	seq  uint64
-	mu   sync.Mutex
-	cond sync.Cond
-
-	// guarded by mu
-	chunks [][]byte
-	n      int
-	err    error // io.EOF once the body ended
-	closed bool
-	paused bool
-	total  int64
+	pipe
+	cc  *clientConn
+	x   *clientExchange
+	seq uint64
 }
 
-// push queues a copy of p. Loop only.
-func (p *respPipe) push(b []byte) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return
-	}
-	p.chunks = append(p.chunks, append([]byte(nil), b...))
-	p.n += len(b)
-	p.total += int64(len(b))
-	if p.n > streamHighWater && !p.paused {
-		p.paused = true
-		p.cc.c.PauseRead()
-	}
-	p.cond.Broadcast()
+// newRespPipe returns the body pipe of x's streamed response on cc. Loop
+// only.
+func newRespPipe(cc *clientConn, x *clientExchange) *respPipe {
+	p := &respPipe{cc: cc, x: x, seq: x.seq}
+	p.init(streamHighWater, streamLowWater, p, ErrBodyClosed)
+	return p
 }
 
-// end finishes the body with err (nil: complete). Any goroutine.
-func (p *respPipe) end(err error) {
-	p.mu.Lock()
-	if p.err == nil {
-		if err == nil {
-			err = io.EOF
+// current reports, on the loop, whether x still carries this body on cc.
+func (p *respPipe) current() bool {
+	x := p.x
+	x.mu.Lock()
+	same := x.seq == p.seq && x.cc == p.cc
+	x.mu.Unlock()
+	return same
+}
+
+// resume (pipeCtl) has the loop read from the connection again.
+func (p *respPipe) resume() {
+	p.cc.l.Execute(async.TaskFunc(func() {
+		p.resumed()
+		if p.current() && !p.cc.closed {
+			p.cc.c.ResumeRead()
 		}
-		p.err = err
-	}
-	p.cond.Broadcast()
-	p.mu.Unlock()
-}
-
-// Read reads body bytes, blocking until some arrive or the body ends.
-func (p *respPipe) Read(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for len(p.chunks) == 0 && p.err == nil && !p.closed {
-		p.cond.Wait()
-	}
-	if p.closed {
-		return 0, ErrBodyClosed
-	}
-	if len(p.chunks) == 0 {
-		return 0, p.err
-	}
-	n := 0
-	for n < len(b) && len(p.chunks) > 0 {
-		c := copy(b[n:], p.chunks[0])
-		n += c
-		if c == len(p.chunks[0]) {
-			p.chunks[0] = nil
-			p.chunks = p.chunks[1:]
-		} else {
-			p.chunks[0] = p.chunks[0][c:]
-		}
-	}
-	p.n -= n
-	if p.paused && p.n <= streamLowWater && p.err == nil {
-		p.paused = false
-		cc, x, seq := p.cc, p.x, p.seq
-		_ = cc.l.Post(func() {
-			x.mu.Lock()
-			same := x.seq == seq && x.cc == cc
-			x.mu.Unlock()
-			if same && !cc.closed {
-				cc.c.ResumeRead()
-			}
-		})
-	}
-	return n, nil
+	}))
 }
 
 // Close ends reading. Before the body's end it aborts the connection, which
-// is then not reused.
+// is then not reused; the abort is handed to the connection's loop.
 func (p *respPipe) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil
-	}
-	p.closed = true
-	p.chunks = nil
-	ended := p.err != nil
-	p.cond.Broadcast()
-	p.mu.Unlock()
-	if !ended {
-		cc, x, seq := p.cc, p.x, p.seq
-		_ = cc.l.Post(func() {
-			x.mu.Lock()
-			same := x.seq == seq && x.cc == cc
-			x.mu.Unlock()
-			if same && !x.finished.Load() {
-				cc.abort(x, ErrBodyClosed, ErrConnAborted, nil)
+	if ended, _ := p.close(); !ended {
+		p.cc.l.Execute(async.TaskFunc(func() {
+			if p.current() && !p.x.finished.Load() {
+				p.cc.abort(p.x, ErrBodyClosed, ErrConnAborted, nil)
 			}
-		})
+		}))
 	}
 	return nil
 }
