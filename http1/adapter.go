@@ -28,10 +28,11 @@ var ErrHijackUnsupported = errors.New("http1: Hijack is not supported on an even
 // Adapt; set the fields before serving.
 //
 // The request body is an io.Reader fed from the loop through a buffer of
-// BodyBuffer bytes: when it is full the connection stops reading until the
-// handler reads. The response is buffered per 16 KiB and sent through the
-// loop, in order with the connection's other responses; a handler that
-// writes faster than the client reads blocks in Write. Request.Context is
+// BodyBuffer bytes: when it is full the connection stops reading the body
+// until the handler has read half of it. The response is buffered in
+// pieces (16 KiB) and sent through the loop, in order with the
+// connection's other responses; a handler that writes faster than the
+// client reads blocks in Write. Request.Context is
 // cancelled when the client goes away, when the request times out, and when
 // the handler returns. The ResponseWriter implements http.Flusher and
 // http.Hijacker (Hijack fails with ErrHijackUnsupported); trailers work as in
@@ -54,6 +55,7 @@ type Adapter struct {
 }
 
 // Adapt returns an Adapter running h with the default pool and limits.
+// Safe from any goroutine.
 func Adapt(h http.Handler) *Adapter { return &Adapter{Handler: h} }
 
 const adapterChunk = 16 << 10

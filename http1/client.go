@@ -5,7 +5,7 @@ package http1
 // A Client keeps one pool per host ("host:port" of the URL). A pool owns the
 // client connections to that host; each connection belongs to one loop of
 // the Client's Group for its whole life, and every read, write, timer and
-// parser step of an clientExchange runs on that loop.
+// parser step of an exchange (clientExchange) runs on that loop.
 //
 // The pool's bookkeeping (which connections are idle, partly used by
 // pipelined exchanges, or full; how many exist; which requests wait for a
@@ -20,15 +20,27 @@ package http1
 // it idle.
 //
 // A connection is never reused after anything went wrong on it: a parse
-// error, a timeout, a response cut short, a cancelled clientExchange, unsolicited
+// error, a timeout, a response cut short, a cancelled exchange, unsolicited
 // bytes while idle, or "Connection: close". It is closed and leaves the
-// pool, and every clientExchange still queued on it fails with the error that
-// ended it. An clientExchange whose request was never written because its
+// pool, and every exchange still queued on it fails with the error that
+// ended it. An exchange whose request was never written because its
 // connection died first is handed to another connection once.
 //
-// An clientExchange (a pooled struct) carries one request from Do to its
+// An exchange (a pooled struct) carries one request from Do to its
 // response. Its seq number changes on every use, so a late cancellation or
-// timer of a finished clientExchange is recognised and ignored.
+// timer of a finished exchange is recognised and ignored.
+//
+// Where the end runs. The caller's callback (DoFunc's fn, DoContext's
+// wake-up, the settling of Do's future) always runs on a loop: on the
+// connection's loop, or, for an exchange that failed before it had one (on
+// the caller's goroutine, a runtime timer's or a context's), on a loop of
+// the Group taken in turn, to which the end is handed with Loop.Execute
+// (clientExchange.endLater). It never runs inline in Do or DoFunc, and
+// nothing runs on a new goroutine, except ErrNoGroup's end: without a Group
+// there is no loop. Work that other goroutines hand to a connection's loop
+// (a cancellation, a streamed body's resume or close, a request body sent
+// from a reader) goes through Loop.Execute, never Loop.Post, so that a full
+// mailbox cannot lose it.
 
 import (
 	"context"
@@ -61,9 +73,10 @@ const (
 	maxRedirects = 20
 )
 
-// Client errors. Each says whether the connection is lost: all of them
-// close the connection the clientExchange used, except ErrBodyTooLarge with a
-// buffered body, which closes it too (the rest of the body is not read).
+// Client errors. Every error that ends an exchange on a connection closes
+// that connection (ErrBodyTooLarge too: the rest of the body is not read);
+// an error found before the request reached a connection (ErrNoGroup,
+// ErrClientClosed, a bad URL or header, a dial error) closes nothing.
 var (
 	// ErrNoGroup: the Client has no Group to run on.
 	ErrNoGroup = errors.New("http1: Client.Group is nil")
@@ -72,13 +85,13 @@ var (
 	// ErrResponseHeaderTimeout: the response head did not arrive within
 	// Client.ResponseHeaderTimeout after the request was written.
 	ErrResponseHeaderTimeout = errors.New("http1: timeout awaiting response headers")
-	// ErrTimeout: the clientExchange did not end within Client.Timeout.
+	// ErrTimeout: the exchange did not end within Client.Timeout.
 	ErrTimeout = errors.New("http1: request timeout")
 	// ErrDialTimeout: the connection was not established within
 	// Client.DialTimeout.
 	ErrDialTimeout = errors.New("http1: dial timeout")
 	// ErrIdleConnTimeout: the connection was idle (no byte either way)
-	// for Client.IdleTimeout while the clientExchange waited.
+	// for Client.IdleTimeout while the exchange waited.
 	ErrIdleConnTimeout = errors.New("http1: connection idle timeout")
 	// ErrBodyTooLarge: the response body passed the limit
 	// (Client.MaxBufferedBody when buffered, Client.MaxBodyBytes when
@@ -124,8 +137,10 @@ func (e *ResponseError) Is(target error) bool { return target == ErrBadResponse 
 // goroutine (DoContext blocks and must not be called from a loop callback).
 //
 // Only "http" URLs are served (no TLS). Host names are resolved when a
-// connection is dialed, on the goroutine that called Do, which may block:
-// from loop callbacks use URLs with IP addresses.
+// connection is dialed, which may block: on the goroutine that called Do,
+// or on a loop when a request that waited for a connection, a retry or a
+// redirect needs a new one. Use URLs with IP addresses from loop callbacks,
+// and wherever a loop may have to dial.
 type Client struct {
 	// Group runs the connections. Required. When goroutines wait for
 	// responses (DoContext, Await), leave its loops unlocked (the default;
@@ -148,7 +163,7 @@ type Client struct {
 	// ResponseHeaderTimeout bounds the time from writing a request to the
 	// end of its response head. Default 0: none.
 	ResponseHeaderTimeout time.Duration
-	// Timeout bounds a whole clientExchange, from Do to the end of the response
+	// Timeout bounds a whole exchange, from Do to the end of the response
 	// body (redirects included). Default 0: none.
 	Timeout time.Duration
 	// Pipeline is the most requests in flight on one connection
@@ -162,9 +177,9 @@ type Client struct {
 	// MaxBufferedBody bounds a buffered response body; past it:
 	// ErrBodyTooLarge. Default 10 MiB.
 	MaxBufferedBody int
-	// MaxBodyBytes bounds a streamed response body (ClientRequest.Stream). Default
-	// 0: no limit, since a streamed body is held only while the reader
-	// lags (at most about 256 KiB per response).
+	// MaxBodyBytes bounds a streamed response body (ClientRequest.Stream).
+	// Default 0: no limit, since a streamed body is held only while the
+	// reader lags, and the connection stops reading while it does.
 	MaxBodyBytes int64
 	// Redirect decides whether to follow a redirect (301, 302, 303, 307,
 	// 308 with a Location). n is the number of redirects followed so far.
@@ -245,7 +260,7 @@ type Field struct {
 }
 
 // ClientRequest is one HTTP request. It is cheap to reuse: set its fields (or
-// call Reset) and send it again once the previous clientExchange ended. The
+// call Reset) and send it again once the previous exchange ended. The
 // Client reads it until the response ends (Do's future completes, or
 // DoFunc's callback returns; for a streamed response until its body ends)
 // and never changes it.
@@ -260,7 +275,7 @@ type ClientRequest struct {
 	// LF or NUL (the exchange fails before anything is sent).
 	Header []Field
 	// Body is sent with a Content-Length. Kept by reference until the
-	// clientExchange ends.
+	// exchange ends.
 	Body []byte
 	// BodyReader, when not nil (and Body is empty), is read on a goroutine
 	// and sent as it is read, one piece in flight at a time, with
@@ -277,8 +292,8 @@ type ClientRequest struct {
 	// then read from Response.BodyReader as it streams in, and the
 	// connection stops reading while the reader lags.
 	Stream bool
-	// Context cancels the clientExchange: when it is done the connection is
-	// aborted and the clientExchange fails with Context.Err(). Default nil: no
+	// Context cancels the exchange: when it is done the connection is
+	// aborted and the exchange fails with Context.Err(). Default nil: no
 	// cancellation. Watching a cancellable context costs an allocation.
 	Context context.Context
 }
@@ -306,9 +321,9 @@ func (r *ClientRequest) AddHeader(name, value string) {
 // The Response belongs to the caller; Release recycles it, and waits for
 // the continuations registered before it (see Response.Release), so
 // Release right after Await is safe even while a Map of the same future
-// still reads the Response. Costs four allocations (the future, its
-// executor, the callback that settles it, and the future's extension when
-// awaited); DoFunc and DoContext are the allocation-free forms. A goroutine
+// still reads the Response. Costs three allocations in the steady state
+// (the future, its executor, and the future's extension when awaited);
+// DoFunc and DoContext are the allocation-free forms. A goroutine
 // awaiting the future sleeps as DoContext's caller does (see there), in a
 // wait the Client keeps. Safe from any goroutine.
 func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {

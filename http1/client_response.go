@@ -12,7 +12,7 @@ import (
 // are copies the Response owns (reused from response to response, so
 // nothing is allocated in the steady state). Every []byte it returns points
 // into those copies: from DoFunc they are valid until the callback returns;
-// from Do, until Release. A Response is read by one goroutine at a time.
+// from Do and DoContext, until Release. A Response is read by one goroutine at a time.
 type Response struct {
 	// StatusCode is the final status (1xx responses are skipped).
 	StatusCode int

@@ -81,8 +81,10 @@ func (x *clientExchange) sendBody(cc *clientConn, seq uint64, reader io.Reader, 
 		return <-done
 	}
 	var err error
+	// One buffer serves every piece: AsyncWrite keeps it only until done
+	// ran, and write waits for that.
+	buf := make([]byte, 32<<10+16)
 	for {
-		buf := make([]byte, 32<<10+16)
 		off := 0
 		if chunked {
 			off = 10 // room for the size line
