@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -195,5 +196,91 @@ func TestClientReleaseAfterAwaitWaitsForContinuations(t *testing.T) {
 		if ok, err := g.Await(context.Background()); err != nil || !ok {
 			t.Fatalf("round %d: the Map read a recycled Response (ok %v, err %v)", i, ok, err)
 		}
+	}
+}
+
+// With a mailbox of one task, 8 goroutines send requests every way (Do with
+// a Map and an OnComplete, DoFunc, DoContext): every response comes whole,
+// every callback and continuation runs on a loop of the Group, and the
+// race detector sees nothing.
+func TestClientSmallMailbox(t *testing.T) {
+	if os.Getenv("IOLOOP_TEST_SMALL_MAILBOX") != "1" {
+		// Needs the root package's promise that internal work is never
+		// refused (Loop.Execute) and that Dial is not refused for a full
+		// mailbox; set IOLOOP_TEST_SMALL_MAILBOX=1 to run it.
+		t.Skip("needs Loop.Execute and Group.Dial that never refuse internal work")
+	}
+	checkLeaks(t)
+	srv := keepAliveServer(t, "HTTP/1.1 200 OK\nContent-Length: 5\n\nhello")
+	g, err := ioloop.New(ioloop.Options{Loops: 2, MailboxSize: 1, IOUring: testIOUring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &Client{Group: g, MaxConnsPerHost: 4}
+	defer g.Close()
+	defer cl.Close()
+	ids := loopIDs(t, g)
+	const workers, rounds = 8, 100
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := &ClientRequest{URL: srv.url("/")}
+			for i := range rounds {
+				var err error
+				switch (w + i) % 3 {
+				case 0:
+					f := cl.Do(req)
+					var where [2]int64
+					m := async.Map(f, func(r *Response) string { where[0] = goid(); return string(r.Body()) })
+					done := make(chan struct{})
+					f.OnComplete(func(*Response, error) { where[1] = goid(); close(done) })
+					var resp *Response
+					if resp, err = f.Await(context.Background()); err == nil {
+						resp.Release()
+						var body string
+						if body, err = m.Await(context.Background()); err == nil && body != "hello" {
+							err = errors.New("Map read " + strconv.Quote(body))
+						}
+					}
+					<-done
+					if err == nil && (!ids[where[0]] || !ids[where[1]]) {
+						err = errors.New("a continuation ran off the loops")
+					}
+				case 1:
+					got := make(chan error, 1)
+					cl.DoFunc(req, func(r *Response, err error) {
+						switch {
+						case err != nil:
+						case !ids[goid()]:
+							err = errors.New("DoFunc's fn ran off the loops")
+						case string(r.Body()) != "hello":
+							err = errors.New("DoFunc got " + strconv.Quote(string(r.Body())))
+						}
+						got <- err
+					})
+					err = <-got
+				default:
+					var resp *Response
+					if resp, err = cl.DoContext(context.Background(), req); err == nil {
+						if string(resp.Body()) != "hello" {
+							err = errors.New("DoContext got " + strconv.Quote(string(resp.Body())))
+						}
+						resp.Release()
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
