@@ -10,10 +10,11 @@ import (
 // client's streamed response bodies), the goroutine reads them with Read.
 //
 // Bytes. The loop's input is lent only until its callback returns, so push
-// copies it once into the pipe's buffer; Read copies it out into the
-// reader's slice, as any io.Reader does. The buffer is reused: it only
-// grows (to the high-water mark plus one push), so a body costs no
-// allocation per push in the steady state.
+// copies it: straight into the slice of a Read that is waiting for bytes
+// (the reader lent it, and is blocked until push wakes it), otherwise
+// into the pipe's buffer, from which Read copies it out. The buffer is
+// reused: it only grows (to the high-water mark plus one push), so a body
+// costs no allocation per push in the steady state.
 //
 // Flow control. When a push leaves high or more bytes unread, push tells
 // its caller to stop the source (the caller pauses the connection or the
@@ -40,10 +41,12 @@ type pipe struct {
 	cond     sync.Cond
 	buf      []byte // unread bytes are buf[r:]
 	r        int
-	err      error // why the body ended (io.EOF: complete), nil before
-	closed   bool  // the reader closed the pipe
-	paused   bool  // the source was told to stop
-	resuming bool  // a resume is on its way to the loop
+	lent     []byte // the slice of a Read waiting on an empty pipe, or nil
+	handed   int    // bytes push copied into lent
+	err      error  // why the body ended (io.EOF: complete), nil before
+	closed   bool   // the reader closed the pipe
+	paused   bool   // the source was told to stop
+	resuming bool   // a resume is on its way to the loop
 }
 
 // pipeCtl is the source side of a pipe.
@@ -69,6 +72,15 @@ func (p *pipe) push(b []byte) (pause bool) {
 	defer p.mu.Unlock()
 	if p.closed || p.err != nil {
 		return false
+	}
+	if p.lent != nil && p.handed == 0 && p.r == len(p.buf) {
+		// A Read waits on an empty pipe: hand the bytes over directly.
+		n := copy(p.lent, b)
+		p.handed, b = n, b[n:]
+		p.cond.Signal()
+		if len(b) == 0 {
+			return false
+		}
 	}
 	if p.r > 0 && cap(p.buf)-len(p.buf) < len(b) {
 		p.buf = p.buf[:copy(p.buf, p.buf[p.r:])]
@@ -102,6 +114,18 @@ func (p *pipe) end(err error) {
 // The reader's goroutine only (it blocks: never a loop callback).
 func (p *pipe) Read(b []byte) (int, error) {
 	p.mu.Lock()
+	if len(b) > 0 && p.r == len(p.buf) && p.err == nil && !p.closed {
+		p.lent, p.handed = b, 0
+		for p.handed == 0 && p.r == len(p.buf) && p.err == nil && !p.closed {
+			p.cond.Wait()
+		}
+		n := p.handed
+		p.lent, p.handed = nil, 0
+		if n > 0 {
+			p.mu.Unlock()
+			return n, nil
+		}
+	}
 	for p.r == len(p.buf) && p.err == nil && !p.closed {
 		p.cond.Wait()
 	}

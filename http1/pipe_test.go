@@ -208,3 +208,37 @@ func TestPipeNoAlloc(t *testing.T) {
 		t.Fatalf("%v allocations per push and read, want 0", n)
 	}
 }
+
+// A Read waiting on an empty pipe gets the pushed bytes straight into its
+// slice; what does not fit waits in the buffer, in order.
+func TestPipeHandsToWaitingRead(t *testing.T) {
+	s := newFakeSource(1<<20, 1<<10)
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 4)
+		n, _ := s.p.Read(b)
+		got <- string(b[:n])
+	}()
+	for { // wait until the Read lent its slice
+		s.p.mu.Lock()
+		waiting := s.p.lent != nil
+		s.p.mu.Unlock()
+		if waiting {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.p.push([]byte("abcdefgh"))
+	if g := <-got; g != "abcd" {
+		t.Fatalf("waiting Read got %q, want \"abcd\"", g)
+	}
+	if u := s.unread(); u != 4 {
+		t.Fatalf("%d bytes buffered, want the 4 that did not fit", u)
+	}
+	s.p.push([]byte("ij"))
+	s.p.end(nil)
+	rest, err := io.ReadAll(&s.p)
+	if string(rest) != "efghij" || err != nil {
+		t.Fatalf("then read %q, %v; want \"efghij\"", rest, err)
+	}
+}
