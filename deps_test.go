@@ -30,7 +30,7 @@ var layers = []struct {
 	{dir: "async", mayUse: []string{"internal/onloop"}},
 	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/onloop", "internal/leaktest", "async"}},
 	{dir: "internal/httpparse"}, // the HTTP/1.1 parser of http1 and of websocket's client handshake
-	{dir: "http1", mayUse: []string{"internal/onloop", ".", "async", "internal/httpparse", "internal/leaktest"}},
+	{dir: "http1", mayUse: []string{".", "async", "internal/httpparse", "internal/onloop", "internal/poller", "internal/leaktest"}},
 	{dir: "websocket/internal/frame"},
 	{dir: "websocket", mayUse: []string{".", "async", "http1", "internal/httpparse", "websocket/internal/frame", "internal/leaktest"}},
 	{dir: "cmd", mayUse: []string{".", "async", "http1", "websocket"}},

@@ -91,27 +91,6 @@ func ExampleGroup_Dial() {
 	// Output: got PING
 }
 
-// A goroutine hands work to a loop and blocks for the result: the loop's
-// callback stores it and notifies; the goroutine runs next on the loop's
-// thread.
-func ExampleSignal() {
-	g, _ := ioloop.New(ioloop.Options{Loops: 1})
-	defer g.Close()
-	l := g.Loops()[0]
-	sig := ioloop.NewSignal()
-	defer sig.Close()
-	var sum int // written by the loop before Notify, read after Wait
-	for i := 1; i <= 3; i++ {
-		l.Post(func() {
-			sum += i * i
-			sig.Notify()
-		})
-		sig.Wait()
-	}
-	fmt.Println("sum of squares:", sum)
-	// Output: sum of squares: 14
-}
-
 // With Options.IOUring the loops batch their socket reads and writes
 // through io_uring; handlers do not change, and where the kernel has no
 // io_uring the loops make plain system calls.

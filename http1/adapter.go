@@ -28,10 +28,11 @@ var ErrHijackUnsupported = errors.New("http1: Hijack is not supported on an even
 // Adapt; set the fields before serving.
 //
 // The request body is an io.Reader fed from the loop through a buffer of
-// BodyBuffer bytes: when it is full the connection stops reading until the
-// handler reads. The response is buffered per 16 KiB and sent through the
-// loop, in order with the connection's other responses; a handler that
-// writes faster than the client reads blocks in Write. Request.Context is
+// BodyBuffer bytes: when it is full the connection stops reading the body
+// until the handler has read half of it. The response is buffered in
+// pieces (16 KiB) and sent through the loop, in order with the
+// connection's other responses; a handler that writes faster than the
+// client reads blocks in Write. Request.Context is
 // cancelled when the client goes away, when the request times out, and when
 // the handler returns. The ResponseWriter implements http.Flusher and
 // http.Hijacker (Hijack fails with ErrHijackUnsupported); trailers work as in
@@ -54,6 +55,7 @@ type Adapter struct {
 }
 
 // Adapt returns an Adapter running h with the default pool and limits.
+// Safe from any goroutine.
 func Adapt(h http.Handler) *Adapter { return &Adapter{Handler: h} }
 
 const adapterChunk = 16 << 10
@@ -82,8 +84,7 @@ func (a *Adapter) ServeHTTP1(w *ResponseWriter, r *Request) {
 		if limit <= 0 {
 			limit = 64 << 10
 		}
-		p := &bodyPipe{rw: rw, limit: limit, req: req}
-		p.cond = sync.NewCond(&p.mu)
+		p := newBodyPipe(rw, req, limit)
 		rw.body = p
 		req.Body = p
 		if r.flags&parse.FlagExpectContinue == 0 {
@@ -326,10 +327,12 @@ func (rw *adapterWriter) flushBuf() error {
 
 // post runs f on the loop with the exchange's ResponseWriter, if the exchange
 // is still ours; n bytes of credit come back once the connection's queue is
-// below its high-water mark.
+// below its high-water mark. It hands f over with Loop.Execute, which never
+// refuses: a response is internal work, and the credit (adapterInflight
+// bytes per response) already bounds what one handler can queue.
 func (rw *adapterWriter) post(n int, f func(w *ResponseWriter)) {
 	cs := rw.cs
-	err := cs.c.Loop().Post(func() {
+	cs.c.Loop().Execute(async.TaskFunc(func() {
 		if !rw.valid() {
 			rw.release(n)
 			return
@@ -344,10 +347,7 @@ func (rw *adapterWriter) post(n int, f func(w *ResponseWriter)) {
 			rw.x.drainWait += n
 			rw.x.onDrain = rw.release
 		}
-	})
-	if err != nil {
-		rw.fail(err)
-	}
+	}))
 }
 
 func (rw *adapterWriter) release(n int) {
@@ -438,11 +438,11 @@ func (rw *adapterWriter) serve(h http.Handler) {
 		}
 		rw.done = true
 		cs := rw.cs
-		_ = cs.c.Loop().Post(func() {
+		cs.c.Loop().Execute(async.TaskFunc(func() {
 			if rw.valid() {
 				cs.recoverAbort(rw.x)
 			}
-		})
+		}))
 	}()
 	h.ServeHTTP(rw, rw.req)
 }
@@ -485,114 +485,89 @@ func (rw *adapterWriter) finish() {
 	})
 }
 
-// bodyPipe carries the request body from the loop (OnBody) to the handler's
-// goroutine (Read).
+// bodyPipe is the request body of an adapted request: a pipe (see
+// pipe.go) from the loop (OnBody) to the handler's goroutine (Read),
+// paused by pausing the request body. started and trailerDone belong to
+// the handler's goroutine; trailer is written on the loop before the pipe
+// ends and read after Read returned io.EOF.
 type bodyPipe struct {
-	rw    *adapterWriter
-	req   *http.Request
-	limit int
+	pipe
+	rw          *adapterWriter
+	req         *http.Request
+	trailer     http.Header
+	started     bool // ReadBody was asked for
+	trailerDone bool
+}
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	buf      []byte
-	err      error // io.EOF after the last byte, or why the body broke
-	trailer  http.Header
-	paused   bool // the loop stopped reading because buf is full
-	started  bool // ReadBody was asked for
-	closed   bool // the handler closed the body: drop the rest
-	resuming bool
+// newBodyPipe returns the body pipe of req, holding up to limit bytes for
+// the handler.
+func newBodyPipe(rw *adapterWriter, req *http.Request, limit int) *bodyPipe {
+	p := &bodyPipe{rw: rw, req: req}
+	p.init(limit, limit/2, p, http.ErrBodyReadAfterClose)
+	return p
 }
 
 // OnBody receives body bytes on the loop.
 func (p *bodyPipe) OnBody(w *ResponseWriter, r *Request, chunk []byte, last bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.closed {
-		p.buf = append(p.buf, chunk...)
-	}
-	if last {
-		if n := r.NumTrailers(); n > 0 {
-			p.trailer = make(http.Header, n)
-			for i := range n {
-				k, v := r.TrailerAt(i)
-				p.trailer.Add(string(k), string(v))
-			}
+	if !last {
+		if p.push(chunk) {
+			r.PauseBody()
 		}
-		p.err = io.EOF
-	} else if len(p.buf) >= p.limit && !p.paused {
-		p.paused = true
-		r.PauseBody()
+		return
 	}
-	p.cond.Broadcast()
+	p.push(chunk)
+	if n := r.NumTrailers(); n > 0 {
+		p.trailer = make(http.Header, n)
+		for i := range n {
+			k, v := r.TrailerAt(i)
+			p.trailer.Add(string(k), string(v))
+		}
+	}
+	p.end(io.EOF)
 }
 
-func (p *bodyPipe) fail(err error) {
-	p.mu.Lock()
-	if p.err == nil {
-		p.err = err
-	}
-	p.cond.Broadcast()
-	p.mu.Unlock()
-}
+// fail ends the body with err. Any goroutine.
+func (p *bodyPipe) fail(err error) { p.end(err) }
 
-// Read implements io.Reader for the handler.
+// Read implements io.Reader for the handler. The first Read asks the loop
+// for the body when the request expected 100-continue.
 func (p *bodyPipe) Read(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if !p.started {
 		p.started = true
 		rw := p.rw
-		_ = rw.cs.c.Loop().Post(func() {
+		rw.cs.c.Loop().Execute(async.TaskFunc(func() {
 			if rw.valid() && rw.x.bodyH == nil {
 				rw.x.req.ReadBody(p)
 			}
-		})
+		}))
 	}
-	for len(p.buf) == 0 && p.err == nil {
-		p.cond.Wait()
-	}
-	if len(p.buf) == 0 {
-		if p.err == io.EOF && p.trailer != nil && p.req.Trailer != nil {
+	n, err := p.pipe.Read(b)
+	if err == io.EOF && !p.trailerDone {
+		p.trailerDone = true
+		if p.trailer != nil && p.req.Trailer != nil {
 			for k, v := range p.trailer {
 				p.req.Trailer[k] = v
 			}
-			p.trailer = nil
 		}
-		return 0, p.err
 	}
-	n := copy(b, p.buf)
-	rest := copy(p.buf, p.buf[n:])
-	p.buf = p.buf[:rest]
-	if p.paused && len(p.buf) < p.limit/2 && !p.resuming {
-		p.resume()
-	}
-	return n, nil
+	return n, err
 }
 
-// resume asks the loop to read again; p.mu is held.
+// resume (pipeCtl) has the loop read the request body again.
 func (p *bodyPipe) resume() {
-	p.resuming = true
 	rw := p.rw
-	_ = rw.cs.c.Loop().Post(func() {
-		p.mu.Lock()
-		p.paused, p.resuming = false, false
-		p.mu.Unlock()
+	rw.cs.c.Loop().Execute(async.TaskFunc(func() {
+		p.resumed()
 		if rw.valid() {
 			rw.x.req.ResumeBody()
 		}
-	})
+	}))
 }
 
 // Close implements io.Closer: the rest of the body is read and dropped.
 func (p *bodyPipe) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.closed = true
-	p.buf = p.buf[:0]
-	if !p.started {
-		p.started = true // never asked for: the server drops it after the response
-	}
-	if p.paused && !p.resuming {
+	p.started = true // never asked for: the server drops it after the response
+	if _, resume := p.close(); resume {
 		p.resume()
 	}
 	return nil

@@ -5,7 +5,7 @@ package http1
 // A Client keeps one pool per host ("host:port" of the URL). A pool owns the
 // client connections to that host; each connection belongs to one loop of
 // the Client's Group for its whole life, and every read, write, timer and
-// parser step of an clientExchange runs on that loop.
+// parser step of an exchange (clientExchange) runs on that loop.
 //
 // The pool's bookkeeping (which connections are idle, partly used by
 // pipelined exchanges, or full; how many exist; which requests wait for a
@@ -20,15 +20,27 @@ package http1
 // it idle.
 //
 // A connection is never reused after anything went wrong on it: a parse
-// error, a timeout, a response cut short, a cancelled clientExchange, unsolicited
+// error, a timeout, a response cut short, a cancelled exchange, unsolicited
 // bytes while idle, or "Connection: close". It is closed and leaves the
-// pool, and every clientExchange still queued on it fails with the error that
-// ended it. An clientExchange whose request was never written because its
+// pool, and every exchange still queued on it fails with the error that
+// ended it. An exchange whose request was never written because its
 // connection died first is handed to another connection once.
 //
-// An clientExchange (a pooled struct) carries one request from Do to its
+// An exchange (a pooled struct) carries one request from Do to its
 // response. Its seq number changes on every use, so a late cancellation or
-// timer of a finished clientExchange is recognised and ignored.
+// timer of a finished exchange is recognised and ignored.
+//
+// Where the end runs. The caller's callback (DoFunc's fn, DoContext's
+// wake-up, the settling of Do's future) always runs on a loop: on the
+// connection's loop, or, for an exchange that failed before it had one (on
+// the caller's goroutine, a runtime timer's or a context's), on a loop of
+// the Group taken in turn, to which the end is handed with Loop.Execute
+// (clientExchange.endLater). It never runs inline in Do or DoFunc, and
+// nothing runs on a new goroutine, except ErrNoGroup's end: without a Group
+// there is no loop. Work that other goroutines hand to a connection's loop
+// (a cancellation, a streamed body's resume or close, a request body sent
+// from a reader) goes through Loop.Execute, never Loop.Post, so that a full
+// mailbox cannot lose it.
 
 import (
 	"context"
@@ -60,9 +72,10 @@ const (
 	maxRedirects = 20
 )
 
-// Client errors. Each says whether the connection is lost: all of them
-// close the connection the clientExchange used, except ErrBodyTooLarge with a
-// buffered body, which closes it too (the rest of the body is not read).
+// Client errors. Every error that ends an exchange on a connection closes
+// that connection (ErrBodyTooLarge too: the rest of the body is not read);
+// an error found before the request reached a connection (ErrNoGroup,
+// ErrClientClosed, a bad URL or header, a dial error) closes nothing.
 var (
 	// ErrNoGroup: the Client has no Group to run on.
 	ErrNoGroup = errors.New("http1: Client.Group is nil")
@@ -71,13 +84,13 @@ var (
 	// ErrResponseHeaderTimeout: the response head did not arrive within
 	// Client.ResponseHeaderTimeout after the request was written.
 	ErrResponseHeaderTimeout = errors.New("http1: timeout awaiting response headers")
-	// ErrTimeout: the clientExchange did not end within Client.Timeout.
+	// ErrTimeout: the exchange did not end within Client.Timeout.
 	ErrTimeout = errors.New("http1: request timeout")
 	// ErrDialTimeout: the connection was not established within
 	// Client.DialTimeout.
 	ErrDialTimeout = errors.New("http1: dial timeout")
 	// ErrIdleConnTimeout: the connection was idle (no byte either way)
-	// for Client.IdleTimeout while the clientExchange waited.
+	// for Client.IdleTimeout while the exchange waited.
 	ErrIdleConnTimeout = errors.New("http1: connection idle timeout")
 	// ErrBodyTooLarge: the response body passed the limit
 	// (Client.MaxBufferedBody when buffered, Client.MaxBodyBytes when
@@ -123,8 +136,10 @@ func (e *ResponseError) Is(target error) bool { return target == ErrBadResponse 
 // goroutine (DoContext blocks and must not be called from a loop callback).
 //
 // Only "http" URLs are served (no TLS). Host names are resolved when a
-// connection is dialed, on the goroutine that called Do, which may block:
-// from loop callbacks use URLs with IP addresses.
+// connection is dialed, which may block: on the goroutine that called Do,
+// or on a loop when a request that waited for a connection, a retry or a
+// redirect needs a new one. Use URLs with IP addresses from loop callbacks,
+// and wherever a loop may have to dial.
 type Client struct {
 	// Group runs the connections. Required. When goroutines wait for
 	// responses (DoContext, Await), leave its loops unlocked (the default;
@@ -147,7 +162,7 @@ type Client struct {
 	// ResponseHeaderTimeout bounds the time from writing a request to the
 	// end of its response head. Default 0: none.
 	ResponseHeaderTimeout time.Duration
-	// Timeout bounds a whole clientExchange, from Do to the end of the response
+	// Timeout bounds a whole exchange, from Do to the end of the response
 	// body (redirects included). Default 0: none.
 	Timeout time.Duration
 	// Pipeline is the most requests in flight on one connection
@@ -161,9 +176,9 @@ type Client struct {
 	// MaxBufferedBody bounds a buffered response body; past it:
 	// ErrBodyTooLarge. Default 10 MiB.
 	MaxBufferedBody int
-	// MaxBodyBytes bounds a streamed response body (ClientRequest.Stream). Default
-	// 0: no limit, since a streamed body is held only while the reader
-	// lags (at most about 256 KiB per response).
+	// MaxBodyBytes bounds a streamed response body (ClientRequest.Stream).
+	// Default 0: no limit, since a streamed body is held only while the
+	// reader lags, and the connection stops reading while it does.
 	MaxBodyBytes int64
 	// Redirect decides whether to follow a redirect (301, 302, 303, 307,
 	// 308 with a Location). n is the number of redirects followed so far.
@@ -178,18 +193,17 @@ type Client struct {
 	// closedFlag mirrors closed for the loops, which must not take mu.
 	closedFlag atomic.Bool
 	xpool      sync.Pool
-	rpool      sync.Pool
+	// turn picks the loop that gets an exchange's end when it failed
+	// before it had a connection (anyLoop).
+	turn  atomic.Uint32
+	rpool sync.Pool
 	// waits are DoContext's idle rendezvous objects, each holding a
-	// descriptor (ioloop.Signal); at most maxIdleWaits are kept, and Close
+	// descriptor (an eventfd on Linux); at most maxIdleWaits are kept, and Close
 	// releases them. Guarded by waitMu.
 	waitMu    sync.Mutex
 	waits     []*syncWait
 	waitsShut bool
 }
-
-// maxIdleWaits bounds the idle DoContext rendezvous objects a Client keeps
-// (one descriptor each); a goroutine beyond them makes one for its call.
-const maxIdleWaits = 1024
 
 func (cl *Client) init() {
 	cl.once.Do(func() {
@@ -218,6 +232,13 @@ func (cl *Client) idleTimeout() time.Duration {
 	return orDefault(cl.IdleTimeout, DefaultClientIdleTimeout)
 }
 
+// anyLoop returns a loop of the Group, each in turn: the loop that runs an
+// exchange's end when it has no connection's loop. Group must not be nil.
+func (cl *Client) anyLoop() *ioloop.Loop {
+	loops := cl.Group.Loops()
+	return loops[int(cl.turn.Add(1)%uint32(len(loops)))]
+}
+
 func positive(v, def int) int {
 	if v <= 0 {
 		return def
@@ -234,7 +255,7 @@ type Field struct {
 }
 
 // ClientRequest is one HTTP request. It is cheap to reuse: set its fields (or
-// call Reset) and send it again once the previous clientExchange ended. The
+// call Reset) and send it again once the previous exchange ended. The
 // Client reads it until the response ends (Do's future completes, or
 // DoFunc's callback returns; for a streamed response until its body ends)
 // and never changes it.
@@ -249,7 +270,7 @@ type ClientRequest struct {
 	// LF or NUL (the exchange fails before anything is sent).
 	Header []Field
 	// Body is sent with a Content-Length. Kept by reference until the
-	// clientExchange ends.
+	// exchange ends.
 	Body []byte
 	// BodyReader, when not nil (and Body is empty), is read on a goroutine
 	// and sent as it is read, one piece in flight at a time, with
@@ -263,11 +284,11 @@ type ClientRequest struct {
 	// ("Connection: close"); the connection is not reused.
 	Close bool
 	// Stream delivers the response once its head arrived; the body is
-	// then read from Response.Body as it streams in, and the connection
-	// stops reading while the reader lags.
+	// then read from Response.BodyReader as it streams in, and the
+	// connection stops reading while the reader lags.
 	Stream bool
-	// Context cancels the clientExchange: when it is done the connection is
-	// aborted and the clientExchange fails with Context.Err(). Default nil: no
+	// Context cancels the exchange: when it is done the connection is
+	// aborted and the exchange fails with Context.Err(). Default nil: no
 	// cancellation. Watching a cancellable context costs an allocation.
 	Context context.Context
 }
@@ -283,29 +304,43 @@ func (r *ClientRequest) AddHeader(name, value string) {
 	r.Header = append(r.Header, Field{Name: name, Value: value})
 }
 
-// Do sends req and returns a future of its response; continuations run on
-// the loop of the connection that carried it (on a new goroutine when the
-// request failed before it had one). The Response belongs to the
-// caller (call Release to recycle it). Costs four allocations (the future,
-// its executor, the callback that settles it, and the future's extension
-// when awaited); DoFunc and DoContext are the allocation-free forms. A
-// goroutine awaiting the future sleeps as DoContext's caller does (see
-// there), in a wait the Client keeps, and is woken by an eventfd write.
-// Safe from any goroutine.
+// Do sends req and returns a future of its response. Its continuations
+// (and those of futures derived from it by Then, Map, ...) run on the loop
+// that settled it: the loop of the connection that carried the request or,
+// when the request failed before it had a connection (a bad URL, a dial
+// error, a timeout or cancellation while waiting for a connection), a loop
+// of the Group taken in turn; never on a new goroutine. When Client.Group
+// is nil the future fails with ErrNoGroup and has no executor (its
+// continuations run as async.Failed's do).
+//
+// The Response belongs to the caller; Release recycles it, and waits for
+// the continuations registered before it (see Response.Release), so
+// Release right after Await is safe even while a Map of the same future
+// still reads the Response. Costs three allocations in the steady state
+// (the future, its executor, and the future's extension when awaited);
+// DoFunc and DoContext are the allocation-free forms. A goroutine
+// awaiting the future sleeps as DoContext's caller does (see there), in a
+// wait the Client keeps. Safe from any goroutine.
 func (cl *Client) Do(req *ClientRequest) *async.Future[*Response] {
+	if cl.Group == nil {
+		return async.Failed[*Response](ErrNoGroup)
+	}
 	ex := &lateExecutor{cl: cl}
+	ex.queue = ex.qbuf[:0]
 	ex.p = async.NewPromise[*Response](ex)
 	cl.start(req, req.Context, ex, true)
 	return ex.p.Future()
 }
 
-// DoFunc sends req and calls fn once with the response or an error, on the
-// loop of the connection that carried it (or, when the request fails before
-// it reached a connection, on the calling goroutine or a timer's loop). The
-// Response is lent: it and every slice it returns stay valid only until fn
-// returns (for a streamed response, until its body ended or was closed).
-// fn must not block. Steady-state cost: no allocation. Safe from any
-// goroutine.
+// DoFunc sends req and calls fn once with the response or an error, always
+// later and on a loop, never inline in DoFunc: on the loop of the
+// connection that carried the request or, when the request failed before it
+// had a connection (a bad URL, a dial error, a timeout or cancellation while
+// waiting for a connection), on a loop of the Group taken in turn. (With
+// Client.Group nil, fn gets ErrNoGroup on a new goroutine.) The Response is
+// lent: it and every slice it returns stay valid only until fn returns (for
+// a streamed response, until its body ended or was closed). fn must not
+// block. Steady-state cost: no allocation. Safe from any goroutine.
 func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error)) {
 	cl.start(req, req.Context, completeFunc(fn), false)
 }
@@ -317,9 +352,9 @@ func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error))
 // it. Steady-state cost: no allocation (a cancellable ctx costs one, as
 // ClientRequest.Context does); two hand-offs per request, to the
 // connection's loop and back, through the runtime's poller (an eventfd
-// write each, none for the way back when the loop is busy); each
-// concurrent DoContext holds one descriptor (kept by the Client, see
-// ioloop.Signal). Never call it from a loop callback.
+// write each: the loop always writes it, see syncWait); each
+// concurrent DoContext holds one descriptor (an eventfd on Linux, kept by
+// the Client). Never call it from a loop callback.
 //
 // The loop wakes the waiting goroutine from its callback: with the Client's
 // Group locked to threads (Options.LockOSThread) that goroutine may wait
@@ -337,66 +372,6 @@ func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response,
 	cl.putWait(w)
 	return resp, err
 }
-
-// syncWait is DoContext's rendezvous with the exchange's end: fn, bound
-// once, stores the result and notifies sig (never blocking the loop); the
-// goroutine waits in the runtime's poller, so that when the loop is about
-// to sleep it runs next on the loop's thread instead of waking another
-// (see ioloop.Signal); when the loop is busy, NotifyNow readies it at once
-// for another thread, without a system call. Kept by the Client, with its
-// descriptor.
-type syncWait struct {
-	sig  *ioloop.Signal
-	resp *Response
-	err  error
-}
-
-// getWait takes an idle syncWait or makes one.
-func (cl *Client) getWait() *syncWait {
-	cl.waitMu.Lock()
-	if n := len(cl.waits); n > 0 {
-		w := cl.waits[n-1]
-		cl.waits[n-1] = nil
-		cl.waits = cl.waits[:n-1]
-		cl.waitMu.Unlock()
-		return w
-	}
-	cl.waitMu.Unlock()
-	return &syncWait{sig: ioloop.NewSignal()}
-}
-
-// putWait keeps w for the next DoContext, or releases its descriptor.
-func (cl *Client) putWait(w *syncWait) {
-	cl.waitMu.Lock()
-	if !cl.waitsShut && len(cl.waits) < maxIdleWaits {
-		cl.waits = append(cl.waits, w)
-		cl.waitMu.Unlock()
-		return
-	}
-	cl.waitMu.Unlock()
-	_ = w.sig.Close()
-}
-
-func (w *syncWait) complete(resp *Response, err error) {
-	w.resp, w.err = resp, err
-	if resp != nil && resp.l != nil && resp.l.Busy() {
-		// The loop goes on working: another thread should run the
-		// goroutine, and the runtime's wake-up costs no system call.
-		w.sig.NotifyNow()
-		return
-	}
-	w.sig.Notify()
-}
-
-// Wait is async.Waiter's: Await of Do's future sleeps here.
-func (w *syncWait) Wait(ctx context.Context) bool { return w.sig.WaitContext(ctx) }
-
-// Wake is async.Waiter's: the eventfd write of Notify, from whatever
-// goroutine settles the future. (Loop.Busy, which lets complete skip the
-// system call, is not asked: a future derived from Do's, by Then or All,
-// has the same executor but is settled on whichever loop ran the
-// continuation, so this goroutine need not be the executor's loop.)
-func (w *syncWait) Wake() { w.sig.Notify() }
 
 // Get is Do for a GET of url with a buffered body.
 func (cl *Client) Get(url string) *async.Future[*Response] {
@@ -449,57 +424,6 @@ func (cl *Client) NumConns() int {
 	}
 	return n
 }
-
-// lateExecutor runs a future's continuations on the loop of the connection
-// that answered, which is known only when the response arrives. It lends
-// the Client's DoContext waits to Await (async.WaiterSource), so that a
-// goroutine awaiting Do's future is woken as DoContext's caller is.
-type lateExecutor struct {
-	cl *Client
-	p  *async.Promise[*Response] // settled by complete
-	mu sync.Mutex
-	l  *ioloop.Loop
-}
-
-// complete settles Do's future with the exchange's end (a completer): its
-// continuations go to the loop that answered.
-func (e *lateExecutor) complete(resp *Response, err error) {
-	if err != nil {
-		e.set(nil)
-		e.p.Reject(err)
-		return
-	}
-	e.set(resp.l)
-	e.p.Resolve(resp)
-}
-
-func (e *lateExecutor) set(l *ioloop.Loop) {
-	e.mu.Lock()
-	e.l = l
-	e.mu.Unlock()
-}
-
-func (e *lateExecutor) loop() *ioloop.Loop {
-	e.mu.Lock()
-	l := e.l
-	e.mu.Unlock()
-	return l
-}
-
-// Execute runs t on the answering loop, or on a new goroutine.
-func (e *lateExecutor) Execute(t async.Task) {
-	if l := e.loop(); l != nil {
-		l.Execute(t)
-		return
-	}
-	go t.Run()
-}
-
-// GetWaiter lends one of the Client's waits (async.WaiterSource).
-func (e *lateExecutor) GetWaiter() async.Waiter { return e.cl.getWait() }
-
-// PutWaiter gives it back.
-func (e *lateExecutor) PutWaiter(w async.Waiter) { e.cl.putWait(w.(*syncWait)) }
 
 // splitURL splits an absolute http URL into its authority and its
 // request-target without allocating (except for a target that starts with

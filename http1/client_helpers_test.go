@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,11 +14,15 @@ import (
 	"github.com/ioloop/ioloop"
 )
 
+// testMailbox, when IOLOOP_TEST_MAILBOX is set, is the Options.MailboxSize
+// of the clients' groups: the client tests then run with a small mailbox.
+var testMailbox, _ = strconv.Atoi(os.Getenv("IOLOOP_TEST_MAILBOX"))
+
 // newClient returns a Client on a new two-loop group; both close when the
 // test ends.
 func newClient(t testing.TB, cl *Client) *Client {
 	t.Helper()
-	g, err := ioloop.New(ioloop.Options{Loops: 2, IOUring: testIOUring})
+	g, err := ioloop.New(ioloop.Options{Loops: 2, IOUring: testIOUring, MailboxSize: testMailbox})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,9 @@ package http1
 
 import (
 	"io"
-	"sync"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/async"
 	parse "github.com/ioloop/ioloop/internal/httpparse"
 )
 
@@ -12,7 +12,7 @@ import (
 // are copies the Response owns (reused from response to response, so
 // nothing is allocated in the steady state). Every []byte it returns points
 // into those copies: from DoFunc they are valid until the callback returns;
-// from Do, until Release. A Response is read by one goroutine at a time.
+// from Do and DoContext, until Release. A Response is read by one goroutine at a time.
 type Response struct {
 	// StatusCode is the final status (1xx responses are skipped).
 	StatusCode int
@@ -25,9 +25,10 @@ type Response struct {
 	cl     *Client
 	l      *ioloop.Loop // the loop that received it
 	x      *clientExchange
-	hdr    fieldView // a copy of the head and its fields
-	tr     fieldView // copies of the trailer fields
-	reason span      // in hdr.buf
+	ex     *lateExecutor // Do's executor, for Release
+	hdr    fieldView     // a copy of the head and its fields
+	tr     fieldView     // copies of the trailer fields
+	reason span          // in hdr.buf
 	body   []byte
 	pipe   *respPipe
 }
@@ -47,16 +48,32 @@ func (r *Response) reset() {
 	r.body = r.body[:0]
 	r.hdr.truncate()
 	r.tr.truncate()
-	r.pipe = nil
+	r.pipe, r.ex = nil, nil
 }
 
-// Release recycles a Response obtained from Do; it and everything it
-// returned must not be used afterwards. Optional: an unreleased Response
-// is simply collected. Do not call it on a Response lent by DoFunc.
+// Release recycles a Response obtained from Do or DoContext; it and
+// everything it returned must not be used afterwards. Optional: an
+// unreleased Response is simply collected. Do not call it on a Response
+// lent by DoFunc (it does nothing there), and call it once.
+//
+// For a Response of Do's future, the recycling waits until every
+// continuation of that future (and of the futures derived from it) that
+// was registered before Release has returned: Release right after Await
+// does not take the Response from under an OnComplete or Map of the same
+// future that the loop is still running. Continuations registered after
+// Release must not use the Response. Safe from any goroutine.
 func (r *Response) Release() {
 	if r.x != nil || r.pipe != nil {
 		return
 	}
+	if e := r.ex; e != nil && e.deferRelease(r) {
+		return
+	}
+	r.recycle()
+}
+
+// recycle puts r back in the Client's pool.
+func (r *Response) recycle() {
 	r.reset()
 	if cap(r.body) > 1<<20 {
 		r.body = nil // do not pin a large body's buffer in the pool
@@ -113,118 +130,52 @@ func (r *Response) BodyReader() io.ReadCloser {
 	return r.pipe
 }
 
-// respPipe carries a streamed body from the loop to the reader. Chunks are
-// copied (the loop's input is lent); while more than streamHighWater bytes
-// wait, the connection is paused.
+// respPipe is a streamed response body: a pipe (see pipe.go) from the
+// connection's loop to the reader, paused by pausing the connection's
+// reads. It is the response's io.ReadCloser.
 type respPipe struct {
-	cc   *clientConn
-	x    *clientExchange
-	seq  uint64
-	mu   sync.Mutex
-	cond sync.Cond
-
-	// guarded by mu
-	chunks [][]byte
-	n      int
-	err    error // io.EOF once the body ended
-	closed bool
-	paused bool
-	total  int64
+	pipe
+	cc  *clientConn
+	x   *clientExchange
+	seq uint64
 }
 
-// push queues a copy of p. Loop only.
-func (p *respPipe) push(b []byte) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return
-	}
-	p.chunks = append(p.chunks, append([]byte(nil), b...))
-	p.n += len(b)
-	p.total += int64(len(b))
-	if p.n > streamHighWater && !p.paused {
-		p.paused = true
-		p.cc.c.PauseRead()
-	}
-	p.cond.Broadcast()
+// newRespPipe returns the body pipe of x's streamed response on cc. Loop
+// only.
+func newRespPipe(cc *clientConn, x *clientExchange) *respPipe {
+	p := &respPipe{cc: cc, x: x, seq: x.seq}
+	p.init(streamHighWater, streamLowWater, p, ErrBodyClosed)
+	return p
 }
 
-// end finishes the body with err (nil: complete). Any goroutine.
-func (p *respPipe) end(err error) {
-	p.mu.Lock()
-	if p.err == nil {
-		if err == nil {
-			err = io.EOF
+// current reports, on the loop, whether x still carries this body on cc.
+func (p *respPipe) current() bool {
+	x := p.x
+	x.mu.Lock()
+	same := x.seq == p.seq && x.cc == p.cc
+	x.mu.Unlock()
+	return same
+}
+
+// resume (pipeCtl) has the loop read from the connection again.
+func (p *respPipe) resume() {
+	p.cc.l.Execute(async.TaskFunc(func() {
+		p.resumed()
+		if p.current() && !p.cc.closed {
+			p.cc.c.ResumeRead()
 		}
-		p.err = err
-	}
-	p.cond.Broadcast()
-	p.mu.Unlock()
-}
-
-// Read reads body bytes, blocking until some arrive or the body ends.
-func (p *respPipe) Read(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for len(p.chunks) == 0 && p.err == nil && !p.closed {
-		p.cond.Wait()
-	}
-	if p.closed {
-		return 0, ErrBodyClosed
-	}
-	if len(p.chunks) == 0 {
-		return 0, p.err
-	}
-	n := 0
-	for n < len(b) && len(p.chunks) > 0 {
-		c := copy(b[n:], p.chunks[0])
-		n += c
-		if c == len(p.chunks[0]) {
-			p.chunks[0] = nil
-			p.chunks = p.chunks[1:]
-		} else {
-			p.chunks[0] = p.chunks[0][c:]
-		}
-	}
-	p.n -= n
-	if p.paused && p.n <= streamLowWater && p.err == nil {
-		p.paused = false
-		cc, x, seq := p.cc, p.x, p.seq
-		_ = cc.l.Post(func() {
-			x.mu.Lock()
-			same := x.seq == seq && x.cc == cc
-			x.mu.Unlock()
-			if same && !cc.closed {
-				cc.c.ResumeRead()
-			}
-		})
-	}
-	return n, nil
+	}))
 }
 
 // Close ends reading. Before the body's end it aborts the connection, which
-// is then not reused.
+// is then not reused; the abort is handed to the connection's loop.
 func (p *respPipe) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil
-	}
-	p.closed = true
-	p.chunks = nil
-	ended := p.err != nil
-	p.cond.Broadcast()
-	p.mu.Unlock()
-	if !ended {
-		cc, x, seq := p.cc, p.x, p.seq
-		_ = cc.l.Post(func() {
-			x.mu.Lock()
-			same := x.seq == seq && x.cc == cc
-			x.mu.Unlock()
-			if same && !x.finished.Load() {
-				cc.abort(x, ErrBodyClosed, ErrConnAborted, nil)
+	if ended, _ := p.close(); !ended {
+		p.cc.l.Execute(async.TaskFunc(func() {
+			if p.current() && !p.x.finished.Load() {
+				p.cc.abort(p.x, ErrBodyClosed, ErrConnAborted, nil)
 			}
-		})
+		}))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package ioloop_test
+package http1
 
 import (
 	"sync/atomic"
@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/internal/poller"
 )
 
-// Goroutines that post to loops and wait on a Signal each get every
-// result, in order, none lost or doubled: 8 goroutines x 2,000 rounds over
-// two loops, notified by Notify and NotifyNow in turn.
+// DoContext's rendezvous: goroutines that post to loops and wait on a
+// Signal each get every result, in order, none lost or doubled: 8
+// goroutines x 2,000 rounds over two loops, notified by Notify and
+// NotifyNow in turn.
 func TestSignalFromLoops(t *testing.T) {
 	checkLeaks(t)
 	g, err := ioloop.New(ioloop.Options{Loops: 2})
@@ -24,7 +26,7 @@ func TestSignalFromLoops(t *testing.T) {
 	for w := range workers {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			sig := ioloop.NewSignal()
+			sig := poller.NewSignal()
 			defer sig.Close()
 			l := g.Loops()[w%2]
 			got := 0
