@@ -18,8 +18,8 @@ func (l *Loop) mustOwn(method string) {
 	if l.stopped() {
 		return
 	}
-	if id := onloop.ID(); id != l.owner.Load() {
+	if onloop.Self() != l.owner.Load() {
 		panic("ioloop: " + method + " is loop only, but was called from goroutine " +
-			strconv.FormatUint(id, 10) + ", not from its loop's (" + strconv.FormatUint(l.owner.Load(), 10) + ")")
+			strconv.FormatUint(onloop.ID(), 10) + ", not from its loop (loop " + strconv.Itoa(l.idx) + ")")
 	}
 }

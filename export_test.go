@@ -51,9 +51,9 @@ func BreakRing(g *Group, i int) error {
 	return <-errc
 }
 
-// LoopGoroutine returns the id of l's goroutine (internal/onloop.ID), so
-// that a test can tell whether a callback runs on its loop.
-func LoopGoroutine(l *Loop) uint64 { return l.owner.Load() }
+// LoopGoroutine returns the identity of l's goroutine (internal/onloop.Self),
+// so that a test can tell whether a callback runs on its loop.
+func LoopGoroutine(l *Loop) uintptr { return l.owner.Load() }
 
 // DebugChecks reports whether this is the debug build (-tags ioloopdebug).
 const DebugChecks = debugChecks

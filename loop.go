@@ -53,7 +53,7 @@ type Loop struct {
 
 	// nconns is written by the loop and read by balancers on other loops.
 	nconns atomic.Int64
-	owner  atomic.Uint64 // the loop goroutine's id, for the debug build's owner checks
+	owner  atomic.Uintptr // the loop goroutine (onloop.Self), for the debug build's owner checks
 
 	// Everything below is owned by the loop goroutine.
 	timers  timer.Heap

@@ -25,7 +25,7 @@ type onLoopCheck struct {
 // check counts a callback that must run on l (on any loop when l is nil:
 // a future of a dial that failed may be on any of the group's loops).
 func (k *onLoopCheck) check(l *ioloop.Loop) {
-	if l == nil && onloop.Current() || l != nil && onloop.ID() == ioloop.LoopGoroutine(l) {
+	if l == nil && onloop.Current() || l != nil && onloop.Self() == ioloop.LoopGoroutine(l) {
 		k.on.Add(1)
 	} else {
 		k.off.Add(1)

@@ -334,7 +334,7 @@ func TestAwaitInLoopContinuationFailsAtOnce(t *testing.T) {
 	// could settle: without the check, the loop would wait for itself.
 	loop := newTestLoop(t)
 	loop.Execute(TaskFunc(func() { onloop.Enter() })) // the loop goroutine registers, as a Loop does
-	defer loop.Execute(TaskFunc(func() { onloop.Leave(onloop.ID()) }))
+	defer loop.Execute(TaskFunc(func() { onloop.Leave(onloop.Self()) }))
 	needsLoop := NewPromise[int](loop)
 	p := NewPromise[int](loop)
 	got := make(chan error, 1)

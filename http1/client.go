@@ -53,6 +53,7 @@ import (
 
 	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/async"
+	"github.com/ioloop/ioloop/internal/onloop"
 )
 
 // Defaults of the Client fields.
@@ -354,12 +355,16 @@ func (cl *Client) DoFunc(req *ClientRequest, fn func(resp *Response, err error))
 // connection's loop and back, through the runtime's poller (an eventfd
 // write each: the loop always writes it, see syncWait); each
 // concurrent DoContext holds one descriptor (an eventfd on Linux, kept by
-// the Client). Never call it from a loop callback.
+// the Client). It blocks, so from a loop callback it fails at once with
+// ioloop.ErrOnLoop (use Do or DoFunc there). Safe from any other goroutine.
 //
 // The loop wakes the waiting goroutine from its callback: with the Client's
 // Group locked to threads (Options.LockOSThread) that goroutine may wait
 // for the runtime to take the loop's processor back.
 func (cl *Client) DoContext(ctx context.Context, req *ClientRequest) (*Response, error) {
+	if onloop.Current() {
+		return nil, ioloop.ErrOnLoop
+	}
 	cl.init()
 	if req.Context != nil {
 		ctx = req.Context

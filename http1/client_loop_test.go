@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -204,12 +203,6 @@ func TestClientReleaseAfterAwaitWaitsForContinuations(t *testing.T) {
 // every callback and continuation runs on a loop of the Group, and the
 // race detector sees nothing.
 func TestClientSmallMailbox(t *testing.T) {
-	if os.Getenv("IOLOOP_TEST_SMALL_MAILBOX") != "1" {
-		// Needs the root package's promise that internal work is never
-		// refused (Loop.Execute) and that Dial is not refused for a full
-		// mailbox; set IOLOOP_TEST_SMALL_MAILBOX=1 to run it.
-		t.Skip("needs Loop.Execute and Group.Dial that never refuse internal work")
-	}
 	checkLeaks(t)
 	srv := keepAliveServer(t, "HTTP/1.1 200 OK\nContent-Length: 5\n\nhello")
 	g, err := ioloop.New(ioloop.Options{Loops: 2, MailboxSize: 1, IOUring: testIOUring})

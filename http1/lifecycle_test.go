@@ -294,14 +294,25 @@ func TestShutdownMailboxFull(t *testing.T) {
 	for _, useClose := range []bool{false, true} {
 		s := &Server{Handler: testHandler{}}
 		addr := serve(t, s, ioloop.Options{Loops: 1, MailboxSize: 2})
-		var conns []net.Conn
+		// Idle keep-alive clients that, like browsers, close when the
+		// server closes (graceful close waits for the peer's FIN).
+		ends := make(chan error, 4)
 		for range 4 {
 			c := dial(t, addr)
 			fmt.Fprint(c, "GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n")
-			if resp, _ := readResponse(t, bufio.NewReader(c), "GET"); resp.StatusCode != 200 {
+			br := bufio.NewReader(c)
+			if resp, _ := readResponse(t, br, "GET"); resp.StatusCode != 200 {
 				t.Fatal(resp.StatusCode)
 			}
-			conns = append(conns, c)
+			go func() {
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				n, err := br.Read(make([]byte, 1))
+				if n != 0 {
+					err = fmt.Errorf("%d bytes after the response", n)
+				}
+				_ = c.Close()
+				ends <- err
+			}()
 		}
 		l, _ := serverLoop(t, s)
 		stop := make(chan struct{})
@@ -335,10 +346,9 @@ func TestShutdownMailboxFull(t *testing.T) {
 		if err != nil || s.NumConns() != 0 || took > 2*time.Second {
 			t.Fatalf("Close %v: %v after %v, %d connections left", useClose, err, took, s.NumConns())
 		}
-		for i, c := range conns {
-			_ = c.SetReadDeadline(time.Now().Add(time.Second))
-			if n, err := c.Read(make([]byte, 1)); n != 0 || (err != io.EOF && !isReset(err)) {
-				t.Fatalf("Close %v: connection %d: %d bytes, %v; want it closed", useClose, i, n, err)
+		for i := range 4 {
+			if err := <-ends; err != io.EOF && !isReset(err) {
+				t.Fatalf("Close %v: connection %d: %v; want it closed", useClose, i, err)
 			}
 		}
 	}

@@ -7,10 +7,9 @@
 // instead of waiting on the loop that would have to answer them.
 //
 // Cost: Current is one atomic load while no loop runs in the process;
-// otherwise it reads the goroutine's id from its stack header (a short
-// runtime.Stack call, no allocation) and looks it up in a map copied on
-// write, without a lock.
-// It is meant for doors that are about to block, never for a hot path.
+// otherwise it reads the calling goroutine's identity (Self: a few
+// instructions on amd64 and arm64, a parse of the stack header elsewhere)
+// and scans the registered loops, without a lock or an allocation.
 package onloop
 
 import (
@@ -20,45 +19,49 @@ import (
 )
 
 var (
-	count atomic.Int64                        // loops registered now
-	mu    sync.Mutex                          // serializes Enter and Leave
-	loops atomic.Pointer[map[uint64]struct{}] // copied on write: read without a lock
+	count atomic.Int64              // loops registered now
+	mu    sync.Mutex                // serializes Enter and Leave
+	loops atomic.Pointer[[]uintptr] // Self of each loop; copied on write, read without a lock
 	bufs  = sync.Pool{New: func() any { return new([32]byte) }}
 )
 
-// Enter registers the calling goroutine as a loop and returns its id, which
-// the caller passes to Leave. Safe from any goroutine.
-func Enter() uint64 {
-	id := ID()
+// Self returns an identity of the calling goroutine, unique among the
+// goroutines alive now. Safe from any goroutine; no allocation.
+func Self() uintptr { return getg() }
+
+// Enter registers the calling goroutine as a loop and returns its
+// identity (Self), which the caller passes to Leave. Safe from any
+// goroutine.
+func Enter() uintptr {
+	self := Self()
 	mu.Lock()
 	defer mu.Unlock()
-	m := map[uint64]struct{}{id: {}}
+	var m []uintptr
 	if old := loops.Load(); old != nil {
-		for k := range *old {
-			m[k] = struct{}{}
-		}
+		m = append(m, *old...)
 	}
+	m = append(m, self)
 	loops.Store(&m)
 	count.Add(1)
-	return id
+	return self
 }
 
 // Leave removes the registration Enter made. Safe from any goroutine.
-func Leave(id uint64) {
+func Leave(self uintptr) {
 	mu.Lock()
 	defer mu.Unlock()
 	old := loops.Load()
 	if old == nil {
 		return
 	}
-	if _, ok := (*old)[id]; !ok {
-		return
-	}
-	m := make(map[uint64]struct{}, len(*old))
-	for k := range *old {
-		if k != id {
-			m[k] = struct{}{}
+	m := make([]uintptr, 0, len(*old))
+	for _, g := range *old {
+		if g != self {
+			m = append(m, g)
 		}
+	}
+	if len(m) == len(*old) {
+		return
 	}
 	loops.Store(&m)
 	count.Add(-1)
@@ -74,8 +77,13 @@ func Current() bool {
 	if m == nil {
 		return false
 	}
-	_, ok := (*m)[ID()]
-	return ok
+	self := Self()
+	for _, g := range *m {
+		if g == self {
+			return true
+		}
+	}
+	return false
 }
 
 // ID returns the calling goroutine's id, parsed from the header of its

@@ -11,7 +11,7 @@ func TestCurrent(t *testing.T) {
 	}
 	id := Enter()
 	if id == 0 {
-		t.Fatal("ID returned 0")
+		t.Fatal("Enter returned 0")
 	}
 	if !Current() {
 		t.Fatal("Current is false on the goroutine that entered")
@@ -58,5 +58,40 @@ func TestIDDistinct(t *testing.T) {
 func TestIDAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = ID() }); n != 0 {
 		t.Fatalf("ID allocates %v times, want 0", n)
+	}
+}
+
+func TestSelfDistinctAndStable(t *testing.T) {
+	me := Self()
+	if me == 0 || Self() != me {
+		t.Fatalf("Self %x, then %x: want a stable non-zero identity", me, Self())
+	}
+	const n = 8
+	selves := make(chan uintptr, n)
+	var wg, ready sync.WaitGroup
+	ready.Add(n)
+	hold := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			selves <- Self()
+			ready.Done()
+			<-hold // all alive at once: their identities must differ
+		}()
+	}
+	ready.Wait()
+	close(hold)
+	wg.Wait()
+	close(selves)
+	seen := map[uintptr]bool{me: true}
+	for s := range selves {
+		if s == 0 || seen[s] {
+			t.Fatalf("identity %x is zero or shared by two live goroutines", s)
+		}
+		seen[s] = true
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = Current() }); n != 0 {
+		t.Fatalf("Current allocates %v times", n)
 	}
 }
