@@ -117,12 +117,12 @@ type ioloopSrv struct {
 	reg registry[*ws.Conn]
 }
 
-func (s *ioloopSrv) OnOpen(c *ws.Conn) { c.SetContext(s.reg.add(c)) }
+func (s *ioloopSrv) OnOpen(c *ws.Conn) { c.SetValue(s.reg.add(c)) }
 func (s *ioloopSrv) OnMessage(c *ws.Conn, mt ws.MessageType, data []byte) {
 	_ = c.Send(mt, data)
 }
 func (s *ioloopSrv) OnClose(c *ws.Conn, _ error) {
-	if slot, ok := c.Context().(*int); ok {
+	if slot, ok := c.Value().(*int); ok {
 		s.reg.remove(slot)
 	}
 }
