@@ -32,7 +32,7 @@ var layers = []struct {
 	{dir: "internal/httpparse"}, // the HTTP/1.1 parser of http1 and of websocket's client handshake
 	{dir: "http1", mayUse: []string{".", "async", "internal/httpparse", "internal/onloop", "internal/poller", "internal/leaktest"}},
 	{dir: "websocket/internal/frame"},
-	{dir: "websocket", mayUse: []string{".", "async", "http1", "internal/httpparse", "websocket/internal/frame", "internal/leaktest"}},
+	{dir: "websocket", mayUse: []string{"internal/onloop", ".", "async", "http1", "internal/httpparse", "websocket/internal/frame", "internal/leaktest"}},
 	{dir: "cmd", mayUse: []string{".", "async", "http1", "websocket"}},
 	{dir: "examples", mayUse: []string{".", "async", "http1", "websocket"}},
 }

@@ -60,9 +60,17 @@ func TestThreadRuleUnderFlood(t *testing.T) {
 		}
 		defer peers[i].Close()
 	}
+	// Pair each server side with its peer (the loops accept in any order).
+	byPeer := map[string]*ioloop.Conn{}
+	for range idle {
+		sc := <-srv.conns
+		byPeer[sc.RemoteAddr().String()] = sc
+	}
 	servers := make([]*ioloop.Conn, idle)
-	for i := range servers {
-		servers[i] = <-srv.conns
+	for i, p := range peers {
+		if servers[i] = byPeer[p.LocalAddr().String()]; servers[i] == nil {
+			t.Fatalf("no server side for peer %s", p.LocalAddr())
+		}
 	}
 
 	var k onLoopCheck
