@@ -19,15 +19,18 @@ import (
 func (l *Loop) Execute(t async.Task) { l.push(t) }
 
 // Context returns a context that carries the loop as the async executor:
-// futures that the async package creates with it (async.Go, Semaphore.Acquire,
-// Queue.Get, ...) continue on this loop. It is never cancelled. Safe from any goroutine;
-// no allocation.
+// futures that the async package creates with it (async.Go,
+// Semaphore.Acquire, Queue.Get, ...) continue on this loop. It is never
+// cancelled. Safe from any goroutine; no allocation.
 func (l *Loop) Context() context.Context { return l.ctx }
 
 // Submit runs fn on loop l and returns a future of its result, whose
-// continuations run on l too. Safe from any goroutine. A panic in fn fails
-// the future with a *async.PanicError (and is logged like any panic on the loop);
-// a closed loop fails it with ErrGroupClosed.
+// continuations run on l too. A panic in fn fails the future with an
+// *async.PanicError (and is logged like any panic on the loop). Submit is a
+// door for outside work, like Post: when Options.MailboxSize tasks already
+// wait it fails the future with ErrMailboxFull, and a closed loop fails it
+// with ErrGroupClosed (the continuations still run on l). Safe from any
+// goroutine. Cost: one posted task, the promise and fn's closure.
 func Submit[T any](l *Loop, fn func() (T, error)) *async.Future[T] {
 	p := async.NewPromise[T](l)
 	err := l.Post(func() {
