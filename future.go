@@ -29,7 +29,7 @@ func (l *Loop) Context() context.Context { return l.ctx }
 // *async.PanicError (and is logged like any panic on the loop). Submit is a
 // door for outside work, like Post: when Options.MailboxSize tasks already
 // wait it fails the future with ErrMailboxFull, and a closed loop fails it
-// with ErrGroupClosed (the continuations still run on l). Safe from any
+// with ErrGroupClosed (its continuations then run as Execute says). Safe from any
 // goroutine. Cost: one posted task, the promise and fn's closure.
 func Submit[T any](l *Loop, fn func() (T, error)) *async.Future[T] {
 	p := async.NewPromise[T](l)
