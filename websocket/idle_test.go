@@ -120,7 +120,7 @@ func TestIdleOwnPingsDoNotCount(t *testing.T) {
 // server's keep-alive pings, and sends nothing else, is not idle.
 func TestIdleAnsweredPingsCount(t *testing.T) {
 	checkLeaks(t)
-	const idle = 150 * time.Millisecond
+	const idle = 300 * time.Millisecond // ten ping intervals: room for a stalled machine
 	srec := newRecorder(false)
 	up := &websocket.Upgrader{Config: websocket.Config{PingInterval: 30 * time.Millisecond}}
 	s := newServer(t, ioloop.Options{IdleTimeout: idle}, up, func() websocket.Handler { return srec })
@@ -149,12 +149,12 @@ func TestIdleAnsweredPingsCount(t *testing.T) {
 // for many times the limit; every message arrives, in order.
 func TestIdleActive(t *testing.T) {
 	checkLeaks(t)
-	const idle = 150 * time.Millisecond
+	const idle = 300 * time.Millisecond
 	s := newServer(t, ioloop.Options{IdleTimeout: idle}, &websocket.Upgrader{}, func() websocket.Handler { return echoHandler{} })
 	crec := newRecorder(false)
 	c := dial(t, s.g, &websocket.Dialer{}, s.url, crec)
-	const n = 30
-	tick := time.NewTicker(idle / 5)
+	const n = 40 // over 1 s: four times the limit
+	tick := time.NewTicker(idle / 10)
 	defer tick.Stop()
 	for i := range n {
 		<-tick.C
@@ -172,6 +172,51 @@ func TestIdleActive(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no echo of message %d", i)
 		}
+	}
+	if err := c.Close(websocket.CloseNormal, ""); err != nil {
+		t.Fatal(err)
+	}
+	if ce := recv(t, crec.closed, "client close"); ce.Code != websocket.CloseNormal || ce.Remote || ce.Err != nil {
+		t.Fatalf("client saw %v", ce)
+	}
+}
+
+// pusher sends a message every period from OnOpen on, and nothing else.
+type pusher struct {
+	period time.Duration
+	t      ioloop.Timer
+}
+
+func (p *pusher) OnOpen(c *websocket.Conn) {
+	p.t = c.Loop().EveryFunc(p.period, func() { _ = c.SendText("tick") })
+}
+func (p *pusher) OnMessage(*websocket.Conn, websocket.MessageType, []byte) {}
+func (p *pusher) OnClose(*websocket.Conn, error)                           { p.t.Stop() }
+
+// TestIdleOneWay: a server that only sends (its writes are activity) to a
+// client that only reads (its reads are activity) is idle on neither side.
+func TestIdleOneWay(t *testing.T) {
+	checkLeaks(t)
+	const idle = 300 * time.Millisecond
+	s := newServer(t, ioloop.Options{IdleTimeout: idle}, &websocket.Upgrader{}, func() websocket.Handler {
+		return &pusher{period: idle / 10}
+	})
+	cg := newClientGroup(t, ioloop.Options{IdleTimeout: idle})
+	crec := newRecorder(false)
+	c := dial(t, cg, &websocket.Dialer{}, s.url, crec)
+	deadline := time.After(4 * idle)
+	for n := 0; ; n++ {
+		select {
+		case m := <-crec.msgs:
+			if m.data != "tick" {
+				t.Fatalf("got %q", m.data)
+			}
+			continue
+		case ce := <-crec.closed:
+			t.Fatalf("closed after %d messages: %v", n, ce)
+		case <-deadline:
+		}
+		break
 	}
 	if err := c.Close(websocket.CloseNormal, ""); err != nil {
 		t.Fatal(err)
