@@ -88,6 +88,7 @@ func (lh *loopHandler) OnClose(ic *ioloop.Conn, err error) {
 	c.closeTimer.Stop()
 	c.pingTimer.Stop()
 	c.drainTimer.Stop()
+	c.stopIdle()
 	if c.comp != nil {
 		c.comp.Release()
 	}

@@ -329,6 +329,12 @@ type Conn struct {
 	pingFn    func()
 	checkFn   func()
 
+	// Idle limit (idle.go), taken over from ioloop.Options.IdleTimeout.
+	idle      time.Duration // 0: none
+	idleAt    time.Time     // last activity, by the loop's cached time
+	idleTimer ioloop.Timer
+	idleFn    func() // idleCheck
+
 	subprotocol string
 	value       any
 
@@ -381,6 +387,7 @@ func (c *Conn) start() {
 		c.pingFn, c.checkFn = c.pingTick, c.pingCheck
 		c.pingTimer = c.c.Loop().EveryFunc(c.cfg.PingInterval, c.pingFn)
 	}
+	c.startIdle()
 	c.h.OnOpen(c)
 }
 

@@ -68,8 +68,25 @@
 // 1009 for a message over Config.MaxMessageSize, 1008 for a peer that does
 // not read (PolicyClose, the output budget) or does not answer the
 // keep-alive ping, 1011 when a Handler panics, 1001 when the server shuts
-// down. Handler.OnClose runs exactly once, last, with a *CloseError saying
-// how it ended.
+// down or the connection was idle for ioloop.Options.IdleTimeout.
+// Handler.OnClose runs exactly once, last, with a *CloseError saying how it
+// ended.
+//
+// Idle connections: an open connection takes ioloop.Options.IdleTimeout
+// over from its ioloop connection (whose own idle timer would close the
+// socket without a close frame, which the peer sees as 1006). Idle means no
+// frame either way: nothing arrived from the peer (any frame, a pong
+// included) and the application sent nothing (a message, a fragment or a
+// Ping). The keep-alive pings this side sends on its own do not count,
+// their answers do: with Config.PingInterval set, a peer that answers is
+// never idle, and one that does not is closed by the ping check (1008) if
+// that comes first. An idle connection is closed with 1001 (going away) and
+// the reason "idle timeout": this side leaves a connection the peer did
+// nothing wrong on, and 1001 tells it that reconnecting is fine, unlike
+// 1008 (a policy violation) or 1000 (a purpose fulfilled). The close
+// handshake is bounded by Config.CloseTimeout, and OnClose's *CloseError
+// wraps ioloop.ErrIdleTimeout (errors.Is). The check costs one timer per
+// connection that runs about once per IdleTimeout, not one per frame.
 //
 // Backpressure: Config.SlowConsumer chooses what happens to data messages
 // sent while the connection's output is above the high-water mark. With

@@ -22,6 +22,7 @@ func (lh *loopHandler) OnData(ic *ioloop.Conn) {
 // read decodes the buffered input and dispatches its events.
 func (c *Conn) read() {
 	ic := c.c
+	c.touch()
 	for c.state == stOpen || (c.state == stClosing && !c.closeRecv && c.dec.Err() == nil) {
 		buf, _ := ic.Peek(-1)
 		if len(buf) == 0 {

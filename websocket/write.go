@@ -122,6 +122,7 @@ func (c *Conn) admit(n int) error {
 	if n > c.maxSend {
 		return ErrTooLarge
 	}
+	c.touch()
 	if !c.slow {
 		return nil
 	}
@@ -208,6 +209,8 @@ func (c *Conn) SendFragment(mt MessageType, data []byte, final bool) error {
 		return ErrClosed
 	} else if len(data) > c.maxSend {
 		return ErrTooLarge
+	} else {
+		c.touch()
 	}
 	if err := c.writeFrame(op, 0, data, final); err != nil {
 		return err
@@ -229,6 +232,7 @@ func (c *Conn) Ping(payload []byte) error {
 	if c.state != stOpen || c.closeReq.Load() != 0 {
 		return ErrClosed
 	}
+	c.touch()
 	return c.writeFrame(frame.Ping, 0, payload, true)
 }
 
