@@ -6,11 +6,28 @@
 // # The one rule of threads
 //
 // Each connection, timer and listener belongs to exactly one Loop for its
-// whole life, and all its callbacks run on that loop's goroutine, one at a
-// time: callbacks need no locks. Other goroutines reach in only through the
-// thread-safe doors: Loop.Post, Conn.AsyncWrite, Conn.Close (and CloseWrite,
-// Abort), and Group methods. A callback must never block; hand blocking work
-// to a goroutine and come back with Post or AsyncWrite.
+// whole life, and all its callbacks, and the continuations of futures made
+// on that loop, run on that loop's goroutine, one at a time: callbacks need
+// no locks. Methods end their doc with "Loop only." or "Safe from any
+// goroutine.". Other goroutines reach in only through the doors that say so:
+// Loop.Post, Submit, Conn.AsyncWrite and WriteFuture, Conn.Close (and
+// CloseWrite, Abort), futures, and Group methods. A callback must never
+// block; hand blocking work to Offload or a goroutine and come back with a
+// future, Post or AsyncWrite.
+//
+// The doors keep the rule under overload. Options.MailboxSize bounds the
+// tasks waiting on a loop, but only outside work (Post, Submit) is refused,
+// with ErrMailboxFull; the library's own work (continuations, handed-over
+// writes, close requests, dials) is never refused nor moved to another
+// goroutine. A call that would wait for a loop (Listen, Shutdown, Close,
+// Await, ...) fails at once with ErrOnLoop from a loop callback. The debug
+// build (-tags ioloopdebug) makes every loop-only method check its caller.
+//
+// # Writing
+//
+// Write copies (loop only); WriteRef hands a buffer over and gives it back
+// in a completion (loop only); AsyncWrite and WriteFuture do the same from
+// any goroutine. The loop decides how the bytes reach the kernel.
 //
 // # One loop iteration
 //

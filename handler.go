@@ -4,7 +4,7 @@ import "net/netip"
 
 // Handler receives the events of the connections it serves. Every method runs
 // on the loop that owns the connection, one call at a time, so a Handler needs
-// no locks for per-connection state (keep it in Conn.SetContext). A callback
+// no locks for per-connection state (keep it in Conn.SetValue). A callback
 // must not block: hand blocking work to a goroutine and come back with
 // Loop.Post or Conn.AsyncWrite.
 //
