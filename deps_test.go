@@ -26,7 +26,7 @@ var layers = []struct {
 	{dir: "internal/timer"},
 	{dir: "internal/mailbox"},
 	{dir: "internal/onloop"},
-	{dir: "internal/tlsio"}, // the net.Conn crypto/tls runs over, fed by a loop
+	{dir: "internal/tlsio"},    // the net.Conn crypto/tls runs over, fed by a loop
 	{dir: "internal/leaktest"}, // test support: the tests of the layers above may use it
 	{dir: "async", mayUse: []string{"internal/onloop"}},
 	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/onloop", "internal/leaktest", "internal/tlsio", "async"}},
