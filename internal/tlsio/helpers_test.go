@@ -92,12 +92,20 @@ func configs(t testing.TB, version uint16, sni *string) (server, client *tls.Con
 
 // splitter returns chunk sizes for moving n pending bytes: one byte at a
 // time (rng nil) or random sizes from 1 to 2*mean.
+// With a pattern, the sizes are the pattern's bytes plus one, in turn.
 type splitter struct {
-	rng  *mrand.Rand
-	mean int
+	rng     *mrand.Rand
+	mean    int
+	pattern []byte
+	at      *int
 }
 
 func (s splitter) next(n int) int {
+	if len(s.pattern) > 0 {
+		k := int(s.pattern[*s.at%len(s.pattern)]) + 1
+		*s.at++
+		return min(n, k)
+	}
 	if s.rng == nil || n <= 1 {
 		return min(n, 1)
 	}

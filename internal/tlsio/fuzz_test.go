@@ -1,0 +1,44 @@
+package tlsio
+
+import (
+	"bytes"
+	"crypto/tls"
+	"testing"
+)
+
+// FuzzFeedSplits feeds application data records to crypto/tls in the
+// splits the input describes (each byte is a chunk size minus one, in
+// turn), in non-blocking mode after a TLS 1.3 or 1.2 handshake, and checks
+// what TestRecordsNonBlocking checks: ErrWouldBlock until a record is
+// complete, no poisoned connection, and the plaintext in order.
+func FuzzFeedSplits(f *testing.F) {
+	f.Add([]byte{0}, uint16(100), false)
+	f.Add([]byte{4, 0, 255, 17}, uint16(20000), true)
+	f.Add([]byte{2, 3, 4}, uint16(16384), false)
+	f.Add([]byte{255, 255, 0, 1}, uint16(40000), true)
+	f.Fuzz(func(t *testing.T, pattern []byte, size uint16, tls12 bool) {
+		version := uint16(tls.VersionTLS13)
+		if tls12 {
+			version = tls.VersionTLS12
+		}
+		p := handshake(t, version, splitter{rng: newRNG(t), mean: 500})
+		p.srv.io.SetBlocking(false)
+		p.cli.io.SetBlocking(false)
+		want := message(int(size)+1, byte(len(pattern)))
+		if _, err := p.client.Write(want); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			m := message(1+i, byte(i))
+			if _, err := p.client.Write(m); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, m...)
+		}
+		at := 0
+		sp := splitter{pattern: pattern, at: &at}
+		if got := deliver(t, p.cli.io, p.srv.io, p.server, sp); !bytes.Equal(got, want) {
+			t.Fatalf("server got %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+		}
+	})
+}
