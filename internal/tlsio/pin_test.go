@@ -525,7 +525,8 @@ func TestReadDataWithError(t *testing.T) {
 // TestManyRecords: thousands of records in one direction, fed in random
 // splits, pass; crypto/tls sends no KeyUpdate of its own (go1.26 has no API
 // that sends one, and only answers a peer's request in handleKeyUpdate),
-// so the output carries application data records only.
+// so the output carries application data records only. TestKeyUpdate
+// makes one by hand.
 func TestManyRecords(t *testing.T) {
 	p := handshake(t, tls.VersionTLS13, splitter{rng: newRNG(t), mean: 100})
 	p.srv.io.SetBlocking(false)
