@@ -26,14 +26,20 @@
 // returns ErrWouldBlock at once, a net.Error whose Temporary and Timeout are
 // true; crypto/tls keeps the partial record it holds and does not poison the
 // connection on such an error, so the next Read, after the next Feed, goes
-// on. The tests of this package pin these behaviours of crypto/tls.
+// on. The tests of this package pin these behaviours of crypto/tls, and the
+// others this documentation names, for the Go release in use.
 //
 // Reading what tls.Conn.Read returns, the loop must expect data and an error
-// together (crypto/tls reads a close_notify that follows the data it returns,
-// and a partial record after the data gives data with ErrWouldBlock), and
-// data that crypto/tls buffered during the handshake (application data that
+// together: in TLS 1.2 crypto/tls reads an alert record that follows the
+// data it returns, so data then the whole close_notify gives (n, io.EOF) and
+// data then part of an alert record gives (n, ErrWouldBlock); in TLS 1.3
+// alerts travel encrypted and come with the next Read. It must expect data
+// that crypto/tls buffered during the handshake (application data that
 // arrived right behind the peer's Finished): the first Read after the
-// handshake returns it without a Feed.
+// handshake returns it without a Feed. And it must take the output after
+// every tls.Conn.Read, not only after Write: Read handles the post-handshake
+// messages itself (TLS 1.3 session tickets, KeyUpdate), and a KeyUpdate that
+// requests one makes Read write the answer.
 //
 // Input. Feed copies into a buffer bounded by the maxInput given to New
 // (DefaultMaxInput when not positive) and returns how much it took; at the
@@ -133,7 +139,9 @@ type Conn struct {
 // not positive) and a wake function (may be nil), which the Conn calls
 // outside its mutex, on the goroutine of the call that caused it, when the
 // loop side has work: output appeared, room appeared after a short Feed, or
-// crypto/tls closed the Conn. Safe from any goroutine; allocates the Conn.
+// crypto/tls closed the Conn. The wake function may call the Conn's methods
+// but not the tls.Conn's (it runs inside a tls.Conn call, which holds the
+// tls.Conn's locks). Safe from any goroutine; allocates the Conn.
 func New(local, remote net.Addr, maxInput int, wake func()) *Conn {
 	if maxInput <= 0 {
 		maxInput = DefaultMaxInput
