@@ -98,9 +98,13 @@ type splitter struct {
 	mean    int
 	pattern []byte
 	at      *int
+	whole   bool // everything in one chunk
 }
 
 func (s splitter) next(n int) int {
+	if s.whole {
+		return n
+	}
 	if len(s.pattern) > 0 {
 		k := int(s.pattern[*s.at%len(s.pattern)]) + 1
 		*s.at++

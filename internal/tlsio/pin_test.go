@@ -183,7 +183,7 @@ func TestDataBehindFinished(t *testing.T) {
 			// The writer's first flight is one Write (the ClientHello; the
 			// TLS 1.2 server's buffered ServerHello..ServerHelloDone).
 			<-writer.wake
-			move(writer.io, reader.io, splitter{rng: newRNG(t), mean: 1 << 20})
+			move(writer.io, reader.io, splitter{whole: true})
 			if err := <-werr; err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +195,7 @@ func TestDataBehindFinished(t *testing.T) {
 			if len(writer.io.Output()) > reader.io.maxIn {
 				t.Fatal("the last flight does not fit one Feed")
 			}
-			move(writer.io, reader.io, splitter{rng: newRNG(t), mean: 1 << 20})
+			move(writer.io, reader.io, splitter{whole: true})
 			if err := <-rerr; err != nil {
 				t.Fatal(err)
 			}
