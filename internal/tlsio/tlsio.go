@@ -7,7 +7,7 @@
 //
 // Two parties use a Conn. The loop side is the goroutine that owns the socket
 // (the event loop): it calls Feed, SetEOF, SetErr, Output, Consume,
-// SetBlocking, Closed and EOFRead. The crypto/tls side is the tls.Conn built
+// SetBlocking, Release, Closed and EOFRead. The crypto/tls side is the tls.Conn built
 // over it, which calls the net.Conn methods (Read, Write, Close, the
 // deadlines, the addresses) from whichever goroutine runs the tls.Conn's
 // method: a pool goroutine during the handshake, the loop afterwards. Every
@@ -48,7 +48,8 @@
 // input limit bounds it). A Feed that was cut short makes the next Read that
 // frees room call the wake function, so a loop whose Feed waits on a
 // handshake goroutine hears when to feed again. The buffer is reused: once
-// it has grown, Feed and Read allocate nothing.
+// it has grown, Feed and Read allocate nothing; Release drops it (and the
+// output buffer) while empty, for a connection that turns idle.
 //
 // End of input. SetEOF (the peer's FIN) and SetErr (a socket error) take
 // effect after the buffered bytes: Read returns them first, then io.EOF or
@@ -79,7 +80,8 @@
 // work, so the loop sends the last records before it closes the socket.
 //
 // Costs. Feed, Read and Write are one mutex and one copy each; Feed also
-// sends on a one-slot channel so that a blocked Read wakes. A blocking Read
+// moves unread bytes to the front of the buffer, and sends on a one-slot
+// channel so that a blocked Read wakes. A blocking Read
 // that waits with a deadline starts one timer per wait.
 package tlsio
 
@@ -250,6 +252,21 @@ func (c *Conn) Consume(n int) {
 		c.out, c.or = c.out[:0], 0
 	case c.or >= len(c.out)-c.or:
 		c.out, c.or = c.out[:copy(c.out, c.out[c.or:])], 0
+	}
+}
+
+// Release drops the input and output buffers when they are empty, so that
+// an idle connection holds no buffer of this package; the next Feed or
+// Write allocates again. Safe from any goroutine; meant for the loop side,
+// when a connection turns idle.
+func (c *Conn) Release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r == len(c.in) {
+		c.in, c.r = nil, 0
+	}
+	if c.or == len(c.out) {
+		c.out, c.or = nil, 0
 	}
 }
 

@@ -282,3 +282,29 @@ func TestSteadyStateAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per round", allocs)
 	}
 }
+
+// TestRelease: Release drops empty buffers only, and the Conn works after.
+func TestRelease(t *testing.T) {
+	c := New(nil, nil, 0, nil)
+	c.SetBlocking(false)
+	c.Feed([]byte("abc"))
+	c.Write([]byte("out"))
+	c.Release()
+	if c.in == nil || c.out == nil {
+		t.Fatal("Release dropped buffers that hold bytes")
+	}
+	buf := make([]byte, 8)
+	if n, _ := c.Read(buf); string(buf[:n]) != "abc" {
+		t.Fatalf("Read %q", buf[:n])
+	}
+	c.Consume(len(c.Output()))
+	c.Release()
+	if c.in != nil || c.out != nil {
+		t.Fatal("Release kept empty buffers")
+	}
+	c.Feed([]byte("again"))
+	c.Write([]byte("more"))
+	if n, _ := c.Read(buf); string(buf[:n]) != "again" || string(c.Output()) != "more" {
+		t.Fatalf("after Release: read %q, output %q", buf[:n], c.Output())
+	}
+}
