@@ -145,57 +145,49 @@ type Func func()
 func (f Func) Run() { f() }
 
 // PostTask is Post for a Task; t must not be nil.
-func (m *Mailbox) PostTask(t Task) error { return m.put(t, true) }
+func (m *Mailbox) PostTask(t Task) error { return m.put(t, laneBounded) }
 
 // Push queues t like PostTask but is never refused for fullness: it fails
 // only with ErrClosed after Close. It is the door of work that must not be
 // lost (see Bounds in the package doc). t must not be nil. Safe from any
 // goroutine; same cost as PostTask.
-func (m *Mailbox) Push(t Task) error { return m.put(t, false) }
+func (m *Mailbox) Push(t Task) error { return m.put(t, laneInternal) }
 
 // PushUrgent queues t like Push, but t runs at the start of the next Drain,
 // before every task queued by Post or Push, and whatever Drain's budget: it
 // is for requests whose delay a backlog must not set (closing a connection,
 // stopping the loop). Urgent tasks run in the order they were pushed. Safe
 // from any goroutine; same cost as Push.
-func (m *Mailbox) PushUrgent(t Task) error {
-	if t == nil {
-		panic("mailbox: Post of a nil task")
-	}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return ErrClosed
-	}
-	if len(m.in) == 0 && len(m.urg) == 0 {
-		m.posted.Store(true) // before the announcement is read: see Sleep
-	}
-	m.urg = append(m.urg, t)
-	m.mu.Unlock()
-	if m.sleeping.Load() && m.sleeping.CompareAndSwap(true, false) && m.wake != nil {
-		m.wake()
-	}
-	return nil
-}
+func (m *Mailbox) PushUrgent(t Task) error { return m.put(t, laneUrgent) }
 
-func (m *Mailbox) put(t Task, bounded bool) error {
+// The lanes of put: which queue a task joins and whether the bound applies.
+const (
+	laneBounded  = iota // Post, PostTask: refused with ErrFull at the bound
+	laneInternal        // Push: never refused for fullness
+	laneUrgent          // PushUrgent: never refused, runs before the rest
+)
+
+func (m *Mailbox) put(t Task, lane int) error {
 	if t == nil {
 		panic("mailbox: Post of a nil task")
 	}
-	fn := t
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	if bounded && len(m.in)+int(m.left.Load()) >= m.max {
+	if lane == laneBounded && len(m.in)+int(m.left.Load()) >= m.max {
 		m.mu.Unlock()
 		return ErrFull
 	}
 	if len(m.in) == 0 && len(m.urg) == 0 {
 		m.posted.Store(true) // before the announcement is read: see Sleep
 	}
-	m.in = append(m.in, fn)
+	if lane == laneUrgent {
+		m.urg = append(m.urg, t)
+	} else {
+		m.in = append(m.in, t)
+	}
 	m.mu.Unlock()
 	if m.sleeping.Load() && m.sleeping.CompareAndSwap(true, false) && m.wake != nil {
 		m.wake()
