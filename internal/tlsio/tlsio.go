@@ -121,6 +121,7 @@ type Conn struct {
 	mu       sync.Mutex
 	in       []byte // ciphertext not read yet is in[r:]
 	r        int
+	lent     bool // in is the loop's slice (Lend), not this Conn's buffer
 	maxIn    int
 	starved  bool // a Feed took less than it was given; the next Read that frees room wakes
 	eof      bool // SetEOF: io.EOF after in[r:]
@@ -185,7 +186,7 @@ func (c *Conn) poke() {
 func (c *Conn) Feed(b []byte) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.eof || c.err != nil || c.closed || len(b) == 0 {
+	if c.eof || c.err != nil || c.closed || c.lent || len(b) == 0 {
 		return 0
 	}
 	if c.r > 0 {
@@ -201,6 +202,55 @@ func (c *Conn) Feed(b []byte) int {
 		c.poke()
 	}
 	return n
+}
+
+// Lend makes b the input, in place of the Conn's buffer: Read takes its
+// bytes from b directly, without the copy Feed makes, until Reclaim, which
+// the loop calls before b changes. Meant for the loop after the handshake,
+// when it calls tls.Conn.Read itself right after lending: ciphertext then
+// stays in the loop's read buffer, and only an incomplete record at its
+// end needs a home (Reclaim returns it). It panics when input is still
+// buffered (read it, or Take it, first). Feed takes nothing during a Lend.
+// Safe from any goroutine; meant for the loop side. No copy, no
+// allocation.
+func (c *Conn) Lend(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r < len(c.in) {
+		panic("tlsio: Lend with input buffered")
+	}
+	c.in, c.r, c.lent = b, 0, true
+	c.poke()
+}
+
+// Reclaim ends a Lend and returns the bytes of the lent slice that Read did
+// not take: a suffix of it, which the loop keeps and lends again, in front
+// of what the socket delivers next. Without a Lend it returns nil. Safe
+// from any goroutine; meant for the loop side. No allocation.
+func (c *Conn) Reclaim() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.lent {
+		return nil
+	}
+	rest := c.in[c.r:]
+	c.in, c.r, c.lent = nil, 0, false
+	return rest
+}
+
+// Take empties the input buffer and returns the bytes that were in it and
+// not read, handing the buffer over to the caller: for the loop, which
+// moves them to its own buffers once the handshake is over and feeds by
+// Lend from then on. Safe from any goroutine; meant for the loop side.
+func (c *Conn) Take() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lent {
+		return nil
+	}
+	b := c.in[c.r:]
+	c.in, c.r = nil, 0
+	return b
 }
 
 // SetEOF records the peer's FIN: once the buffered input is read, Read
@@ -381,7 +431,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			n := copy(p, avail[:c.span(avail)])
 			c.track(avail[:n])
 			c.r += n
-			if c.r == len(c.in) {
+			if c.r == len(c.in) && !c.lent {
 				c.in, c.r = c.in[:0], 0
 			}
 			wake := c.starved && n > 0

@@ -388,3 +388,70 @@ func TestSinkAndGate(t *testing.T) {
 		t.Fatalf("gate events %q, want leave, enter", events)
 	}
 }
+
+// TestLendReclaim: records read from a lent slice come out whole, the
+// incomplete record at its end comes back from Reclaim, and lending that
+// rest with the next bytes behind it goes on where crypto/tls stopped.
+func TestLendReclaim(t *testing.T) {
+	p := handshake(t, tls.VersionTLS13, splitter{whole: true})
+	p.srv.io.SetBlocking(false)
+	p.cli.io.SetBlocking(false)
+	if b := p.srv.io.Take(); len(b) != 0 { // nothing left from the handshake
+		p.srv.io.Feed(b)
+	}
+	for range 3 { // the client drops its session tickets
+		if _, err := p.client.Read(make([]byte, 64)); err != ErrWouldBlock {
+			break
+		}
+	}
+	want := message(3000, 9)
+	for i := 0; i < len(want); i += 1000 {
+		if _, err := p.client.Write(want[i : i+1000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := bytes.Clone(p.cli.io.Output())
+	p.cli.io.Consume(len(out))
+	ends := recordEnds(t, out)
+	cut := ends[1] + 7 // two records and 7 bytes of the third
+	buf := make([]byte, 4096)
+	var got []byte
+	p.srv.io.Lend(out[:cut])
+	if n := p.srv.io.Feed([]byte("x")); n != 0 {
+		t.Fatalf("Feed during a Lend took %d bytes", n)
+	}
+	for {
+		n, err := p.server.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == ErrWouldBlock {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// crypto/tls took the 7 bytes of the incomplete record into its own
+	// buffer or left them here; Reclaim returns what it left.
+	rest := p.srv.io.Reclaim()
+	if len(got) != 2000 || len(rest) > 7 {
+		t.Fatalf("read %d bytes from two whole records (want 2000), %d left (want ≤ 7)", len(got), len(rest))
+	}
+	next := append(bytes.Clone(rest), out[cut:]...)
+	p.srv.io.Lend(next)
+	for {
+		n, err := p.server.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == ErrWouldBlock {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := p.srv.io.Reclaim(); len(r) != 0 {
+		t.Fatalf("%d bytes left after whole records", len(r))
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(want))
+	}
+}
