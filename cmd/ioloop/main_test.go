@@ -125,36 +125,45 @@ func TestServeHTTPRoutes(t *testing.T) {
 				t.Fatalf("first line %q, %v", line, err)
 			}
 			base := "http://" + strings.TrimSpace(strings.TrimPrefix(line, "http listening on "))
-			tr := &http.Transport{}
-			defer tr.CloseIdleConnections()
-			client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-			for _, c := range []struct {
-				method, path, body string
-				status             int
-				want, ctype        string
-			}{
-				{method: "GET", path: "/plaintext", status: 200, want: "Hello, World!", ctype: "text/plain"},
-				{method: "GET", path: "/json", status: 200, want: `{"message":"Hello, World!"}`, ctype: "application/json"},
-				{method: "POST", path: "/echo", body: "some body bytes", status: 200, want: "some body bytes"},
-				{method: "POST", path: "/nope", body: "ignored", status: 404},
-			} {
-				req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Fatalf("%s %s: %v", c.method, c.path, err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != c.status || c.want != "" && string(b) != c.want {
-					t.Fatalf("%s %s: %d %q, want %d %q", c.method, c.path, resp.StatusCode, b, c.status, c.want)
-				}
-				if c.ctype != "" && resp.Header.Get("Content-Type") != c.ctype {
-					t.Fatalf("%s: Content-Type %q", c.path, resp.Header.Get("Content-Type"))
-				}
-				if c.status == 200 && (resp.Header.Get("Date") == "" || resp.Header.Get("Server") == "") {
-					t.Fatalf("%s: missing Date or Server header: %v", c.path, resp.Header)
-				}
-			}
+			checkRoutes(t, &http.Transport{}, base)
 		})
+	}
+}
+
+// checkRoutes checks the routes of serve --http (and --https) at base
+// through tr, and closes tr's idle connections.
+func checkRoutes(t *testing.T, tr *http.Transport, base string) {
+	t.Helper()
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		want, ctype        string
+	}{
+		{method: "GET", path: "/plaintext", status: 200, want: "Hello, World!", ctype: "text/plain"},
+		{method: "GET", path: "/json", status: 200, want: `{"message":"Hello, World!"}`, ctype: "application/json"},
+		{method: "POST", path: "/echo", body: "some body bytes", status: 200, want: "some body bytes"},
+		{method: "POST", path: "/nope", body: "ignored", status: 404},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.method, c.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || c.want != "" && string(b) != c.want {
+			t.Fatalf("%s %s: %d %q, want %d %q", c.method, c.path, resp.StatusCode, b, c.status, c.want)
+		}
+		if c.ctype != "" && resp.Header.Get("Content-Type") != c.ctype {
+			t.Fatalf("%s: Content-Type %q", c.path, resp.Header.Get("Content-Type"))
+		}
+		if c.status == 200 && (resp.Header.Get("Date") == "" || resp.Header.Get("Server") == "") {
+			t.Fatalf("%s: missing Date or Server header: %v", c.path, resp.Header)
+		}
+		if strings.HasPrefix(base, "https://") && (resp.TLS == nil || !resp.TLS.HandshakeComplete) {
+			t.Fatalf("%s: not over TLS: %+v", c.path, resp.TLS)
+		}
 	}
 }
