@@ -47,7 +47,7 @@ func bench(args []string) error {
 		return benchWS(args[1:])
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	duration := fs.Duration("duration", 5*time.Second, "measured time of each workload")
+	duration := fs.Duration("duration", 5*time.Second, "measured time of each workload (a third of it for https and wss)")
 	asJSON := fs.Bool("json", false, "print one JSON object per workload instead of a table")
 	loops := fs.Int("loops", 0, "event loops of the embedded server and of the client each (default GOMAXPROCS)")
 	uring := fs.Bool("io-uring", false, "batch socket reads and writes through io_uring (Options.IOUring)")
@@ -70,16 +70,31 @@ func bench(args []string) error {
 		}
 		results = append(results, r)
 	}
-	r, err := runHTTP(httpConfig{conns: 256, pipeline: 1, duration: *duration, loops: *loops, uring: *uring})
-	if err != nil {
-		return err
+	// The TLS rows (an ephemeral certificate the client trusts) measure
+	// for a third of the duration, to keep the whole run short.
+	short := max(*duration/3, time.Millisecond)
+	for _, secure := range []bool{false, true} {
+		d := *duration
+		if secure {
+			d = short
+		}
+		r, err := runHTTP(httpConfig{conns: 256, pipeline: 1, duration: d, loops: *loops, uring: *uring, secure: secure})
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
 	}
-	results = append(results, r)
-	r, err = runWS(wsConfig{conns: 1000, size: 64, duration: *duration, loops: *loops, uring: *uring})
-	if err != nil {
-		return err
+	for _, secure := range []bool{false, true} {
+		d := *duration
+		if secure {
+			d = short
+		}
+		r, err := runWS(wsConfig{conns: 1000, size: 64, duration: d, loops: *loops, uring: *uring, secure: secure})
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
 	}
-	results = append(results, r)
 	return report(results, *asJSON)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ioloop/ioloop"
 	"github.com/ioloop/ioloop/http1"
+	"github.com/ioloop/ioloop/internal/selfsigned"
 )
 
 type httpConfig struct {
@@ -22,23 +24,31 @@ type httpConfig struct {
 	loops    int
 	uring    bool // Options.IOUring for the client's loops and the embedded server's
 	markers  bool
+	secure   bool   // embedded server over TLS (https), trusted by the client
+	insecure bool   // https target: skip certificate verification
+	caFile   string // https target: trust the certificates in this PEM file instead of the system's
 }
 
 func benchHTTP(args []string) error {
 	fs := flag.NewFlagSet("bench http", flag.ContinueOnError)
 	var c httpConfig
-	fs.StringVar(&c.target, "target", "", "`URL` to GET (default: start an ioloop HTTP server on 127.0.0.1 and GET /plaintext)")
+	fs.StringVar(&c.target, "target", "", "http:// or https:// `URL` to GET (default: start an ioloop HTTP server on 127.0.0.1 and GET /plaintext)")
 	fs.IntVar(&c.conns, "conns", 256, "connections")
 	fs.IntVar(&c.pipeline, "pipeline", 1, "requests in flight per connection (HTTP pipelining)")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time")
 	fs.IntVar(&c.loops, "loops", 0, "client event loops (default GOMAXPROCS)")
 	fs.BoolVar(&c.uring, "io-uring", false, "batch the client's (and the embedded server's) socket reads and writes through io_uring")
+	fs.BoolVar(&c.insecure, "insecure", false, "https:// target: do not verify its certificate")
+	fs.StringVar(&c.caFile, "cacert", "", "https:// target: verify its certificate against the certificates in `FILE` (PEM) instead of the system's roots")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object (and window-start/window-end lines on stderr)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench http: unexpected argument %q", fs.Arg(0))
+	}
+	if (c.insecure || c.caFile != "") && !strings.HasPrefix(c.target, "https://") {
+		return errors.New("bench http: --insecure and --cacert are for an https:// --target")
 	}
 	c.markers = *asJSON
 	r, err := runHTTP(c)
@@ -114,21 +124,24 @@ func runHTTP(cfg httpConfig) (result, error) {
 		return result{}, errors.New("bench http: --conns, --pipeline and --duration must be positive")
 	}
 	target := cfg.target
+	var tlsConfig *tls.Config
 	if target == "" {
-		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
+		addr, roots, stop, err := embeddedServer(cfg.loops, cfg.uring, cfg.secure, httpHandler{})
 		if err != nil {
 			return result{}, err
 		}
-		defer srv.Close()
-		s := &http1.Server{Handler: httpHandler{}}
-		ln, err := s.Listen(srv, "tcp", "127.0.0.1:0")
-		if err != nil {
-			return result{}, err
+		defer stop()
+		target, tlsConfig = "http://"+addr+"/plaintext", roots
+		if cfg.secure {
+			target = "https://" + addr + "/plaintext"
 		}
-		defer s.Close()
-		target = "http://" + ln.Addr().String() + "/plaintext"
+	} else if strings.HasPrefix(target, "https://") {
+		var err error
+		if tlsConfig, err = clientTLS(cfg.insecure, cfg.caFile); err != nil {
+			return result{}, fmt.Errorf("bench http: %w", err)
+		}
 	} else if !strings.HasPrefix(target, "http://") {
-		return result{}, fmt.Errorf("bench http: --target %q: want an http:// URL", target)
+		return result{}, fmt.Errorf("bench http: --target %q: want an http:// or https:// URL", target)
 	}
 	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
 	if err != nil {
@@ -136,6 +149,11 @@ func runHTTP(cfg httpConfig) (result, error) {
 	}
 	defer g.Close()
 	cl := &http1.Client{Group: g, MaxConnsPerHost: cfg.conns, MaxIdlePerHost: cfg.conns, Pipeline: cfg.pipeline, DialTimeout: 5 * time.Second}
+	if tlsConfig != nil {
+		if err := setClientTLS(cl, tlsConfig); err != nil {
+			return result{}, fmt.Errorf("bench http: %w", err)
+		}
+	}
 	stats := make([]loopStats, len(g.Loops()))
 	run := &httpRun{loadRun: loadRun{start: time.Now(), stats: stats}, cfg: cfg, cl: cl}
 
@@ -163,16 +181,48 @@ func runHTTP(cfg httpConfig) (result, error) {
 	}
 	opened := cl.NumConns()
 	time.Sleep(300 * time.Millisecond)
-	label := fmt.Sprintf("http %d conns, %d in flight each", cfg.conns, cfg.pipeline)
+	workload := "http"
+	if tlsConfig != nil {
+		workload = "https"
+	}
+	label := fmt.Sprintf("%s %d conns, %d in flight each", workload, cfg.conns, cfg.pipeline)
 	window := run.window(label, cfg.duration, cfg.markers, run.failed.Load)
 	_ = cl.Close()
-	r := result{Workload: "http", Target: target, Conns: cfg.conns, Size: int(run.size.Load()), Pipeline: cfg.pipeline}
+	r := result{Workload: workload, Target: target, Conns: cfg.conns, Size: int(run.size.Load()), Pipeline: cfg.pipeline}
 	run.collect(g, &r, window, r.Size, int64(cfg.conns-opened))
 	r.Errors += run.failed.Load()
 	if r.Errors > 0 {
 		if e := run.lastErr.Load(); e != nil {
-			fmt.Fprintf(os.Stderr, "bench http: %d errors, last: %v\n", r.Errors, *e)
+			fmt.Fprintf(os.Stderr, "bench %s: %d errors, last: %v\n", workload, r.Errors, *e)
 		}
 	}
 	return r, nil
+}
+
+// embeddedServer starts an http1 server with h on a new group (loops,
+// uring) at 127.0.0.1:0 for a bench run, over TLS with an ephemeral
+// self-signed certificate when secure. It returns the server's address,
+// when secure a client configuration trusting that certificate (else nil),
+// and stop, which closes the server and its group.
+func embeddedServer(loops int, uring, secure bool, h http1.Handler) (addr string, roots *tls.Config, stop func(), err error) {
+	srv, err := ioloop.New(ioloop.Options{Loops: loops, IOUring: uring})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	s := &http1.Server{Handler: h}
+	if secure {
+		cert, err := selfsigned.New()
+		if err != nil {
+			srv.Close()
+			return "", nil, nil, err
+		}
+		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.TLS}}
+		roots = &tls.Config{RootCAs: cert.Pool}
+	}
+	ln, err := s.Listen(srv, "tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return "", nil, nil, err
+	}
+	return ln.Addr().String(), roots, func() { _ = s.Close(); srv.Close() }, nil
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/ioloop/ioloop"
@@ -53,23 +55,31 @@ type wsConfig struct {
 	loops    int
 	uring    bool // Options.IOUring for the client's loops and the embedded server's
 	markers  bool
+	secure   bool   // embedded server over TLS (wss), trusted by the client
+	insecure bool   // wss target: skip certificate verification
+	caFile   string // wss target: trust the certificates in this PEM file instead of the system's
 }
 
 func benchWS(args []string) error {
 	fs := flag.NewFlagSet("bench ws", flag.ContinueOnError)
 	var c wsConfig
-	fs.StringVar(&c.target, "target", "", "WebSocket echo `URL` (default: start `ioloop serve --http`'s /ws on 127.0.0.1)")
+	fs.StringVar(&c.target, "target", "", "ws:// or wss:// WebSocket echo `URL` (default: start `ioloop serve --http`'s /ws on 127.0.0.1)")
 	fs.IntVar(&c.conns, "conns", 1000, "connections")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time")
 	fs.IntVar(&c.size, "size", 64, "message size in bytes (binary messages)")
 	fs.IntVar(&c.loops, "loops", 0, "client event loops (default GOMAXPROCS)")
 	fs.BoolVar(&c.uring, "io-uring", false, "batch the client's (and the embedded server's) socket reads and writes through io_uring")
+	fs.BoolVar(&c.insecure, "insecure", false, "wss:// target: do not verify its certificate")
+	fs.StringVar(&c.caFile, "cacert", "", "wss:// target: verify its certificate against the certificates in `FILE` (PEM) instead of the system's roots")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object (and window-start/window-end lines on stderr)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench ws: unexpected argument %q", fs.Arg(0))
+	}
+	if (c.insecure || c.caFile != "") && !strings.HasPrefix(c.target, "wss://") && !strings.HasPrefix(c.target, "https://") {
+		return errors.New("bench ws: --insecure and --cacert are for a wss:// --target")
 	}
 	c.markers = *asJSON
 	r, err := runWS(c)
@@ -133,34 +143,51 @@ func runWS(cfg wsConfig) (result, error) {
 		return result{}, errors.New("bench ws: --conns, --size and --duration must be positive")
 	}
 	target := cfg.target
+	var tlsConfig *tls.Config
 	if target == "" {
-		srv, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
+		addr, roots, stop, err := embeddedServer(cfg.loops, cfg.uring, cfg.secure, newWSRoute(httpHandler{}))
 		if err != nil {
 			return result{}, err
 		}
-		defer srv.Close()
-		hs := &http1.Server{Handler: newWSRoute(httpHandler{})}
-		ln, err := hs.Listen(srv, "tcp", "127.0.0.1:0")
-		if err != nil {
-			return result{}, err
+		defer stop()
+		target, tlsConfig = "ws://"+addr+"/ws", roots
+		if cfg.secure {
+			target = "wss://" + addr + "/ws"
 		}
-		target = "ws://" + ln.Addr().String() + "/ws"
-	}
-	if _, err := url.Parse(target); err != nil {
-		return result{}, fmt.Errorf("bench ws: --target: %w", err)
+	} else {
+		u, err := url.Parse(target)
+		if err != nil {
+			return result{}, fmt.Errorf("bench ws: --target: %w", err)
+		}
+		switch u.Scheme {
+		case "ws", "http":
+		case "wss", "https":
+			if tlsConfig, err = clientTLS(cfg.insecure, cfg.caFile); err != nil {
+				return result{}, fmt.Errorf("bench ws: %w", err)
+			}
+		default:
+			return result{}, fmt.Errorf("bench ws: --target %q: want a ws:// or wss:// URL", target)
+		}
 	}
 	g, err := ioloop.New(ioloop.Options{Loops: cfg.loops, IOUring: cfg.uring})
 	if err != nil {
 		return result{}, err
 	}
 	defer g.Close()
+	d := &websocket.Dialer{Timeout: 10 * time.Second}
+	workload := "ws"
+	if tlsConfig != nil {
+		workload = "wss"
+		if err := setDialerTLS(d, tlsConfig); err != nil {
+			return result{}, fmt.Errorf("bench ws: %w", err)
+		}
+	}
 	stats := make([]loopStats, len(g.Loops()))
 	run := &echoRun{loadRun: loadRun{start: time.Now(), stats: stats}, payload: make([]byte, cfg.size)}
 	rng := rand.New(rand.NewPCG(2, uint64(cfg.size)))
 	for i := range run.payload {
 		run.payload[i] = byte(rng.Uint32())
 	}
-	d := &websocket.Dialer{Timeout: 10 * time.Second}
 	dialErrs := make(chan error, cfg.conns)
 	for range cfg.conns {
 		run.wg.Add(1)
@@ -180,11 +207,11 @@ func runWS(cfg wsConfig) (result, error) {
 	if len(dialErrs) > 0 {
 		err := <-dialErrs
 		run.stop.Store(true)
-		return result{}, fmt.Errorf("bench ws: %d of %d handshakes failed, first: %w", len(dialErrs)+1, cfg.conns, err)
+		return result{}, fmt.Errorf("bench %s: %d of %d handshakes failed, first: %w", workload, len(dialErrs)+1, cfg.conns, err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	window := run.window(fmt.Sprintf("ws %d conns × %d B", cfg.conns, cfg.size), cfg.duration, cfg.markers, nil)
-	r := result{Workload: "ws", Target: target, Conns: cfg.conns, Size: cfg.size, Pipeline: 1}
+	window := run.window(fmt.Sprintf("%s %d conns × %d B", workload, cfg.conns, cfg.size), cfg.duration, cfg.markers, nil)
+	r := result{Workload: workload, Target: target, Conns: cfg.conns, Size: cfg.size, Pipeline: 1}
 	run.collect(g, &r, window, 2*cfg.size, int64(cfg.conns)-run.opened.Load())
 	return r, nil
 }

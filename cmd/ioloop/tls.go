@@ -44,6 +44,9 @@ func serverCert(certFile, keyFile string) (cert tls.Certificate, about string, e
 // ws` against https:// and wss:// targets: roots from caFile (PEM) when
 // given, else the system's; insecure skips verification altogether.
 func clientTLS(insecure bool, caFile string) (*tls.Config, error) {
+	if insecure && caFile != "" {
+		return nil, errors.New("--insecure and --cacert contradict each other: give one")
+	}
 	cfg := &tls.Config{InsecureSkipVerify: insecure}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+
+	"github.com/ioloop/ioloop/http1"
+	"github.com/ioloop/ioloop/websocket"
+)
+
+// setClientTLS gives the bench's HTTP client cfg for https:// targets.
+func setClientTLS(cl *http1.Client, cfg *tls.Config) error {
+	_ = cl
+	_ = cfg
+	return errors.New("https targets need http1.Client.TLSConfig, which this build lacks")
+}
+
+// setDialerTLS gives the bench's WebSocket dialer cfg for wss:// targets.
+func setDialerTLS(d *websocket.Dialer, cfg *tls.Config) error {
+	_ = d
+	_ = cfg
+	return errors.New("wss targets need websocket.Dialer.TLSConfig, which this build lacks")
+}
