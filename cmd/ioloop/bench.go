@@ -47,7 +47,7 @@ func bench(args []string) error {
 		return benchWS(args[1:])
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	duration := fs.Duration("duration", 5*time.Second, "measured time of each workload (a third of it for https and wss)")
+	duration := fs.Duration("duration", 5*time.Second, "measured time of each workload (a fifth of it for https and wss)")
 	asJSON := fs.Bool("json", false, "print one JSON object per workload instead of a table")
 	loops := fs.Int("loops", 0, "event loops of the embedded server and of the client each (default GOMAXPROCS)")
 	uring := fs.Bool("io-uring", false, "batch socket reads and writes through io_uring (Options.IOUring)")
@@ -70,26 +70,22 @@ func bench(args []string) error {
 		}
 		results = append(results, r)
 	}
-	// The TLS rows (an ephemeral certificate the client trusts) measure
-	// for a third of the duration, to keep the whole run short.
-	short := max(*duration/3, time.Millisecond)
-	for _, secure := range []bool{false, true} {
-		d := *duration
-		if secure {
-			d = short
-		}
-		r, err := runHTTP(httpConfig{conns: 256, pipeline: 1, duration: d, loops: *loops, uring: *uring, secure: secure})
+	// The TLS rows (an embedded server with an ephemeral certificate the
+	// client trusts) measure for a fifth of the duration, and wss with
+	// fewer connections, since each costs a full handshake: the whole run
+	// stays short.
+	short := max(*duration/5, time.Millisecond)
+	for _, w := range []httpConfig{{conns: 256, duration: *duration}, {conns: 256, duration: short, secure: true}} {
+		w.pipeline, w.loops, w.uring = 1, *loops, *uring
+		r, err := runHTTP(w)
 		if err != nil {
 			return err
 		}
 		results = append(results, r)
 	}
-	for _, secure := range []bool{false, true} {
-		d := *duration
-		if secure {
-			d = short
-		}
-		r, err := runWS(wsConfig{conns: 1000, size: 64, duration: d, loops: *loops, uring: *uring, secure: secure})
+	for _, w := range []wsConfig{{conns: 1000, duration: *duration}, {conns: 250, duration: short, secure: true}} {
+		w.size, w.loops, w.uring = 64, *loops, *uring
+		r, err := runWS(w)
 		if err != nil {
 			return err
 		}

@@ -67,6 +67,7 @@ type httpRun struct {
 	cfg     httpConfig
 	cl      *http1.Client
 	size    atomic.Int64 // body bytes of one response
+	warm    atomic.Int64 // workers that got a response (their connection is up)
 	failed  atomic.Int64 // errors outside the window (loop unknown)
 	lastErr atomic.Pointer[error]
 }
@@ -77,6 +78,7 @@ type httpWorker struct {
 	req  http1.ClientRequest
 	sent int64
 	fn   func(*http1.Response, error)
+	warm bool // got a response; its exchanges are sequential, so no race
 }
 
 func (w *httpWorker) send() {
@@ -108,6 +110,10 @@ func (w *httpWorker) done(resp *http1.Response, err error) {
 		st.hist.record(int64(time.Since(run.start)) - w.sent)
 	}
 	run.size.Store(int64(len(resp.Body())))
+	if !w.warm {
+		w.warm = true
+		run.warm.Add(1)
+	}
 	w.next()
 }
 
@@ -175,11 +181,16 @@ func runHTTP(cfg httpConfig) (result, error) {
 		run.wg.Add(1)
 		w.send()
 	}
+	// Warm up until every connection is dialed and every worker has had a
+	// response (so TLS handshakes are over), bounded, then measure.
 	deadline := time.Now().Add(10 * time.Second)
 	for cl.NumConns() < cfg.conns && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	opened := cl.NumConns()
+	for run.warm.Load() < int64(len(workers)) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	time.Sleep(300 * time.Millisecond)
 	workload := "http"
 	if tlsConfig != nil {
