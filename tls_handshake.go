@@ -167,6 +167,7 @@ func (c *Conn) handshakeDone(err error) {
 	if b := t.raw.Take(); len(b) > 0 {
 		t.rest.Append(c.l.pool, b) // the peer's bytes behind its last flight
 	}
+	t.raw.Release() // the handshake's buffers: from now on the loop lends its own
 	if len(t.held) > 0 {
 		t.rest.Append(c.l.pool, t.held)
 		t.held = nil
