@@ -141,3 +141,28 @@ func TestBenchTLSBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchAllWorkloads runs `ioloop bench` (the main job) briefly: one
+// result per workload in the table's order, https and wss among them, with
+// no error.
+func TestBenchAllWorkloads(t *testing.T) {
+	out, err := command("bench --duration 500ms --loops 1 --json").Output()
+	if err != nil {
+		t.Fatalf("bench: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var got []string
+	for dec.More() {
+		var r result
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("output %q: %v", out, err)
+		}
+		if r.Ops == 0 || r.Errors != 0 {
+			t.Errorf("%s: %d ops, %d errors", r.Workload, r.Ops, r.Errors)
+		}
+		got = append(got, r.Workload)
+	}
+	if want := "echo echo echo http https ws wss"; strings.Join(got, " ") != want {
+		t.Fatalf("workloads %q, want %q", got, want)
+	}
+}
