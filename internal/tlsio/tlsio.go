@@ -286,6 +286,11 @@ func (c *Conn) SetBlocking(blocking bool) {
 	c.mu.Lock()
 	c.blocking = blocking
 	c.poke()
+	if blocking && c.signal == nil {
+		c.signal = make(chan struct{}, 1)
+	} else if !blocking {
+		c.signal = nil // no Read waits in non-blocking mode: an idle Conn keeps no channel
+	}
 	c.mu.Unlock()
 }
 
@@ -468,16 +473,17 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, ErrWouldBlock
 		}
 		leave, enter := c.leave, c.enter
+		signal := c.signal
 		c.mu.Unlock()
 		if leave != nil {
 			leave()
 		}
 		if deadline.IsZero() {
-			<-c.signal
+			<-signal
 		} else {
 			t := time.NewTimer(time.Until(deadline))
 			select {
-			case <-c.signal:
+			case <-signal:
 			case <-t.C:
 			}
 			t.Stop()
