@@ -287,9 +287,10 @@ func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Liste
 	return ln, nil
 }
 
-// serverTLS returns config with "http/1.1" among its ALPN protocols.
+// serverTLS returns config with "http/1.1" among its ALPN protocols (an
+// empty list too: without it a client offering ALPN gets none).
 func serverTLS(config *tls.Config) *tls.Config {
-	if len(config.NextProtos) == 0 || slices.Contains(config.NextProtos, "http/1.1") {
+	if slices.Contains(config.NextProtos, "http/1.1") {
 		return config
 	}
 	config = config.Clone()
