@@ -301,7 +301,7 @@ func TestTLSHandshakeFailureNoHandler(t *testing.T) {
 	if bytes.Contains(b, []byte("HTTP/1.1")) {
 		t.Fatalf("plain request answered in HTTP: %q", b)
 	}
-	c.Close() // the server lingers until this side closes too, then counts the failure
+	c.Close()                                                                 // the server lingers until this side closes too, then counts the failure
 	tc, err := tls.Dial("tcp", ts.addr, &tls.Config{ServerName: "localhost"}) // not trusted
 	if err == nil {
 		tc.Close()
