@@ -301,8 +301,10 @@ func TestTLSHandshakeFailureNoHandler(t *testing.T) {
 	if bytes.Contains(b, []byte("HTTP/1.1")) {
 		t.Fatalf("plain request answered in HTTP: %q", b)
 	}
-	c.Close()                                                                 // the server lingers until this side closes too, then counts the failure
-	tc, err := tls.Dial("tcp", ts.addr, &tls.Config{ServerName: "localhost"}) // not trusted
+	// The server lingers until this side closes too, then counts the failure.
+	c.Close()
+	// A client that does not trust the certificate.
+	tc, err := tls.Dial("tcp", ts.addr, &tls.Config{ServerName: "localhost"})
 	if err == nil {
 		tc.Close()
 		t.Fatal("handshake with an unknown certificate succeeded")
