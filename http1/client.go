@@ -171,7 +171,8 @@ type Client struct {
 	// the URL's host (for SNI and verification) unless the config sets one,
 	// and NextProtos set to "http/1.1" (ALPN); the config must not change
 	// afterwards. Connections to one host:port over http and over https are
-	// pooled apart.
+	// pooled apart. DialTimeout bounds the connect; the handshake is
+	// bounded by the Group's Options.HandshakeTimeout.
 	TLSConfig *tls.Config
 
 	// MaxConnsPerHost bounds the connections to one host; requests past it
@@ -208,6 +209,8 @@ type Client struct {
 	MaxBodyBytes int64
 	// Redirect decides whether to follow a redirect (301, 302, 303, 307,
 	// 308 with a Location). n is the number of redirects followed so far.
+	// The Location may change the scheme (http to https, or back): the
+	// policy sees it in the response's Location header.
 	// It runs on the connection's loop and must not block. Default nil: no
 	// redirect is followed; the 3xx response is returned.
 	Redirect func(resp *Response, n int) bool

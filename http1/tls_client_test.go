@@ -319,3 +319,21 @@ func TestTLSClientNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSClientResumption: with a ClientSessionCache in Client.TLSConfig,
+// a new connection to the host resumes the session of the one before.
+func TestTLSClientResumption(t *testing.T) {
+	checkLeaks(t)
+	ts := startTLS(t, nil)
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cl := newClient(t, &Client{TLSConfig: &tls.Config{RootCAs: ts.cert.Pool, MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(4)}})
+		for i, want := range []string{"resumed=false", "resumed=true", "resumed=true"} {
+			// Close: each request on a connection of its own.
+			resp := do(t, cl, &ClientRequest{URL: ts.url + "/info", Close: true})
+			if got := string(resp.Body()); !strings.Contains(got, "version="+tls.VersionName(v)) || !strings.Contains(got, want) {
+				t.Fatalf("%s request %d: %q, want %s", tls.VersionName(v), i, got, want)
+			}
+			resp.Release()
+		}
+	}
+}
