@@ -344,3 +344,33 @@ func TestTLSClientResumption(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSClientPipeline: pipelined requests on one TLS connection.
+func TestTLSClientPipeline(t *testing.T) {
+	checkLeaks(t)
+	ts := startTLS(t, nil)
+	cl := newClient(t, &Client{MaxConnsPerHost: 1, Pipeline: 8, TLSConfig: &tls.Config{RootCAs: ts.cert.Pool}})
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Add(1)
+		path := "/info"
+		if i%3 == 2 {
+			path = "/big?n=70000"
+		}
+		cl.DoFunc(&ClientRequest{URL: ts.url + path}, func(r *Response, err error) {
+			defer wg.Done()
+			switch {
+			case err != nil:
+				t.Errorf("%s: %v", path, err)
+			case path == "/info" && !strings.HasPrefix(string(r.Body()), "version=TLS 1.3 alpn=http/1.1"):
+				t.Errorf("%s: %q", path, r.Body())
+			case path != "/info" && !bytes.Equal(r.Body(), bigBody(70000)):
+				t.Errorf("%s: %d bytes", path, len(r.Body()))
+			}
+		})
+	}
+	wg.Wait()
+	if st := ts.g.TLSStats(); st.Handshakes != 1 {
+		t.Fatalf("stats %+v, want one connection", st)
+	}
+}

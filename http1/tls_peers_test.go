@@ -217,9 +217,9 @@ func TestTLSOpenSSL(t *testing.T) {
 	ccert, ckey := writePEMs(t, client)
 	base := []string{"-CAfile", pem, "-verify_return_error"}
 
-	for _, v := range []string{"1_2", "1_3"} {
-		name := "TLS " + strings.Replace(v, "_", ".", 1)
-		s := startSClient(t, bin, ts.addr, append(base, "-tls"+v, "-alpn", "http/1.1", "-max_send_frag", "512")...)
+	for _, v := range []struct{ version, alpn string }{{"1_2", "http/1.1"}, {"1_3", "h2,http/1.1"}} {
+		name := "TLS " + strings.Replace(v.version, "_", ".", 1)
+		s := startSClient(t, bin, ts.addr, append(base, "-tls"+v.version, "-alpn", v.alpn, "-max_send_frag", "512")...)
 		s.send(infoRequest(3000)) // six records or more
 		s.wait("version="+name+" alpn=http/1.1 sni=- resumed=false peer=-", 1)
 		out := s.finish()
