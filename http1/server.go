@@ -4,9 +4,9 @@
 // handler forms — a native one that runs on the loop and allocates nothing
 // per request, and Adapt, which runs any net/http Handler on a worker pool.
 // The Client (see client.go's contract) pools connections per host (http
-// and https) on the same loops and answers with futures (Client.Do) or with a lent response
-// and no allocation (Client.DoFunc). ResponseWriter.Upgrade hands a
-// connection to another protocol (the websocket package uses it).
+// and https) on the same loops and answers with futures (Client.Do) or with
+// a lent response and no allocation (Client.DoFunc). ResponseWriter.Upgrade
+// hands a connection to another protocol (the websocket package uses it).
 //
 // # Serving
 //
@@ -171,7 +171,9 @@ type Server struct {
 	// TLSConfig, when set, makes Listen serve HTTPS: every connection does
 	// a TLS handshake with it first (ioloop.Group.ListenTLS: the standard
 	// crypto/tls on the loop). "http/1.1" is added to a copy's NextProtos
-	// when the list lacks it, so that clients offering ALPN agree on it.
+	// when the list lacks it (an empty list too), so that clients offering
+	// ALPN agree on it; a client that offers only other protocols (h2
+	// alone) fails its handshake, as crypto/tls does on no overlap.
 	TLSConfig *tls.Config
 
 	// ReadHeaderTimeout bounds the time from the first byte of a request to
