@@ -385,3 +385,28 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 	}
 	return c.Conn.Read(p)
 }
+
+// TestTLSServerALPN: the server agrees on http/1.1 with an empty
+// NextProtos, keeps the protocols a config lists, and refuses a client
+// that offers only h2.
+func TestTLSServerALPN(t *testing.T) {
+	checkLeaks(t)
+	ts := startTLS(t, &tls.Config{NextProtos: []string{"acme"}})
+	for _, tc := range []struct {
+		offer []string
+		want  string
+	}{{[]string{"h2", "http/1.1"}, "http/1.1"}, {[]string{"acme"}, "acme"}, {nil, ""}} {
+		c, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.cert.Pool, ServerName: "127.0.0.1", NextProtos: tc.offer})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.offer, err)
+		}
+		if got := c.ConnectionState().NegotiatedProtocol; got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.offer, got, tc.want)
+		}
+		c.Close()
+	}
+	if c, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.cert.Pool, ServerName: "127.0.0.1", NextProtos: []string{"h2"}}); err == nil {
+		c.Close()
+		t.Fatal("a client offering only h2 got a connection")
+	}
+}
