@@ -148,14 +148,26 @@ func TestHelperHandshakeFlood(t *testing.T) {
 	if !cfg.RootCAs.AppendCertsFromPEM([]byte(os.Getenv("IOLOOP_FLOOD_CA"))) {
 		t.Fatal("no CA certificate in IOLOOP_FLOOD_CA")
 	}
+	if os.Getenv("IOLOOP_FLOOD_X25519") != "" { // a ClientHello like OpenSSL 3.0's: no post-quantum key share
+		cfg.CurvePreferences = []tls.CurveID{tls.X25519}
+	}
 	var served atomic.Int64
 	var wg sync.WaitGroup
-	release := make(chan struct{})
+	release, hold := make(chan struct{}), make(chan struct{})
+	if os.Getenv("IOLOOP_FLOOD_HOLD") == "" {
+		close(hold)
+	}
 	d := &net.Dialer{Timeout: time.Minute}
 	for range n {
 		wg.Go(func() {
 			<-release
-			c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+			var c net.Conn
+			var err error
+			if os.Getenv("IOLOOP_FLOOD_PLAIN") != "" {
+				c, err = d.Dial("tcp", addr)
+			} else {
+				c, err = tls.DialWithDialer(d, "tcp", addr, cfg)
+			}
 			if err != nil {
 				t.Log(err)
 				return
@@ -172,9 +184,20 @@ func TestHelperHandshakeFlood(t *testing.T) {
 				return
 			}
 			served.Add(1)
+			<-hold
 		})
 	}
 	close(release)
+	if os.Getenv("IOLOOP_FLOOD_HOLD") != "" { // TestTLSIdleMemory
+		for served.Load() < int64(n) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		fmt.Printf("flood: %d served\n", served.Load())
+		io.Copy(io.Discard, os.Stdin) // hold them until the parent closes stdin
+		close(hold)
+		wg.Wait()
+		return
+	}
 	wg.Wait()
 	fmt.Printf("flood: %d served\n", served.Load())
 }
