@@ -64,6 +64,7 @@ type tlsConn struct {
 	early []earlyWrite // writes before the handshake finished
 
 	notified  bool // close_notify queued
+	counted   bool // the failed handshake was counted
 	truncated bool // the peer's FIN came without close_notify
 
 	pumping atomic.Bool // a pump task is queued on the loop
@@ -492,7 +493,7 @@ func (c *Conn) tlsCloseNotify() {
 // Loop only.
 func (c *Conn) tlsDestroy(err error) error {
 	t := c.ext.tls
-	if t.phase != tlsOpen {
+	if t.phase != tlsOpen && !t.counted {
 		p := c.l.g.hs
 		switch {
 		case errors.Is(err, ErrTLSHandshakeTimeout):

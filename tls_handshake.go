@@ -156,7 +156,9 @@ func (c *Conn) handshakeDone(err error) {
 	c.tlsOutput()
 	p := c.l.g.hs
 	if err != nil {
-		t.phase = tlsFailed // counted by tlsDestroy
+		t.phase = tlsFailed
+		p.failed.Add(1) // now: the close waits for the peer (Options.Linger)
+		t.counted = true
 		c.beginClose(fmtHandshakeError(err))
 		return
 	}
