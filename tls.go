@@ -64,8 +64,10 @@ type tlsConn struct {
 	early []earlyWrite // writes before the handshake finished
 
 	notified  bool // close_notify queued
+	counted   bool // the failed handshake was counted
 	truncated bool // the peer's FIN came without close_notify
 
+	woken   atomic.Bool // the handshake wrote (or made room) since the last pump
 	pumping atomic.Bool // a pump task is queued on the loop
 	dead    atomic.Bool // the connection closed
 }
@@ -79,16 +81,26 @@ type earlyWrite struct {
 
 // wake is the tlsio.Conn's wake function: crypto/tls wrote, or a Read made
 // room after a short Feed, or the tls.Conn was closed. During the
-// handshake it runs on the pool goroutine and queues one pump task on the
-// loop (never refused, at most one queued); on the loop it has nothing to
+// handshake it runs on the pool goroutine, which goes on until it waits
+// for its peer or returns: it only notes the work, and the loop hears of
+// it then (waiting), in one task per flight. On the loop it has nothing to
 // do, since the loop looks at the output after every tls.Conn call.
 func (t *tlsConn) wake() {
 	if t.phase >= tlsOpen {
 		return // on the loop, which takes the output after every call
 	}
-	if t.pumping.CompareAndSwap(false, true) {
+	t.woken.Store(true)
+}
+
+// waiting runs on the handshake goroutine before it waits for its peer
+// (the gate's leave): the flight it wrote goes to the loop, in one pump
+// task (never refused, at most one queued), and the CPU token back to the
+// pool.
+func (t *tlsConn) waiting() {
+	if t.woken.Swap(false) && t.pumping.CompareAndSwap(false, true) {
 		t.c.l.push(t)
 	}
+	t.c.l.g.hs.leave()
 }
 
 // Run is the pump task: it moves the handshake's output into the
@@ -492,7 +504,7 @@ func (c *Conn) tlsCloseNotify() {
 // Loop only.
 func (c *Conn) tlsDestroy(err error) error {
 	t := c.ext.tls
-	if t.phase != tlsOpen {
+	if t.phase != tlsOpen && !t.counted {
 		p := c.l.g.hs
 		switch {
 		case errors.Is(err, ErrTLSHandshakeTimeout):

@@ -116,7 +116,7 @@ func (c *Conn) newTLS(config *tls.Config, client bool) {
 	t := &tlsConn{c: c, client: client, sink: c.sinkFor()}
 	t.raw = tlsio.New(nil, c.RemoteAddr(), 0, t.wake)
 	p := l.g.hs
-	t.raw.SetGate(p.leave, p.enter)
+	t.raw.SetGate(t.waiting, p.enter)
 	if client {
 		t.conn = tls.Client(t.raw, config)
 	} else {
@@ -156,7 +156,9 @@ func (c *Conn) handshakeDone(err error) {
 	c.tlsOutput()
 	p := c.l.g.hs
 	if err != nil {
-		t.phase = tlsFailed // counted by tlsDestroy
+		t.phase = tlsFailed
+		p.failed.Add(1) // now: the close waits for the peer (Options.Linger)
+		t.counted = true
 		c.beginClose(fmtHandshakeError(err))
 		return
 	}

@@ -2,7 +2,10 @@ package ioloop_test
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -86,4 +89,52 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
+}
+
+// TestTLSIdleHoldsNoBuffer: a TLS connection that echoed a large message
+// (several records, incomplete ones at the ends of reads, output above
+// the water marks) and then turned idle holds no buffer of ioloop's and
+// no goroutine.
+func TestTLSIdleHoldsNoBuffer(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	conns := make(chan *ioloop.Conn, 1)
+	h := &openNotify{tlsEcho: newTLSEcho(), opened: conns}
+	addr := listenTLS(t, g, h)
+	before := runtime.NumGoroutine()
+	c, err := tls.Dial("tcp", addr, clientConfig(tls.VersionTLS13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 1<<20)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	go c.Write(msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("echo: %v", err)
+	}
+	sc := <-conns
+	if n := ioloop.IdleBuffers(sc); n != 0 {
+		t.Fatalf("an idle TLS connection holds %d bytes of buffers", n)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Fatalf("%d goroutines with an idle TLS connection, %d before", after, before)
+	}
+}
+
+// openNotify is tlsEcho that hands over each connection it opens.
+type openNotify struct {
+	*tlsEcho
+	opened chan *ioloop.Conn
+}
+
+func (h *openNotify) OnOpen(c *ioloop.Conn) {
+	h.tlsEcho.OnOpen(c)
+	select {
+	case h.opened <- c:
+	default:
+	}
 }

@@ -346,6 +346,19 @@ func (c *Conn) Release() {
 	}
 }
 
+// Retained returns the capacity of the Conn's own input and output buffers
+// (a lent slice is not the Conn's): 0 once Release dropped them. Safe from
+// any goroutine.
+func (c *Conn) Retained() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := cap(c.out)
+	if !c.lent {
+		n += cap(c.in)
+	}
+	return n
+}
+
 // Closed reports whether crypto/tls closed the Conn (tls.Conn.Close, or a
 // cancelled handshake). Safe from any goroutine.
 func (c *Conn) Closed() bool {
