@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -424,6 +425,10 @@ func TestWSSSlowConsumer(t *testing.T) {
 					}
 				}
 				rc.write(frameBytes(true, 0, frame.Close, frame.AppendClose(nil, websocket.CloseNormal, ""), true))
+				if _, err := io.ReadAll(rc.br); err != nil { // close_notify, then the FIN
+					t.Fatalf("after the close: %v", err)
+				}
+				_ = rc.nc.Close()
 				if ce := recv(t, srec.closed, "close"); ce.Code != websocket.CloseNormal || ce.Err != nil {
 					t.Fatalf("close %v", ce)
 				}
