@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -475,5 +477,83 @@ func TestWSSIdle(t *testing.T) {
 	onLoop(t, c, func() { truncated = c.NetConn().Truncated() })
 	if truncated {
 		t.Fatal("the server's end of the stream came without close_notify")
+	}
+}
+
+// TestWSSFramesWithRequest: a client that sends frames in the same TLS
+// record as its opening handshake (and more in the records after, without
+// waiting for the 101) gets every one echoed: the plaintext after the
+// request head is handed to the WebSocket connection with the upgrade.
+func TestWSSFramesWithRequest(t *testing.T) {
+	checkLeaks(t)
+	cert := newCert(t)
+	s := newTLSServer(t, ioloop.Options{Loops: 1}, &websocket.Upgrader{}, func() websocket.Handler { return echoHandler{} }, cert)
+	nc, err := tls.Dial("tcp", s.addr, &tls.Config{RootCAs: cert.Pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	req := "GET /ws HTTP/1.1\r\nHost: " + s.addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	first := append([]byte(req), frameBytes(true, 0, frame.Text, []byte("in the request's record"), true)...)
+	big := pattern(100<<10, false) // several records
+	rest := append(frameBytes(true, 0, frame.Binary, big, true), frameBytes(true, 0, frame.Text, []byte("last"), true)...)
+	if _, err := nc.Write(first); err != nil { // one record
+		t.Fatal(err)
+	}
+	if _, err := nc.Write(rest); err != nil {
+		t.Fatal(err)
+	}
+	rc := &rawClient{t: t, nc: nc, br: bufio.NewReader(nc)}
+	resp, err := http.ReadResponse(rc.br, nil)
+	if err != nil || resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != websocket.AcceptKey(key) {
+		t.Fatalf("response %v %v", resp, err)
+	}
+	for _, want := range []struct {
+		op   frame.Opcode
+		data []byte
+	}{{frame.Text, []byte("in the request's record")}, {frame.Binary, big}, {frame.Text, []byte("last")}} {
+		if h, p := rc.readFrame(); h.Opcode != want.op || !bytes.Equal(p, want.data) {
+			t.Fatalf("echo: %v of %d bytes, want %v of %d", h.Opcode, len(p), want.op, len(want.data))
+		}
+	}
+	rc.write(frameBytes(true, 0, frame.Close, frame.AppendClose(nil, websocket.CloseNormal, ""), true))
+	rc.expectClose(websocket.CloseNormal)
+}
+
+// TestWSSServerFirst: a message the server sends from OnOpen, right behind
+// the 101, reaches the wss client; a server shutdown then closes the
+// client's connection with 1001 and the close handshake.
+func TestWSSServerFirst(t *testing.T) {
+	checkLeaks(t)
+	cert := newCert(t)
+	greet := websocket.HandlerFuncs{Open: func(c *websocket.Conn) { _ = c.SendText("hello over TLS") }}
+	s := newTLSServer(t, ioloop.Options{}, &websocket.Upgrader{}, func() websocket.Handler { return greet }, cert)
+	g, err := ioloop.New(ioloop.Options{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	crec := newRecorder(false)
+	// By name: SNI and verification use "localhost".
+	url := strings.Replace(s.url, "127.0.0.1", "localhost", 1)
+	c := dial(t, g, &websocket.Dialer{TLSConfig: &tls.Config{RootCAs: cert.Pool}}, url, crec)
+	if m := recv(t, crec.msgs, "greeting"); m.mt != websocket.TextMessage || m.data != "hello over TLS" {
+		t.Fatalf("got %v %q", m.mt, m.data)
+	}
+	var st tls.ConnectionState
+	onLoop(t, c, func() { st, _ = c.NetConn().ConnectionState() })
+	if st.ServerName != "localhost" {
+		t.Fatalf("SNI %q, want localhost", st.ServerName)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ce := recv(t, crec.closed, "close"); ce.Code != websocket.CloseGoingAway || !ce.Remote || ce.Err != nil {
+		t.Fatalf("client saw %v", ce)
 	}
 }
