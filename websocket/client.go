@@ -39,7 +39,8 @@ type Dialer struct {
 	// sets itself).
 	Header http.Header
 	// Timeout bounds the connect, the TLS handshake (wss) and the
-	// WebSocket handshake together. Default 10 s.
+	// WebSocket handshake together. Default 10 s. (The group's
+	// ioloop.Options.HandshakeTimeout bounds the TLS handshake too.)
 	Timeout time.Duration
 	// TLSConfig configures the TLS client of wss:// URLs (RootCAs,
 	// InsecureSkipVerify, client certificates, ...); nil is the zero
@@ -146,9 +147,7 @@ func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*
 	}
 	// The TLS handshake runs before OnOpen: bound it by what is left of
 	// Timeout too (Options.HandshakeTimeout may be longer).
-	if err := ic.Loop().Post(func() { hs.watch(c, ic) }); err != nil {
-		_ = ic.Abort()
-	}
+	ic.Loop().Execute(async.TaskFunc(func() { hs.watch(c, ic) }))
 	return hs.p.Future()
 }
 
