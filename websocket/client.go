@@ -109,8 +109,8 @@ func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*
 	default:
 		return failDial(g, errors.New("websocket: dial: unsupported scheme "+u.Scheme))
 	}
-	if u.Hostname() == "" {
-		return failDial(g, errors.New("websocket: dial: no host in "+rawURL))
+	if secure && u.Hostname() == "" {
+		return failDial(g, errors.New("websocket: dial: no host in "+rawURL+" (TLS verifies the host's name)"))
 	}
 	host := u.Host
 	if u.Port() == "" {
