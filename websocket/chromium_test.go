@@ -59,7 +59,7 @@ func TestChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs := startBrowserServer(t, page, script)
+	bs := startBrowserServer(t, page, script, nil)
 	tp := startTap(t, bs.addr)
 
 	_, directPort, _ := net.SplitHostPort(bs.addr)
