@@ -18,9 +18,12 @@
 // the server's CPU time at those two lines. The messages carry one random
 // payload; a reply that is not a binary message equal to it byte for byte,
 // or a read error before the window ends, counts as an error and ends that
-// connection. With -json the result is one JSON object on standard output
-// (workload, target, conns, size, pipeline, duration_s, ops, ops_per_s,
-// errors, connect_s); without it, one line of text.
+// connection (the first error is printed, every one with -v); errors
+// counts those from the first message to the window's end. With -json the
+// result is one JSON object on standard output (workload, target, conns,
+// size, pipeline, duration_s, ops, ops_per_s, errors, connect_s) and the
+// exit status is 0 whatever errors says; without it, one line of text,
+// and status 1 when errors is not 0.
 //
 // -check instead sends, on two connections, binary and text messages of
 // 1, 64, 1000 and 70000 bytes, a message in three fragments with a ping
@@ -57,6 +60,7 @@ type config struct {
 	warmup   time.Duration
 	asJSON   bool
 	check    bool
+	verbose  bool
 }
 
 // result is the JSON object printed with -json.
@@ -84,6 +88,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 3*time.Second, "measured window")
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "load before the window (not counted)")
 	flag.BoolVar(&c.asJSON, "json", false, "print one JSON object (and window-start/window-end on stderr)")
+	flag.BoolVar(&c.verbose, "v", false, "print every connection's error, not only the first")
 	flag.BoolVar(&c.check, "check", false, "check the echo (sizes, opcodes, fragments, close) instead of loading it")
 	flag.Parse()
 	d, err := newDialer(c)
@@ -111,7 +116,7 @@ func main() {
 		fmt.Printf("%s %d conns × %d B × %d in flight: %.0f msg/s over %.2fs (%d round trips), %d errors\n",
 			r.Target, r.Conns, r.Size, r.Pipeline, r.OpsPerS, r.Duration, r.Ops, r.Errors)
 	}
-	if r.Errors > 0 {
+	if r.Errors > 0 && !c.asJSON {
 		os.Exit(1)
 	}
 }
@@ -193,11 +198,15 @@ type loadRun struct {
 	wg      sync.WaitGroup
 	errOnce sync.Once
 	first   error
+	verbose bool
 }
 
 func (r *loadRun) fail(err error) {
 	if r.stop.Load() {
 		return // errors while stopping are the teardown's
+	}
+	if r.verbose {
+		fmt.Fprintln(os.Stderr, "wsload:", err)
 	}
 	r.errors.Add(1)
 	r.errOnce.Do(func() { r.first = err })
@@ -217,7 +226,7 @@ func (r *loadRun) serve(nc net.Conn, br *bufio.Reader, cnt *counter, pipeline in
 		for n == 0 || (n < pipeline && br.Buffered() > 0) {
 			op, msg, err := readMessage(br, buf)
 			if err != nil {
-				r.fail(err)
+				r.fail(fmt.Errorf("read after %d round trips on %v: %w", cnt.n.Load(), nc.LocalAddr(), err))
 				return
 			}
 			if op != opBinary || !bytes.Equal(msg, r.payload) {
@@ -250,7 +259,7 @@ func (r *loadRun) sum() int64 {
 // c.asJSON is set.
 func load(c config, d *dialer, mark *os.File) (result, error) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(c.size)))
-	r := &loadRun{payload: make([]byte, c.size), counts: make([]counter, c.conns)}
+	r := &loadRun{payload: make([]byte, c.size), counts: make([]counter, c.conns), verbose: c.verbose}
 	for i := range r.payload {
 		r.payload[i] = byte(rng.Uint32())
 	}
