@@ -75,8 +75,10 @@ package http1
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,6 +147,12 @@ type Server struct {
 	// 0: no limit, since bodies are streamed and cost no memory here; a
 	// limit belongs to the handler's semantics.
 	MaxBodyBytes int64
+
+	// TLSConfig, when set, makes Listen serve HTTPS: every connection does
+	// a TLS handshake with it first (ioloop.Group.ListenTLS: the standard
+	// crypto/tls on the loop). "http/1.1" is added to a copy's NextProtos
+	// when the list lacks it, so that clients offering ALPN agree on it.
+	TLSConfig *tls.Config
 
 	// ReadHeaderTimeout bounds the time from the first byte of a request to
 	// the end of its head; past it the client gets 408 and a close.
@@ -263,7 +271,13 @@ func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Liste
 		return nil, ErrServerClosed
 	}
 	s.mu.Unlock()
-	ln, err := g.Listen(network, address, connHandler{s})
+	var ln *ioloop.Listener
+	var err error
+	if s.TLSConfig != nil {
+		ln, err = g.ListenTLS(network, address, serverTLS(s.TLSConfig), connHandler{s})
+	} else {
+		ln, err = g.Listen(network, address, connHandler{s})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +285,16 @@ func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Liste
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
 	return ln, nil
+}
+
+// serverTLS returns config with "http/1.1" among its ALPN protocols.
+func serverTLS(config *tls.Config) *tls.Config {
+	if len(config.NextProtos) == 0 || slices.Contains(config.NextProtos, "http/1.1") {
+		return config
+	}
+	config = config.Clone()
+	config.NextProtos = append(config.NextProtos, "http/1.1")
+	return config
 }
 
 // NumConns returns the number of open connections the server holds. Safe
