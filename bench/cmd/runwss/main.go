@@ -1,6 +1,6 @@
 // Command runwss is the WebSocket-over-TLS echo benchmark harness: it
-// builds the WSS echo servers (bench/ws/gorilla, bench/ws/nbio and
-// `ioloop serve --https`) and bin/wsload into bench/bin, writes one ECDSA
+// builds the WSS echo servers (bench/ws/gorilla, bench/ws/nbio,
+// bench/ws/ioloop and `ioloop serve --https`) and bin/wsload into bench/bin, writes one ECDSA
 // P-256 self-signed certificate (bench/internal/testcert) that every server
 // is given, and measures each server in interleaved rounds.
 //
@@ -99,7 +99,7 @@ func order(names []string, round int) []string {
 func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("runwss", flag.ContinueOnError)
-	servers := fs.String("servers", "gorilla,ioloop,nbio", "comma-separated subset of gorilla, ioloop, nbio")
+	servers := fs.String("servers", "gorilla,ioloop,ioloop-lib,nbio", "comma-separated subset of gorilla, ioloop, ioloop-lib, nbio")
 	pipelines := fs.String("pipelines", "1,16", "messages in flight per connection, one workload each")
 	fs.StringVar(&c.ref, "ref", "gorilla", "the server the ratios are taken against")
 	fs.IntVar(&c.rounds, "rounds", 3, "interleaved rounds")
@@ -123,7 +123,7 @@ func parseFlags(args []string) (config, error) {
 	if c.pipelines, err = parseInts(*pipelines); err != nil {
 		return c, fmt.Errorf("-pipelines: %w", err)
 	}
-	known := []string{"gorilla", "ioloop", "nbio"}
+	known := []string{"gorilla", "ioloop", "ioloop-lib", "nbio"}
 	for _, s := range strings.Split(*servers, ",") {
 		s = strings.TrimSpace(s)
 		if !slices.Contains(known, s) {

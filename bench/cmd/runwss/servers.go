@@ -39,6 +39,7 @@ func servers(c config, bin string, tc certs) []server {
 		{name: "ioloop", note: "`bin/ioloop " + c.ioloopArgs + "`", argv: func(addr string) []string {
 			return append([]string{filepath.Join(bin, "ioloop")}, expand(c.ioloopArgs, addr, c.loops, tc)...)
 		}},
+		peer("ioloop-lib", "the library directly (`ws/ioloop`): http1.Server with TLSConfig on ioloop.Group.ListenTLS, websocket.Upgrader echo; stands in until `serve --https` serves /ws"),
 		peer("nbio", "nbio's nbhttp engine with its own TLS and WebSocket upgrader (`ws/nbio`)"),
 	}
 }
@@ -63,10 +64,10 @@ func build(dir, bin string, notes map[string]string) error {
 	if err := run(dir, "go", "build", "-o", filepath.Join(bin, "wsload"), "./cmd/wsload"); err != nil {
 		return fmt.Errorf("building wsload: %w", err)
 	}
-	for _, p := range []string{"gorilla", "nbio"} {
+	for _, p := range []string{"gorilla", "ioloop-lib", "nbio"} {
 		out := filepath.Join(bin, "wss-"+p)
 		_ = os.Remove(out)
-		if err := run(dir, "go", "build", "-o", out, "./ws/"+p); err != nil {
+		if err := run(dir, "go", "build", "-o", out, "./ws/"+strings.TrimSuffix(p, "-lib")); err != nil {
 			notes[p] = "did not build: " + err.Error()
 		}
 	}
