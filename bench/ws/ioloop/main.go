@@ -4,7 +4,8 @@
 // the loop, Group.ListenTLS) on -loops loops, and a websocket.Upgrader at
 // /ws whose handler sends every message back with its opcode (as
 // cmd/ioloop's /ws does). It binds -addr (127.0.0.1 only) and prints
-// "wss listening on ADDR" once it accepts.
+// "wss listening on ADDR" once it accepts. -cpuprofile writes a CPU profile
+// until SIGTERM or SIGINT.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/ioloop/ioloop"
@@ -36,7 +38,18 @@ func main() {
 	certFile := flag.String("cert", "", "PEM certificate `file`")
 	keyFile := flag.String("key", "", "PEM key `file`")
 	loops := flag.Int("loops", 1, "event loops")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file` until SIGTERM")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatalf("ioloop: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatalf("ioloop: %v", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil || host != "127.0.0.1" {
 		log.Fatalf("ioloop: -addr must be 127.0.0.1:PORT, got %q", *addr)
