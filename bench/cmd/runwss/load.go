@@ -45,13 +45,14 @@ func parseResult(out string) (lgResult, error) {
 // cpuWindow is the server's CPU time between wsload's markers, and
 // wsload's first error line, if it printed one.
 type cpuWindow struct {
-	ticks    float64
-	wall     time.Duration
-	firstErr string
+	ticks       float64 // the server's
+	clientTicks float64 // wsload's own
+	wall        time.Duration
+	firstErr    string
 }
 
-// runLoad runs wsload pinned to cpu, samples the server pid's CPU ticks at
-// its window-start and window-end lines, and parses its JSON. It kills
+// runLoad runs wsload pinned to cpu, samples the CPU ticks of the server
+// pid and of wsload itself at its window-start and window-end lines, and parses its JSON. It kills
 // wsload if it outlives limit.
 func runLoad(cpu int, argv []string, pid int, limit time.Duration) (lgResult, cpuWindow, error) {
 	cmd := pinned(cpu, argv)
@@ -69,13 +70,14 @@ func runLoad(cpu int, argv []string, pid int, limit time.Duration) (lgResult, cp
 	timer := time.AfterFunc(limit, func() { _ = cmd.Process.Kill() })
 	defer timer.Stop()
 	type sample struct {
-		t     time.Time
-		ticks float64
-		err   error
+		t            time.Time
+		ticks, light float64
+		err          error
 	}
 	snap := func() *sample {
 		t, err := procstat.CPUTicks(pid)
-		return &sample{time.Now(), t, err}
+		l, _ := procstat.CPUTicks(cmd.Process.Pid)
+		return &sample{time.Now(), t, l, err}
 	}
 	var ws, we *sample
 	var other []string
@@ -105,7 +107,7 @@ func runLoad(cpu int, argv []string, pid int, limit time.Duration) (lgResult, cp
 	if ws.err != nil || we.err != nil {
 		return lgResult{}, cpuWindow{}, fmt.Errorf("server CPU: %v", errors.Join(ws.err, we.err))
 	}
-	w := cpuWindow{ticks: we.ticks - ws.ticks, wall: we.t.Sub(ws.t)}
+	w := cpuWindow{ticks: we.ticks - ws.ticks, clientTicks: we.light - ws.light, wall: we.t.Sub(ws.t)}
 	for _, l := range other {
 		if e, ok := strings.CutPrefix(l, "wsload: first error: "); ok {
 			w.firstErr = e

@@ -234,12 +234,14 @@ func main() {
 				r := runResult{Server: name, Round: round, Pipeline: p, LG: lg, FirstError: w.firstErr}
 				if ticks, terr := procstat.ClockTicks(); terr == nil {
 					r.CPUSeconds = w.ticks / ticks
+					r.ClientCPUS = w.clientTicks / ticks
 				}
 				r.WallS = w.wall.Seconds()
 				if lg.Ops > 0 {
 					r.CPUPerOpUS = r.CPUSeconds * 1e6 / float64(lg.Ops)
 				}
-				logf("  %d in flight: %.0f msg/s, %.3f µs server CPU/msg, %d errors", p, lg.OpsPerS, r.CPUPerOpUS, lg.Errors)
+				logf("  %d in flight: %.0f msg/s, %.3f µs server CPU/msg, server %.0f%%, wsload %.0f%% of a CPU, %d errors",
+					p, lg.OpsPerS, r.CPUPerOpUS, 100*r.CPUSeconds/r.WallS, 100*r.ClientCPUS/r.WallS, lg.Errors)
 				runs = append(runs, r)
 			}
 			stopServer(proc)

@@ -67,7 +67,7 @@ func TestExpandAndOrder(t *testing.T) {
 func TestSummarizeAndReport(t *testing.T) {
 	run := func(server string, round, p int, rate, cpu float64, errs int64) runResult {
 		return runResult{Server: server, Round: round, Pipeline: p, LG: lgResult{OpsPerS: rate, Errors: errs},
-			CPUPerOpUS: cpu, CPUSeconds: 0.9, WallS: 1}
+			CPUPerOpUS: cpu, CPUSeconds: 0.9, ClientCPUS: 0.5, WallS: 1}
 	}
 	runs := []runResult{
 		run("gorilla", 0, 1, 100, 10, 0), run("ioloop", 0, 1, 130, 6, 0),
@@ -96,9 +96,9 @@ func TestSummarizeAndReport(t *testing.T) {
 	md := report(c, []server{{name: "gorilla", note: "g"}}, runs, map[string]string{"ioloop": "did not start"}, "0.1/0.2/0.3", "0.4/0.5/0.6")
 	for _, want := range []string{
 		"## 1000 conns × 64 B, 1 in flight",
-		"| ioloop | 125 | 7.000 | 90% | 1.25× (1.14-1.33) | 0.64× (0.58-0.73) | 0 | 3 |",
-		"| gorilla | 100 | 11.000 | 90% | 1.00× | 1.00× | 0 | 3 |",
-		"| nbio | 80 | 14.000 | 90% | 0.80× | 1.27× | 3 | 1 |",
+		"| ioloop | 125 | 7.000 | 90% | 50% | 1.25× (1.14-1.33) | 0.64× (0.58-0.73) | 0 | 3 |",
+		"| gorilla | 100 | 11.000 | 90% | 50% | 1.00× | 1.00× | 0 | 3 |",
+		"| nbio | 80 | 14.000 | 90% | 50% | 0.80× | 1.27× | 3 | 1 |",
 		"## 1000 conns × 64 B, 16 in flight",
 		"- nbio, round 1, 1 in flight: 3 errors, first: EOF",
 		"- **ioloop**: did not start",

@@ -20,6 +20,7 @@ type runResult struct {
 	CPUSeconds float64  `json:"server_cpu_s"`
 	WallS      float64  `json:"cpu_window_s"`
 	CPUPerOpUS float64  `json:"server_cpu_us_per_msg"`
+	ClientCPUS float64  `json:"client_cpu_s"`
 	FirstError string   `json:"first_error,omitempty"`
 }
 
@@ -27,7 +28,7 @@ type runResult struct {
 type summary struct {
 	name              string
 	opsPerS, cpuPerOp float64
-	cpuPct            float64
+	cpuPct, clientPct float64
 	errors            int64
 	rounds            int
 	// Ratios to the reference server measured in the same round, for
@@ -53,12 +54,13 @@ func summarize(runs []runResult, p int, ref string) []summary {
 	var sums []summary
 	for name, rs := range by {
 		s := summary{name: name, rounds: len(rs)}
-		var rate, cpu, pct []float64
+		var rate, cpu, pct, cpct []float64
 		for _, r := range rs {
 			rate = append(rate, r.LG.OpsPerS)
 			cpu = append(cpu, r.CPUPerOpUS)
 			if r.WallS > 0 {
 				pct = append(pct, 100*r.CPUSeconds/r.WallS)
+				cpct = append(cpct, 100*r.ClientCPUS/r.WallS)
 			}
 			s.errors += r.LG.Errors
 			if g, ok := refBy[r.Round]; ok && g.LG.OpsPerS > 0 && g.CPUPerOpUS > 0 {
@@ -66,7 +68,7 @@ func summarize(runs []runResult, p int, ref string) []summary {
 				s.cpuRatios = append(s.cpuRatios, r.CPUPerOpUS/g.CPUPerOpUS)
 			}
 		}
-		s.opsPerS, s.cpuPerOp, s.cpuPct = rep.Median(rate), rep.Median(cpu), rep.Median(pct)
+		s.opsPerS, s.cpuPerOp, s.cpuPct, s.clientPct = rep.Median(rate), rep.Median(cpu), rep.Median(pct), rep.Median(cpct)
 		sums = append(sums, s)
 	}
 	sort.Slice(sums, func(i, j int) bool {
@@ -131,8 +133,8 @@ func report(c config, chosen []server, runs []runResult, notes map[string]string
 			}
 		}
 		fmt.Fprintf(&b, "## %d conns × %d B, %d in flight\n\n", c.conns, c.size, p)
-		fmt.Fprintf(&b, "| server | msg/s | server CPU µs/msg | server CPU | msg/s vs %s | CPU/msg vs %s | errors | rounds |\n", c.ref, c.ref)
-		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| server | msg/s | server CPU µs/msg | server CPU | wsload CPU | msg/s vs %s | CPU/msg vs %s | errors | rounds |\n", c.ref, c.ref)
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, s := range sums {
 			rr, cr := "–", "–"
 			switch {
@@ -142,14 +144,15 @@ func report(c config, chosen []server, runs []runResult, notes map[string]string
 				rr = ratioCell(s.opsPerS, ref.opsPerS, s.rateRatios)
 				cr = ratioCell(s.cpuPerOp, ref.cpuPerOp, s.cpuRatios)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.3f | %.0f%% | %s | %s | %d | %d |\n",
-				s.name, rate(s.opsPerS), s.cpuPerOp, s.cpuPct, rr, cr, s.errors, s.rounds)
+			fmt.Fprintf(&b, "| %s | %s | %.3f | %.0f%% | %.0f%% | %s | %s | %d | %d |\n",
+				s.name, rate(s.opsPerS), s.cpuPerOp, s.cpuPct, s.clientPct, rr, cr, s.errors, s.rounds)
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString("Ratios: median over median; in brackets, the range of the ratios taken within each round. " +
 		"Server CPU is utime+stime of the server process (all threads, /proc/PID/stat) between wsload's window markers, " +
-		"divided by the round trips wsload counted in that window; lower is better. msg/s counts echoes received by wsload.\n\n")
+		"divided by the round trips wsload counted in that window; lower is better. msg/s counts echoes received by wsload. " +
+		"Server CPU and wsload CPU are shares of one CPU over the window: when wsload's is near 100%, msg/s is the load generator's limit, not the server's.\n\n")
 	var errLines []string
 	for _, r := range runs {
 		if r.LG.Errors > 0 {
