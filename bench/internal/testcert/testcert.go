@@ -1,7 +1,8 @@
-// Package testcert makes the self-signed certificate that the TLS
-// benchmark harnesses give to every server they compare: one ECDSA P-256
-// key and an X.509 certificate for 127.0.0.1, ::1 and localhost, valid
-// from an hour ago for 7 days, written as PEM files.
+// Package testcert writes the self-signed certificate that the TLS
+// benchmark harnesses give to every server they compare, as PEM files: the
+// one the project itself makes (internal/selfsigned: an ECDSA P-256 key,
+// PKCS #8, and a certificate for localhost, 127.0.0.1 and ::1 that is its
+// own CA, valid from an hour ago for 30 days).
 //
 // Contract: every function is safe from any goroutine and allocates; the
 // key comes from crypto/rand, so two calls give different certificates.
@@ -9,58 +10,22 @@
 package testcert
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/ioloop/ioloop/internal/selfsigned"
 )
 
-// Generate returns a fresh ECDSA P-256 self-signed certificate and its
-// key, both PEM-encoded (blocks "CERTIFICATE" and "EC PRIVATE KEY"). The
-// certificate names 127.0.0.1, ::1 and localhost and is its own CA, so a
-// client may trust it by adding it to a pool. It costs one key generation
-// and one signature (well under a millisecond).
+// Generate returns a fresh certificate and its key, PEM-encoded (blocks
+// "CERTIFICATE" and "PRIVATE KEY"). A client trusts it by adding it to a
+// pool. It costs one key generation and one signature.
 func Generate() (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := selfsigned.New()
 	if err != nil {
 		return nil, nil, fmt.Errorf("testcert: %w", err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return nil, nil, fmt.Errorf("testcert: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "localhost", Organization: []string{"ioloop bench"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(7 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("testcert: %w", err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("testcert: %w", err)
-	}
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-	return certPEM, keyPEM, nil
+	return c.CertPEM, c.KeyPEM, nil
 }
 
 // WriteFiles generates a certificate with Generate and writes it to
