@@ -296,6 +296,12 @@ func (c *Conn) tlsDrain() {
 		}
 		switch err {
 		case nil:
+			if n > 0 && n < len(buf) && t.raw.Pending() == 0 {
+				// A whole record was read (its plaintext fit), and Read
+				// stops at record ends: crypto/tls holds nothing more, and
+				// another call would only say ErrWouldBlock.
+				return
+			}
 			continue
 		case tlsio.ErrWouldBlock:
 			return

@@ -164,6 +164,7 @@ func (c *Conn) handshakeDone(err error) {
 	t.phase = tlsOpen
 	t.raw.SetBlocking(false)
 	t.raw.SetSink(t.sink)
+	t.raw.SetGate(nil, nil)
 	if b := t.raw.Take(); len(b) > 0 {
 		t.rest.Append(c.l.pool, b) // the peer's bytes behind its last flight
 	}

@@ -50,7 +50,7 @@ type tlsEcho struct {
 }
 
 func newTLSEcho() *tlsEcho {
-	return &tlsEcho{closed: make(chan error, 100), eofSeen: make(chan struct{}, 100)}
+	return &tlsEcho{closed: make(chan error, 1<<16), eofSeen: make(chan struct{}, 1<<16)}
 }
 
 func (h *tlsEcho) OnOpen(c *ioloop.Conn) {

@@ -207,7 +207,8 @@ func (c *Conn) Feed(b []byte) int {
 // Lend makes b the input, in place of the Conn's buffer: Read takes its
 // bytes from b directly, without the copy Feed makes, until Reclaim, which
 // the loop calls before b changes. Meant for the loop after the handshake,
-// when it calls tls.Conn.Read itself right after lending: ciphertext then
+// when it calls tls.Conn.Read itself right after lending (no Read waits in
+// non-blocking mode, so Lend wakes none): ciphertext then
 // stays in the loop's read buffer, and only an incomplete record at its
 // end needs a home (Reclaim returns it). It panics when input is still
 // buffered (read it, or Take it, first). Feed takes nothing during a Lend.
@@ -220,7 +221,17 @@ func (c *Conn) Lend(b []byte) {
 		panic("tlsio: Lend with input buffered")
 	}
 	c.in, c.r, c.lent = b, 0, true
-	c.poke()
+}
+
+// Pending returns the bytes of input that Read has not returned yet
+// (fed or lent). Read stops at record ends, so after a tls.Conn.Read that
+// returned data, Pending() == 0 means crypto/tls holds no ciphertext
+// either: the loop can stop reading without the call that would only
+// return ErrWouldBlock. Safe from any goroutine; meant for the loop side.
+func (c *Conn) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.in) - c.r
 }
 
 // Reclaim ends a Lend and returns the bytes of the lent slice that Read did
@@ -286,6 +297,11 @@ func (c *Conn) SetBlocking(blocking bool) {
 	c.mu.Lock()
 	c.blocking = blocking
 	c.poke()
+	if blocking && c.signal == nil {
+		c.signal = make(chan struct{}, 1)
+	} else if !blocking {
+		c.signal = nil // no Read waits in non-blocking mode: an idle Conn keeps no channel
+	}
 	c.mu.Unlock()
 }
 
@@ -468,16 +484,17 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, ErrWouldBlock
 		}
 		leave, enter := c.leave, c.enter
+		signal := c.signal
 		c.mu.Unlock()
 		if leave != nil {
 			leave()
 		}
 		if deadline.IsZero() {
-			<-c.signal
+			<-signal
 		} else {
 			t := time.NewTimer(time.Until(deadline))
 			select {
-			case <-c.signal:
+			case <-signal:
 			case <-t.C:
 			}
 			t.Stop()
