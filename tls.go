@@ -57,8 +57,7 @@ type tlsConn struct {
 	phase  tlsPhase
 	client bool
 
-	hello [5]byte // the server's view of the peer's first record header
-	seen  int     // bytes of the first record seen, up to its end
+	first []byte // server: the peer's first record, gathered before the handshake starts
 
 	held  []byte       // input Feed did not take during the handshake (reading paused)
 	rest  buffer.Input // after the handshake: an incomplete record, or input left while paused
@@ -242,36 +241,82 @@ func (c *Conn) tlsInput(data []byte) {
 	}
 }
 
-// tlsHandshakeInput feeds the handshake; a server starts it once the
-// peer's first record is complete (or is no handshake record at all:
-// crypto/tls then answers as it does). Loop only.
+// tlsHandshakeInput feeds the handshake. A server first gathers the
+// peer's first record and starts the handshake once it is complete (or is
+// no handshake record at all: crypto/tls then answers as it does); it
+// feeds a ClientHello cut into records of at most helloFragment bytes
+// (see feedHello). Loop only.
 func (c *Conn) tlsHandshakeInput(data []byte) {
 	t := c.ext.tls
 	if len(data) == 0 {
 		return
 	}
+	if t.phase == tlsHello {
+		t.first = append(t.first, data...)
+		if len(t.first) < recordHeaderLen {
+			return
+		}
+		n := recordHeaderLen + (int(t.first[3])<<8 | int(t.first[4]))
+		if t.first[0] == recordTypeHandshake && n <= recordHeaderLen+maxPlaintext && len(t.first) < n {
+			return // a ClientHello, not complete yet
+		}
+		first := t.first
+		t.first = nil
+		t.phase = tlsHandshaking
+		if first[0] == recordTypeHandshake && n <= recordHeaderLen+maxPlaintext {
+			feedHello(t.raw, first[:n])
+			first = first[n:]
+		}
+		c.tlsFeed(first)
+		c.l.g.hs.start(t)
+		return
+	}
+	c.tlsFeed(data)
+}
+
+// tlsFeed feeds data to the handshake, holding what does not fit (and
+// pausing reading) until the handshake has read enough. Loop only.
+func (c *Conn) tlsFeed(data []byte) {
+	t := c.ext.tls
 	if len(t.held) > 0 {
 		t.held = append(t.held, data...) // reading is paused; this is the end of one read
 		return
 	}
-	n := t.raw.Feed(data)
-	if n < len(data) {
+	if n := t.raw.Feed(data); n < len(data) {
 		t.held = append([]byte(nil), data[n:]...)
 		c.flags |= fTLSHold
 	}
-	if t.phase != tlsHello {
-		return
-	}
-	for _, b := range data[:n] {
-		if t.seen < len(t.hello) {
-			t.hello[t.seen] = b
-		}
-		t.seen++
-	}
-	const handshakeRecord = 22
-	if t.seen >= len(t.hello) && (t.hello[0] != handshakeRecord || t.seen >= len(t.hello)+int(t.hello[3])<<8|int(t.hello[4])) || n < len(data) {
-		t.phase = tlsHandshaking
-		c.l.g.hs.start(t)
+}
+
+const (
+	recordHeaderLen     = 5
+	recordTypeHandshake = 22
+	maxPlaintext        = 16384
+	// helloFragment is the most ClientHello bytes fed in one record.
+	// crypto/tls keeps the capacity of its record buffer for the life of
+	// the connection and sizes it by the largest record it has read plus
+	// 512 bytes; a ClientHello with a post-quantum key share is over 1.5
+	// KiB, the requests of a mostly idle connection rarely are. Handshake
+	// messages may span records (RFC 8446, section 5.1), so the hello goes
+	// in records that fit the buffer's first size (576 bytes); of the
+	// sizes tried, small records left the least memory per idle
+	// connection (bench/RESULTS.md).
+	helloFragment = 64
+)
+
+// feedHello feeds a complete plaintext ClientHello record as records of at
+// most helloFragment bytes each, with the original header's type and
+// version. Loop only (before the handshake starts).
+func feedHello(raw *tlsio.Conn, rec []byte) {
+	hdr, body := rec[:recordHeaderLen], rec[recordHeaderLen:]
+	var h [recordHeaderLen]byte
+	copy(h[:], hdr)
+	for len(body) > 0 {
+		k := min(len(body), helloFragment)
+		h[3], h[4] = byte(k>>8), byte(k)
+		raw.Feed(h[:])
+		raw.Feed(body[:k])
+		body = body[k:]
 	}
 }
 

@@ -25,6 +25,9 @@ func TestTLSIdleMemory(t *testing.T) {
 	if n <= 0 {
 		t.Skip("a measurement: set IOLOOP_TEST_IDLE=10000")
 	}
+	if os.Getenv("IOLOOP_TEST_IDLE_PROFILE") != "" {
+		runtime.MemProfileRate = 1 // every allocation, for an exact account
+	}
 	for _, tlsOn := range []bool{false, true} {
 		g := newGroup(t, ioloop.Options{Loops: 1, HandshakeTimeout: time.Minute})
 		listen := g.Listen

@@ -3,10 +3,10 @@
 // response bodies streamed with the connection's backpressure, and two
 // handler forms — a native one that runs on the loop and allocates nothing
 // per request, and Adapt, which runs any net/http Handler on a worker pool.
-// The Client (see client.go's contract) pools connections per host on the
-// same loops and answers with futures (Client.Do) or with a lent response
-// and no allocation (Client.DoFunc). ResponseWriter.Upgrade hands a
-// connection to another protocol (the websocket package uses it).
+// The Client (see client.go's contract) pools connections per host (http
+// and https) on the same loops and answers with futures (Client.Do) or with
+// a lent response and no allocation (Client.DoFunc). ResponseWriter.Upgrade
+// hands a connection to another protocol (the websocket package uses it).
 //
 // # Serving
 //
@@ -16,6 +16,26 @@
 //		w.WriteString("Hello, World!")
 //	})}
 //	ln, _ := s.Listen(g, "tcp", "127.0.0.1:8080")
+//
+// # HTTPS
+//
+// A Server with TLSConfig serves HTTPS (ioloop.Group.ListenTLS: the
+// standard crypto/tls, handshakes on a bounded pool of goroutines, records
+// on the loop); "http/1.1" is offered in ALPN:
+//
+//	cert, _ := tls.LoadX509KeyPair("cert.pem", "key.pem")
+//	s := &http1.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+//	ln, _ := s.Listen(g, "tcp", "127.0.0.1:8443")
+//
+// Request.TLS returns the connection's TLS state (nil over plain HTTP), as
+// the Adapter's http.Request.TLS does for net/http handlers. A connection
+// whose handshake fails never reaches the Handler: it closes, and the
+// Group's TLSStats counts it. The Client requests "https://" URLs,
+// verifying the server's certificate (Client.TLSConfig sets the roots, a
+// client certificate, ...), and pools them apart from "http://" ones:
+//
+//	cl := &http1.Client{Group: g, TLSConfig: &tls.Config{RootCAs: pool}}
+//	resp, err := cl.DoContext(ctx, &http1.ClientRequest{URL: "https://example.com/"})
 //
 // # Native handlers
 //
@@ -151,7 +171,9 @@ type Server struct {
 	// TLSConfig, when set, makes Listen serve HTTPS: every connection does
 	// a TLS handshake with it first (ioloop.Group.ListenTLS: the standard
 	// crypto/tls on the loop). "http/1.1" is added to a copy's NextProtos
-	// when the list lacks it, so that clients offering ALPN agree on it.
+	// when the list lacks it (an empty list too), so that clients offering
+	// ALPN agree on it; a client that offers only other protocols (h2
+	// alone) fails its handshake, as crypto/tls does on no overlap.
 	TLSConfig *tls.Config
 
 	// ReadHeaderTimeout bounds the time from the first byte of a request to
@@ -287,9 +309,10 @@ func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Liste
 	return ln, nil
 }
 
-// serverTLS returns config with "http/1.1" among its ALPN protocols.
+// serverTLS returns config with "http/1.1" among its ALPN protocols (an
+// empty list too: without it a client offering ALPN gets none).
 func serverTLS(config *tls.Config) *tls.Config {
-	if len(config.NextProtos) == 0 || slices.Contains(config.NextProtos, "http/1.1") {
+	if slices.Contains(config.NextProtos, "http/1.1") {
 		return config
 	}
 	config = config.Clone()
