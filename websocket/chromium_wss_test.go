@@ -23,9 +23,9 @@ import (
 // fails the test when the driver failed or the page did not report done.
 func runBrowser(t *testing.T, dir, chromium, pageURL string, args ...string) map[string]browserResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 280*time.Second)
 	defer cancel()
-	argv := append([]string{filepath.Join(dir, "browser.mjs"), pageURL, chromium, "120000"}, args...)
+	argv := append([]string{filepath.Join(dir, "browser.mjs"), pageURL, chromium, "250000"}, args...)
 	cmd := exec.CommandContext(ctx, "node", argv...)
 	// On the time-out, SIGTERM lets playwright close the browser it started.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
