@@ -115,6 +115,7 @@ const (
 	fInFlight                           // a send is queued on the loop's ring (see ring.go)
 	fTLS                                // TLS: ext.tls holds its state (tls.go)
 	fTLSHold                            // reading paused: the handshake has not taken the input yet
+	fTLSFin                             // the peer's FIN came during the handshake: read no more; crypto/tls has it
 )
 
 // is reports whether flag f is set. Loop only.

@@ -140,7 +140,7 @@ func (c *Conn) read() { c.readOn(0, readBudget) }
 func (c *Conn) readOn(total, reads int) {
 	l := c.l
 	for range reads {
-		if c.state == StateClosed || c.is(fEOF) || (c.state == StateOpen && c.readPaused()) {
+		if c.state == StateClosed || c.flags&(fEOF|fTLSFin) != 0 || (c.state == StateOpen && c.readPaused()) {
 			return
 		}
 		n, err := sock.Read(int(c.fd), l.scratch)

@@ -394,7 +394,9 @@ func (c *Conn) tlsEOF() {
 		c.tlsInput(nil) // crypto/tls reads the rest, then io.EOF
 		return
 	}
-	c.flags |= fEOF // the handshake fails on it
+	// The handshake sees the FIN after the bytes before it; once it is
+	// over, the loop delivers those bytes, then OnEOF (handshakeDone).
+	c.flags |= fTLSFin
 	if t.phase == tlsHello {
 		c.fail(fmtHandshakeError(io.ErrUnexpectedEOF))
 	}

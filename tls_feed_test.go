@@ -267,3 +267,68 @@ func TestTLSShutdownDuringHandshake(t *testing.T) {
 		t.Fatalf("handler saw %v", ev)
 	}
 }
+
+// TestTLSInputAndFinDuringHandshake: the client's last flight, data,
+// close_notify and FIN all arrive while the server's handshake is still
+// busy (VerifyConnection sleeps): once it is done the handler gets the
+// data, then OnEOF, not Truncated, and the connection closes cleanly.
+func TestTLSInputAndFinDuringHandshake(t *testing.T) {
+	checkLeaks(t)
+	g := newGroup(t, ioloop.Options{Loops: 1})
+	cfg := serverConfig()
+	cfg.VerifyConnection = func(tls.ConnectionState) error {
+		time.Sleep(100 * time.Millisecond)
+		return nil
+	}
+	h := newTLSEcho()
+	got := make(chan []byte, 1)
+	ln, err := g.ListenTLS("tcp", "127.0.0.1:0", cfg, &dataThenEOF{tlsEcho: h, got: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	c := tls.Client(raw, clientConfig(tls.VersionTLS13))
+	if err := c.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("last words"))
+	c.CloseWrite()                  // close_notify
+	raw.(*net.TCPConn).CloseWrite() // FIN
+	select {
+	case b := <-got:
+		if string(b) != "last words" {
+			t.Fatalf("data %q", b)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no data and OnEOF after the handshake")
+	}
+	if err := <-h.closed; err != nil {
+		t.Fatalf("OnClose(%v)", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.trunc) != 1 || h.trunc[0] {
+		t.Fatalf("Truncated %v, want false after close_notify", h.trunc)
+	}
+}
+
+// dataThenEOF gathers input and hands it over at OnEOF.
+type dataThenEOF struct {
+	*tlsEcho
+	buf []byte
+	got chan []byte
+}
+
+func (h *dataThenEOF) OnData(c *ioloop.Conn) {
+	b, _ := c.Next(-1)
+	h.buf = append(h.buf, b...)
+}
+
+func (h *dataThenEOF) OnEOF(c *ioloop.Conn) {
+	h.got <- h.buf
+	h.tlsEcho.OnEOF(c)
+}

@@ -156,6 +156,9 @@ func (c *Conn) handshakeDone(err error) {
 	c.tlsOutput()
 	p := c.l.g.hs
 	if err != nil {
+		if c.is(fTLSFin) {
+			c.flags |= fEOF // the close need not wait for a FIN that came
+		}
 		t.phase = tlsFailed
 		p.failed.Add(1) // now: the close waits for the peer (Options.Linger)
 		t.counted = true

@@ -239,7 +239,7 @@ type recorder struct {
 func (r *recorder) add(e string)                      { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }
 func (r *recorder) OnOpen(*ioloop.Conn)               { r.add("open") }
 func (r *recorder) OnData(*ioloop.Conn)               { r.add("data") }
-func (r *recorder) OnEOF(*ioloop.Conn)                { r.add("eof") }
+func (r *recorder) OnEOF(c *ioloop.Conn)              { r.add("eof"); c.Close() }
 func (r *recorder) OnBackpressure(*ioloop.Conn, bool) { r.add("bp") }
 func (r *recorder) OnShutdown(*ioloop.Conn)           { r.add("shutdown") }
 func (r *recorder) OnClose(_ *ioloop.Conn, err error) { r.closed <- err }
