@@ -154,12 +154,7 @@ func runHTTP(cfg httpConfig) (result, error) {
 		return result{}, err
 	}
 	defer g.Close()
-	cl := &http1.Client{Group: g, MaxConnsPerHost: cfg.conns, MaxIdlePerHost: cfg.conns, Pipeline: cfg.pipeline, DialTimeout: 5 * time.Second}
-	if tlsConfig != nil {
-		if err := setClientTLS(cl, tlsConfig); err != nil {
-			return result{}, fmt.Errorf("bench http: %w", err)
-		}
-	}
+	cl := &http1.Client{Group: g, MaxConnsPerHost: cfg.conns, MaxIdlePerHost: cfg.conns, Pipeline: cfg.pipeline, DialTimeout: 5 * time.Second, TLSConfig: tlsConfig}
 	stats := make([]loopStats, len(g.Loops()))
 	run := &httpRun{loadRun: loadRun{start: time.Now(), stats: stats}, cfg: cfg, cl: cl}
 

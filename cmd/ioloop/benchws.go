@@ -174,13 +174,10 @@ func runWS(cfg wsConfig) (result, error) {
 		return result{}, err
 	}
 	defer g.Close()
-	d := &websocket.Dialer{Timeout: 10 * time.Second}
+	d := &websocket.Dialer{Timeout: 10 * time.Second, TLSConfig: tlsConfig}
 	workload := "ws"
 	if tlsConfig != nil {
 		workload = "wss"
-		if err := setDialerTLS(d, tlsConfig); err != nil {
-			return result{}, fmt.Errorf("bench ws: %w", err)
-		}
 	}
 	stats := make([]loopStats, len(g.Loops()))
 	run := &echoRun{loadRun: loadRun{start: time.Now(), stats: stats}, payload: make([]byte, cfg.size)}
