@@ -32,7 +32,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -99,7 +98,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "handshakes:", err)
 		os.Exit(1)
 	}
-	cfg := clientConfig(pool)
+	cfg := tlscert.ClientConfig(pool)
 	req := []byte("GET " + *path + " HTTP/1.1\r\nHost: " + *addr + "\r\nConnection: close\r\n\r\n")
 
 	fmt.Fprintln(os.Stderr, "window-start")
@@ -130,20 +129,6 @@ func main() {
 	out := merge(workers, elapsed)
 	b, _ := json.Marshal(out)
 	fmt.Println(string(b))
-}
-
-// clientConfig is the TLS client configuration: TLS 1.3 only, X25519,
-// no session cache (never a resumption), the server verified for
-// 127.0.0.1 against pool.
-func clientConfig(pool *x509.CertPool) *tls.Config {
-	return &tls.Config{
-		RootCAs:            pool,
-		ServerName:         "127.0.0.1",
-		MinVersion:         tls.VersionTLS13,
-		MaxVersion:         tls.VersionTLS13,
-		CurvePreferences:   []tls.CurveID{tls.X25519},
-		ClientSessionCache: nil,
-	}
 }
 
 // once makes one connection, one full handshake and one request.
