@@ -33,6 +33,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/ioloop/ioloop/bench/internal/plaintext"
+	"github.com/ioloop/ioloop/bench/internal/tlscert"
 )
 
 var body = []byte(plaintext.Body)
@@ -52,14 +53,15 @@ func handler(ctx *fasthttp.RequestCtx) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (host:port)")
 	loops := flag.Int("loops", 0, "GOMAXPROCS (0: runtime default)")
-	certFile := flag.String("cert", "", "PEM certificate: serve HTTPS (TLS 1.3) with -key")
-	keyFile := flag.String("key", "", "PEM private key of -cert")
+	var files tlscert.Files
+	files.AddFlags(flag.CommandLine)
 	flag.Parse()
-	if (*certFile == "") != (*keyFile == "") {
-		fmt.Fprintln(os.Stderr, "fasthttp: -cert and -key go together")
+	useTLS, err := files.Enabled()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fasthttp:", err)
 		os.Exit(2)
 	}
-	root = *certFile != ""
+	root = useTLS
 	if *loops > 0 {
 		runtime.GOMAXPROCS(*loops)
 	}
@@ -72,7 +74,7 @@ func main() {
 	scheme := "http"
 	if root {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS13}
-		if err := srv.AppendCert(*certFile, *keyFile); err != nil {
+		if err := srv.AppendCert(files.Cert, files.Key); err != nil {
 			fmt.Fprintln(os.Stderr, "fasthttp:", err)
 			os.Exit(1)
 		}

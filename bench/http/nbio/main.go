@@ -36,6 +36,7 @@ import (
 	"github.com/lesismal/nbio/nbhttp"
 
 	"github.com/ioloop/ioloop/bench/internal/plaintext"
+	"github.com/ioloop/ioloop/bench/internal/tlscert"
 )
 
 var (
@@ -57,11 +58,12 @@ func plain(w http.ResponseWriter, r *http.Request) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (host:port)")
 	loops := flag.Int("loops", 1, "number of pollers")
-	certFile := flag.String("cert", "", "PEM certificate: serve HTTPS (TLS 1.3) with -key")
-	keyFile := flag.String("key", "", "PEM private key of -cert")
+	var files tlscert.Files
+	files.AddFlags(flag.CommandLine)
 	flag.Parse()
-	if (*certFile == "") != (*keyFile == "") {
-		fmt.Fprintln(os.Stderr, "nbio: -cert and -key go together")
+	useTLS, err := files.Enabled()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nbio:", err)
 		os.Exit(2)
 	}
 	logging.SetLevel(logging.LevelError)
@@ -74,8 +76,8 @@ func main() {
 		Handler: mux,
 	}
 	scheme := "http"
-	if *certFile != "" {
-		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if useTLS {
+		cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nbio:", err)
 			os.Exit(1)

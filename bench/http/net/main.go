@@ -33,6 +33,7 @@ import (
 	"syscall"
 
 	"github.com/ioloop/ioloop/bench/internal/plaintext"
+	"github.com/ioloop/ioloop/bench/internal/tlscert"
 )
 
 var (
@@ -53,11 +54,12 @@ func plain(w http.ResponseWriter, r *http.Request) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (host:port)")
 	loops := flag.Int("loops", 0, "GOMAXPROCS (0: runtime default)")
-	certFile := flag.String("cert", "", "PEM certificate: serve HTTPS (TLS 1.3) with -key")
-	keyFile := flag.String("key", "", "PEM private key of -cert")
+	var files tlscert.Files
+	files.AddFlags(flag.CommandLine)
 	flag.Parse()
-	if (*certFile == "") != (*keyFile == "") {
-		fmt.Fprintln(os.Stderr, "net: -cert and -key go together")
+	useTLS, err := files.Enabled()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "net:", err)
 		os.Exit(2)
 	}
 	if *loops > 0 {
@@ -70,9 +72,9 @@ func main() {
 	mux.HandleFunc("GET /plaintext", plain)
 	srv := &http.Server{Handler: mux}
 	scheme := "http"
-	if *certFile != "" {
+	if useTLS {
 		mux.HandleFunc("GET /{$}", plain)
-		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "net:", err)
 			os.Exit(1)
@@ -94,7 +96,7 @@ func main() {
 		<-sig
 		os.Exit(0)
 	}()
-	if *certFile != "" {
+	if useTLS {
 		err = srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig already
 	} else {
 		err = srv.Serve(ln)

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"math/big"
 	"net"
 	"os"
@@ -91,4 +92,25 @@ func ClientConfig(pool *x509.CertPool) *tls.Config {
 		CurvePreferences:   []tls.CurveID{tls.X25519},
 		ClientSessionCache: nil,
 	}
+}
+
+// Files is the certificate and key a benchmark peer is given with -cert
+// and -key: both to serve HTTPS, neither to serve plain HTTP.
+type Files struct {
+	Cert, Key string
+}
+
+// AddFlags registers -cert and -key on fs, filling f when fs is parsed.
+func (f *Files) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.Cert, "cert", "", "PEM certificate: serve HTTPS (TLS 1.3 only) with -key")
+	fs.StringVar(&f.Key, "key", "", "PEM private key of -cert")
+}
+
+// Enabled reports whether both files were given; it fails when only one
+// was.
+func (f *Files) Enabled() (bool, error) {
+	if (f.Cert == "") != (f.Key == "") {
+		return false, errors.New("-cert and -key go together")
+	}
+	return f.Cert != "", nil
 }

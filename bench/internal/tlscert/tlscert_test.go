@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/tls"
 	"crypto/x509"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -85,5 +86,32 @@ func TestPoolRejectsNonPEM(t *testing.T) {
 	}
 	if _, err := Pool(p + ".missing"); err == nil {
 		t.Fatal("no error for a missing file")
+	}
+}
+
+func TestFiles(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		enabled bool
+		bad     bool
+	}{
+		{args: nil},
+		{args: []string{"-cert", "c.pem", "-key", "k.pem"}, enabled: true},
+		{args: []string{"-cert", "c.pem"}, bad: true},
+		{args: []string{"-key", "k.pem"}, bad: true},
+	} {
+		var f Files
+		fs := flag.NewFlagSet("peer", flag.ContinueOnError)
+		f.AddFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		on, err := f.Enabled()
+		if on != tc.enabled || (err != nil) != tc.bad {
+			t.Errorf("%q: enabled %v, error %v", tc.args, on, err)
+		}
+		if tc.enabled && (f.Cert != "c.pem" || f.Key != "k.pem") {
+			t.Errorf("%q: files %+v", tc.args, f)
+		}
 	}
 }
