@@ -113,6 +113,9 @@ const (
 	fRedeliver                          // offer buffered input again after a resume
 	fKeepReading                        // the water marks do not pause reading (SetPauseOnBackpressure)
 	fInFlight                           // a send is queued on the loop's ring (see ring.go)
+	fTLS                                // TLS: ext.tls holds its state (tls.go)
+	fTLSHold                            // reading paused: the handshake has not taken the input yet
+	fTLSFin                             // the peer's FIN came during the handshake: read no more; crypto/tls has it
 )
 
 // is reports whether flag f is set. Loop only.
@@ -146,6 +149,7 @@ type connExtra struct {
 	readT, writeT   timer.Handle
 	readFn, writeFn func()
 	dialed          *async.Promise[*Conn] // DialFuture's promise
+	tls             *tlsConn              // ListenTLS, DialTLS
 }
 
 // newConn returns a connection on l served by *h, which must stay valid (a
@@ -296,6 +300,9 @@ func (c *Conn) onEvent(f poller.Flags) {
 		if c.inLen() > 0 && c.state == StateOpen {
 			c.deliver(nil)
 		}
+		if c.is(fTLS) && c.state == StateOpen {
+			c.tlsInput(nil) // what crypto/tls and the loop hold
+		}
 	}
 	if c.is(fReadReady) {
 		c.read()
@@ -312,14 +319,19 @@ func (c *Conn) connected() {
 	c.l.timers.Cancel(c.tm)
 	c.tm = timer.Handle{}
 	c.open()
-	if c.ext != nil && c.ext.dialed != nil && c.state != StateClosed {
+	if c.ext != nil && c.ext.dialed != nil && c.state != StateClosed && !c.is(fTLS) {
 		c.ext.dialed.Resolve(c)
 	}
 }
 
-// open runs OnOpen and starts the idle timer.
+// open runs OnOpen and starts the idle timer; a TLS connection starts
+// its handshake instead, and opens when it is done (handshakeDone).
 func (c *Conn) open() {
 	c.lastActive = c.l.now
+	if c.is(fTLS) {
+		c.startHandshake()
+		return
+	}
 	c.armTimer()
 	c.callOpen()
 	if c.state == StateOpen {

@@ -75,6 +75,9 @@ func (c *Conn) handleRequests() {
 	case r&reqClose != 0:
 		c.beginClose(nil)
 	case r&reqCloseWrite != 0:
+		if c.is(fTLS) && c.state == StateOpen {
+			c.tlsCloseNotify()
+		}
 		if c.state == StateOpen && !c.is(fWriteShut) && c.outLen() == 0 {
 			c.shutWrite()
 		}
@@ -124,6 +127,9 @@ func (c *Conn) beginClose(err error) {
 	case StateConnecting:
 		c.destroy(c.closeErrOr(err))
 		return
+	}
+	if c.is(fTLS) {
+		c.tlsCloseNotify() // before the state changes: writes are refused after
 	}
 	c.state = StateClosing
 	c.setCloseErr(err)
@@ -186,6 +192,9 @@ func (c *Conn) destroy(err error) {
 			io.in.Release(l.pool)
 			l.putIO(io)
 		}
+	}
+	if c.is(fTLS) {
+		err = c.tlsDestroy(err)
 	}
 	l.nconns.Add(-1)
 	l.g.connDone()

@@ -27,7 +27,7 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 // it (set it again for the next read). Loop only.
 func (c *Conn) SetReadDeadline(t time.Time) {
 	c.l.mustOwn("Conn.SetReadDeadline")
-	d := c.extra()
+	d := c.deadlines()
 	d.readT = c.setDeadline(d.readT, t, &d.read, d.readFn)
 }
 
@@ -35,15 +35,21 @@ func (c *Conn) SetReadDeadline(t time.Time) {
 // still queued at t; the zero time removes the deadline. Loop only.
 func (c *Conn) SetWriteDeadline(t time.Time) {
 	c.l.mustOwn("Conn.SetWriteDeadline")
-	d := c.extra()
+	d := c.deadlines()
 	d.writeT = c.setDeadline(d.writeT, t, &d.write, d.writeFn)
 }
 
+// extra returns the connection's connExtra, allocating it on first use.
 func (c *Conn) extra() *connExtra {
 	if c.ext == nil {
 		c.ext = &connExtra{}
 	}
-	d := c.ext
+	return c.ext
+}
+
+// deadlines returns extra() with the deadline timers' functions made.
+func (c *Conn) deadlines() *connExtra {
+	d := c.extra()
 	if d.readFn == nil {
 		d.readFn = func() {
 			if d.read != 0 && c.state == StateOpen {
@@ -72,8 +78,8 @@ func (c *Conn) setDeadline(h timer.Handle, t time.Time, at *int64, fn func()) ti
 // armTimer (re)starts the connection's timer for its current phase: idle
 // timeout when open.
 func (c *Conn) armTimer() {
-	if c.state != StateOpen {
-		return
+	if c.state != StateOpen || c.is(fTLS) && c.ext.tls.phase < tlsOpen {
+		return // the handshake timeout runs
 	}
 	c.l.timers.Cancel(c.tm)
 	c.tm = timer.Handle{}
@@ -97,6 +103,10 @@ func (c *Conn) onTimer() {
 	case StateConnecting:
 		c.destroy(ErrDialTimeout)
 	case StateOpen:
+		if c.is(fTLS) && c.ext.tls.phase < tlsOpen {
+			c.fail(ErrTLSHandshakeTimeout)
+			return
+		}
 		d := c.idle()
 		if d <= 0 {
 			return

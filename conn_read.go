@@ -109,12 +109,12 @@ func (c *Conn) resume() {
 	if c.state != StateOpen || c.readPaused() {
 		return
 	}
-	c.setFlag(fRedeliver, c.inLen() > 0)
+	c.setFlag(fRedeliver, c.inLen() > 0 || c.is(fTLS))
 	c.l.addReady(c)
 }
 
 func (c *Conn) readPaused() bool {
-	return c.is(fBpPaused) && !c.is(fKeepReading) || c.is(fUserPaused)
+	return c.is(fBpPaused) && !c.is(fKeepReading) || c.flags&(fUserPaused|fTLSHold) != 0
 }
 
 // SetPauseOnBackpressure chooses whether reading pauses while the queued
@@ -140,7 +140,7 @@ func (c *Conn) read() { c.readOn(0, readBudget) }
 func (c *Conn) readOn(total, reads int) {
 	l := c.l
 	for range reads {
-		if c.state == StateClosed || c.is(fEOF) || (c.state == StateOpen && c.readPaused()) {
+		if c.state == StateClosed || c.flags&(fEOF|fTLSFin) != 0 || (c.state == StateOpen && c.readPaused()) {
 			return
 		}
 		n, err := sock.Read(int(c.fd), l.scratch)
@@ -158,7 +158,7 @@ func (c *Conn) readDone(buf []byte, n int, err error, total *int) bool {
 	if n > 0 {
 		c.lastActive = l.now
 		if c.state == StateOpen {
-			c.deliver(buf[:n])
+			c.received(buf[:n])
 		} // while closing, input is read and dropped
 		*total += n
 		if n < len(buf) && !c.is(fRdhup) {
@@ -174,7 +174,11 @@ func (c *Conn) readDone(buf []byte, n int, err error, total *int) bool {
 	switch err {
 	case nil:
 		c.flags &^= fReadReady
-		c.peerEOF()
+		if c.is(fTLS) && c.state == StateOpen {
+			c.tlsEOF()
+		} else {
+			c.peerEOF()
+		}
 		return false
 	case syscall.EAGAIN:
 		c.flags &^= fReadReady

@@ -23,7 +23,7 @@ import (
 func (c *Conn) Write(b []byte) (int, error) {
 	c.l.mustOwn("Conn.Write")
 	l := c.l
-	keep := l.viewConn == c && l.pend == nil && len(b) > 0 && within(b, l.lent) && c.outLen() == 0 && !c.is(fWriteBlocked)
+	keep := l.viewConn == c && l.pend == nil && !c.is(fTLS) && len(b) > 0 && within(b, l.lent) && c.outLen() == 0 && !c.is(fWriteBlocked)
 	if !keep {
 		c.unpend()
 	}
@@ -32,6 +32,12 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	if keep {
 		l.pend = b // written by writePend when OnData returns
+		return len(b), nil
+	}
+	if c.is(fTLS) {
+		if err := c.tlsWrite(b, nil); err != nil {
+			return 0, err
+		}
 		return len(b), nil
 	}
 	c.getIO().out.Write(l.pool, b)
@@ -141,6 +147,9 @@ func (c *Conn) WriteRef(b []byte, done func(error)) error {
 		}
 		return err
 	}
+	if c.is(fTLS) {
+		return c.tlsWrite(b, done)
+	}
 	c.getIO().out.WriteRef(b, done)
 	c.queued()
 	return nil
@@ -150,7 +159,7 @@ func (c *Conn) writable(n int) error {
 	if c.state > StateOpen || c.is(fWriteShut) || c.req.Load()&(reqClose|reqCloseWrite|reqAbort) != 0 {
 		return ErrClosed
 	}
-	if c.outLen()+n > c.l.opts.MaxOutput {
+	if c.outLen()+c.earlyLen()+n > c.l.opts.MaxOutput {
 		c.fail(ErrOutputLimit)
 		return ErrOutputLimit
 	}

@@ -26,15 +26,16 @@ var layers = []struct {
 	{dir: "internal/timer"},
 	{dir: "internal/mailbox"},
 	{dir: "internal/onloop"},
-	{dir: "internal/tlsio"},    // the net.Conn crypto/tls runs over, fed by a loop
-	{dir: "internal/leaktest"}, // test support: the tests of the layers above may use it
+	{dir: "internal/tlsio"},      // the net.Conn crypto/tls runs over, fed by a loop
+	{dir: "internal/leaktest"},   // test support: the tests of the layers above may use it
+	{dir: "internal/selfsigned"}, // ephemeral certificates: serve --https and the tests
 	{dir: "async", mayUse: []string{"internal/onloop"}},
-	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/onloop", "internal/leaktest", "internal/tlsio", "async"}},
+	{dir: ".", mayUse: []string{"internal/poller", "internal/sock", "internal/buffer", "internal/timer", "internal/mailbox", "internal/onloop", "internal/leaktest", "internal/tlsio", "internal/selfsigned", "async"}},
 	{dir: "internal/httpparse"}, // the HTTP/1.1 parser of http1 and of websocket's client handshake
-	{dir: "http1", mayUse: []string{".", "async", "internal/httpparse", "internal/onloop", "internal/poller", "internal/leaktest", "internal/tlsio"}},
+	{dir: "http1", mayUse: []string{".", "async", "internal/httpparse", "internal/onloop", "internal/poller", "internal/leaktest", "internal/tlsio", "internal/selfsigned"}},
 	{dir: "websocket/internal/frame"},
-	{dir: "websocket", mayUse: []string{"internal/onloop", ".", "async", "http1", "internal/httpparse", "websocket/internal/frame", "internal/leaktest", "internal/tlsio"}},
-	{dir: "cmd", mayUse: []string{".", "async", "http1", "websocket"}},
+	{dir: "websocket", mayUse: []string{"internal/onloop", ".", "async", "http1", "internal/httpparse", "websocket/internal/frame", "internal/leaktest", "internal/tlsio", "internal/selfsigned"}},
+	{dir: "cmd", mayUse: []string{".", "async", "http1", "websocket", "internal/selfsigned"}},
 	{dir: "examples", mayUse: []string{".", "async", "http1", "websocket"}},
 }
 

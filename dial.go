@@ -1,6 +1,7 @@
 package ioloop
 
 import (
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -18,10 +19,11 @@ import (
 // address, no descriptors) are returned. A host name is resolved on the
 // calling goroutine, which may block: pass IP addresses from loop callbacks.
 func (g *Group) Dial(network, address string, h Handler, timeout time.Duration) (*Conn, error) {
-	return g.dial(network, address, h, timeout, false)
+	return g.dial(network, address, h, timeout, false, nil)
 }
 
-func (g *Group) dial(network, address string, h Handler, timeout time.Duration, future bool) (*Conn, error) {
+// dial is Dial, DialFuture (future), and their TLS forms (config).
+func (g *Group) dial(network, address string, h Handler, timeout time.Duration, future bool, config *tls.Config) (*Conn, error) {
 	if h == nil {
 		return nil, fmt.Errorf("ioloop: Dial %s %s: nil Handler", network, address)
 	}
@@ -47,6 +49,9 @@ func (g *Group) dial(network, address string, h Handler, timeout time.Duration, 
 			c.ext = &connExtra{}
 		}
 		c.ext.dialed = async.NewPromise[*Conn](l)
+	}
+	if config != nil {
+		c.newTLS(config, true)
 	}
 	g.conns.Add(1)
 	l.nconns.Add(1)

@@ -57,3 +57,23 @@ func LoopGoroutine(l *Loop) uintptr { return l.owner.Load() }
 
 // DebugChecks reports whether this is the debug build (-tags ioloopdebug).
 const DebugChecks = debugChecks
+
+// IdleBuffers returns what c holds in buffers of ioloop's: its input and
+// output buffers, and for TLS the bytes kept between reads and the
+// tlsio.Conn's own buffers. Runs on c's loop; waits for it.
+func IdleBuffers(c *Conn) int {
+	n := 0
+	done := make(chan struct{})
+	_ = c.l.Post(func() {
+		if c.io != nil {
+			n += c.io.in.Cap() + c.io.out.Len() + 1 // holding the connIO at all counts
+		}
+		if c.is(fTLS) {
+			t := c.ext.tls
+			n += t.rest.Cap() + cap(t.held) + cap(t.first) + len(t.early) + t.raw.Retained()
+		}
+		close(done)
+	})
+	<-done
+	return n
+}

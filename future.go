@@ -2,6 +2,7 @@ package ioloop
 
 import (
 	"context"
+	"crypto/tls"
 	"runtime/debug"
 	"time"
 
@@ -71,15 +72,24 @@ func Offload[T any](l *Loop, ctx context.Context, fn func(context.Context) (T, e
 // (on one of the group's loops when the dial failed before a connection
 // existed). Safe from any goroutine.
 func (g *Group) DialFuture(network, address string, h Handler, timeout time.Duration) *async.Future[*Conn] {
-	c, err := g.dial(network, address, h, timeout, true)
+	return g.dialFuture(network, address, h, timeout, nil)
+}
+
+func (g *Group) dialFuture(network, address string, h Handler, timeout time.Duration, config *tls.Config) *async.Future[*Conn] {
+	c, err := g.dial(network, address, h, timeout, true, config)
 	if err != nil {
-		// Fail on a loop all the same: continuations run there, as the
-		// doc promises, even when no connection was made.
-		p := async.NewPromise[*Conn](g.pick(BalanceLeastConns))
-		p.Reject(err)
-		return p.Future()
+		return g.failedDial(err)
 	}
 	return c.ext.dialed.Future()
+}
+
+// failedDial returns a future failed with err on one of the group's loops:
+// continuations run there, as DialFuture promises, even when no
+// connection was made.
+func (g *Group) failedDial(err error) *async.Future[*Conn] {
+	p := async.NewPromise[*Conn](g.pick(BalanceLeastConns))
+	p.Reject(err)
+	return p.Future()
 }
 
 // WriteFuture is AsyncWrite in future style: the future resolves once all

@@ -15,6 +15,7 @@ import (
 // except where stated.
 type Group struct {
 	opts  Options
+	hs    *handshakePool
 	loops []*Loop
 
 	conns    atomic.Int64 // open connections, all loops
@@ -38,7 +39,7 @@ func New(o Options) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Group{opts: o, drained: make(chan struct{}, 1)}
+	g := &Group{opts: o, drained: make(chan struct{}, 1), hs: newHandshakePool(o.MaxHandshakes)}
 	for i := range o.Loops {
 		l, err := newLoop(g, i)
 		if err != nil {
@@ -139,6 +140,10 @@ func (g *Group) Shutdown(ctx context.Context) error {
 func (l *Loop) beginShutdown() {
 	for i := range l.slots.len() {
 		if c, ok := l.slots.get(i).(*Conn); ok && c.state == StateOpen {
+			if c.is(fTLS) && c.ext.tls.phase != tlsOpen {
+				c.destroy(ErrServerClosed) // the handler never saw it
+				continue
+			}
 			c.callShutdown()
 		}
 	}

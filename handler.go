@@ -18,7 +18,9 @@ import "net/netip"
 //	OnClose                     exactly once, last, whatever raced
 //
 // A dialed connection that never connected gets OnClose with the dial error and
-// no OnOpen. A panic in any callback is recovered, logged with its stack, and
+// no OnOpen. A TLS connection (ListenTLS, DialTLS) gets OnOpen after its
+// handshake; one whose handshake failed gets only OnClose, with an error
+// wrapping ErrTLSHandshake. A panic in any callback is recovered, logged with its stack, and
 // closes that connection with a *async.PanicError; the loop goes on.
 //
 // Embed BaseHandler to implement only the methods you need.

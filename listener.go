@@ -1,6 +1,7 @@
 package ioloop
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -25,6 +26,7 @@ type Listener struct {
 	addr    net.Addr
 	balance Balance
 	socks   []*lnSock
+	tls     *tls.Config // ListenTLS
 
 	closeOnce sync.Once
 }
@@ -44,6 +46,11 @@ type lnSock struct {
 // socket on the same port; otherwise one loop accepts and hands connections to
 // the others. Errors in the address or the socket are returned at once.
 func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
+	return g.listen(network, address, h, nil)
+}
+
+// listen is Listen, and ListenTLS with config.
+func (g *Group) listen(network, address string, h Handler, config *tls.Config) (*Listener, error) {
 	if onloop.Current() {
 		return nil, ErrOnLoop
 	}
@@ -68,7 +75,7 @@ func (g *Group) Listen(network, address string, h Handler) (*Listener, error) {
 	if b == BalanceReusePort && network == "unix" {
 		return nil, fmt.Errorf("ioloop: Listen unix %s: BalanceReusePort needs TCP", address)
 	}
-	ln := &Listener{g: g, h: h, network: network, balance: b}
+	ln := &Listener{g: g, h: h, network: network, balance: b, tls: config}
 	n := 1
 	if b == BalanceReusePort {
 		n = len(g.loops)
@@ -209,6 +216,9 @@ func (l *Loop) adopt(fd int, remote netip.AddrPort, h *Handler, ln *Listener) {
 	}
 	c.slot, c.gen = slot, gen
 	c.state = StateOpen
+	if ln.tls != nil {
+		c.newTLS(ln.tls, false)
+	}
 	c.open()
 }
 

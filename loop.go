@@ -60,6 +60,7 @@ type Loop struct {
 	pool    *buffer.Pool
 	events  []poller.Event
 	scratch []byte
+	plain   []byte // decrypted TLS records, lent to OnData (see plaintext)
 	iov     [][]byte
 	w       sock.Writer
 	slots   slotTable // registered sockets; the poller tag is gen<<32 | slot

@@ -125,6 +125,19 @@ type Options struct {
 	// it counts towards the bound but is queued past it, and each object it
 	// serves has a bounded number of such tasks in flight. Default 1<<20.
 	MailboxSize int
+	// HandshakeTimeout bounds a TLS handshake (ListenTLS, DialTLS), from
+	// the accept (or the connect) to the end of the handshake, time in the
+	// queue for a handshake goroutine included. Past it the connection
+	// closes with ErrTLSHandshakeTimeout. Default 10 s; negative: none.
+	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the goroutines that run TLS handshakes, the
+	// group's handshake pool: crypto/tls's handshake blocks while it waits
+	// for the peer, so it runs on a goroutine, started once the peer's
+	// first record arrived. Connections past the bound wait for a free
+	// goroutine, in arrival order, without one of their own. Whatever the
+	// bound, only half the CPUs (at least one) compute handshakes at once,
+	// so that a flood of handshakes leaves the loops CPU time. Default 1024.
+	MaxHandshakes int
 	// Logger receives recovered panics (with their stacks) and accept errors.
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -139,6 +152,8 @@ const (
 	defaultLinger         = 5 * time.Second
 	defaultKeepAlive      = 15 * time.Second
 	defaultMailbox        = 1 << 20
+	defaultHandshake      = 10 * time.Second
+	defaultMaxHandshakes  = 1024
 
 	readBudget      = 16       // reads per connection per loop iteration
 	readBytesBudget = 64 << 10 // bytes per connection per loop iteration
@@ -162,6 +177,7 @@ func (o Options) withDefaults() (Options, error) {
 	neg("MaxOutput", o.MaxOutput)
 	neg("MaxConns", o.MaxConns)
 	neg("MailboxSize", o.MailboxSize)
+	neg("MaxHandshakes", o.MaxHandshakes)
 	if o.IdleTimeout < 0 {
 		errs = append(errs, fmt.Errorf("ioloop: Options.IdleTimeout = %v: must not be negative", o.IdleTimeout))
 	}
@@ -200,6 +216,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MailboxSize == 0 {
 		o.MailboxSize = defaultMailbox
+	}
+	if o.HandshakeTimeout == 0 {
+		o.HandshakeTimeout = defaultHandshake
+	}
+	if o.MaxHandshakes == 0 {
+		o.MaxHandshakes = defaultMaxHandshakes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

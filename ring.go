@@ -137,7 +137,7 @@ func (u *uring) slot(i, k int) []byte {
 // so its read can be batched: onEvent would do nothing but read.
 func (c *Conn) batchable(f poller.Flags) bool {
 	return f&poller.Readable != 0 && f&^(poller.Readable|poller.Writable) == 0 &&
-		c.state == StateOpen && c.flags&(fWriteBlocked|fRedeliver|fEOF|fRdhup|fInFlight) == 0 &&
+		c.state == StateOpen && c.flags&(fWriteBlocked|fRedeliver|fEOF|fTLSFin|fRdhup|fInFlight) == 0 &&
 		!c.readPaused()
 }
 

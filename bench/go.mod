@@ -6,6 +6,7 @@ replace github.com/ioloop/ioloop => ../
 
 require (
 	github.com/cloudwego/netpoll v0.7.2
+	github.com/gorilla/websocket v1.5.3
 	github.com/ioloop/ioloop v0.0.0-00010101000000-000000000000
 	github.com/lesismal/llib v1.2.2
 	github.com/lesismal/nbio v1.6.8

@@ -25,7 +25,9 @@ var ErrHijackUnsupported = errors.New("http1: Hijack is not supported on an even
 // Adapter runs a net/http Handler: each request is handed to a worker pool
 // goroutine with an ordinary *http.Request and http.ResponseWriter, so the
 // standard ServeMux, routers and middleware work unchanged. Create it with
-// Adapt; set the fields before serving.
+// Adapt; set the fields before serving. On an HTTPS server (Server.TLSConfig)
+// the http.Request's TLS field holds a copy of the connection's state, so
+// that "r.TLS != nil" tells HTTPS requests apart as with net/http.
 //
 // The request body is an io.Reader fed from the loop through a buffer of
 // BodyBuffer bytes: when it is full the connection stops reading the body
@@ -135,6 +137,10 @@ func (a *Adapter) request(r *Request) (*http.Request, error) {
 		RequestURI: target,
 		RemoteAddr: r.RemoteAddr().String(),
 		Close:      !r.KeepAlive(),
+	}
+	if st := r.TLS(); st != nil {
+		cp := *st // the handler's goroutine keeps it past the response
+		req.TLS = &cp
 	}
 	if req.Host == "" {
 		req.Host = u.Host

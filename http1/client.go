@@ -44,7 +44,9 @@ package http1
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -112,6 +114,13 @@ var (
 	ErrUnsolicited = errors.New("http1: unsolicited response on an idle connection")
 	// ErrBodyClosed: Read on a streamed body after Close.
 	ErrBodyClosed = errors.New("http1: read on a closed response body")
+	// ErrTruncated: an https response whose body ends with the connection
+	// (no Content-Length, not chunked) ended with the server's FIN but
+	// without a TLS close_notify, so the body may have been cut by an
+	// attacker or a broken peer (Conn.Truncated). It wraps
+	// ioloop.ErrTLSTruncated, which a FIN in the middle of a record gives
+	// too, and so io.ErrUnexpectedEOF.
+	ErrTruncated = fmt.Errorf("http1: server closed the TLS connection without close_notify, the body may be cut: %w", ioloop.ErrTLSTruncated)
 )
 
 // ResponseError is a response that broke the protocol (a bad status line,
@@ -136,7 +145,13 @@ func (e *ResponseError) Is(target error) bool { return target == ErrBadResponse 
 // request and do not change them afterwards; every method is safe from any
 // goroutine (DoContext blocks and must not be called from a loop callback).
 //
-// Only "http" URLs are served (no TLS). Host names are resolved when a
+// URLs are "http://" or "https://". An https connection does a TLS
+// handshake (ioloop.Group.DialTLS: the standard crypto/tls, run as the loop's
+// handshakes are) with TLSConfig before its first request; the certificate
+// is verified unless TLSConfig says otherwise, and a handshake that fails
+// (a certificate that does not verify, say) is the request's error, which
+// matches ioloop.ErrTLSHandshake with errors.Is and crypto/tls's or
+// crypto/x509's error with errors.As. Host names are resolved when a
 // connection is dialed, which may block: on the goroutine that called Do,
 // or on a loop when a request that waited for a connection, a retry or a
 // redirect needs a new one. Use URLs with IP addresses from loop callbacks,
@@ -148,6 +163,17 @@ type Client struct {
 	// the runtime's poller, so the goroutine it woke runs at once instead
 	// of waiting for the thread the loop would keep in epoll_wait.
 	Group *ioloop.Group
+
+	// TLSConfig configures the TLS of https connections: RootCAs,
+	// InsecureSkipVerify, Certificates (a client certificate), a
+	// ClientSessionCache for resumption, ... Default nil: the system's
+	// roots, verification on. Each host gets a copy with ServerName set to
+	// the URL's host (for SNI and verification) unless the config sets one,
+	// and NextProtos set to "http/1.1" (ALPN); the config must not change
+	// afterwards. Connections to one host:port over http and over https are
+	// pooled apart. DialTimeout bounds the connect; the handshake is
+	// bounded by the Group's Options.HandshakeTimeout.
+	TLSConfig *tls.Config
 
 	// MaxConnsPerHost bounds the connections to one host; requests past it
 	// wait for a connection. Default 64.
@@ -183,13 +209,15 @@ type Client struct {
 	MaxBodyBytes int64
 	// Redirect decides whether to follow a redirect (301, 302, 303, 307,
 	// 308 with a Location). n is the number of redirects followed so far.
+	// The Location may change the scheme (http to https, or back): the
+	// policy sees it in the response's Location header.
 	// It runs on the connection's loop and must not block. Default nil: no
 	// redirect is followed; the 3xx response is returned.
 	Redirect func(resp *Response, n int) bool
 
 	once   sync.Once
 	mu     sync.Mutex
-	hosts  map[string]*hostPool
+	hosts  map[poolKey]*hostPool
 	closed bool
 	// closedFlag mirrors closed for the loops, which must not take mu.
 	closedFlag atomic.Bool
@@ -208,7 +236,7 @@ type Client struct {
 
 func (cl *Client) init() {
 	cl.once.Do(func() {
-		cl.hosts = make(map[string]*hostPool)
+		cl.hosts = make(map[poolKey]*hostPool)
 		cl.xpool.New = func() any {
 			x := &clientExchange{cl: cl}
 			x.headerTimeoutFn = x.onHeaderTimeout
@@ -263,7 +291,8 @@ type Field struct {
 type ClientRequest struct {
 	// Method is the request method. Default "GET".
 	Method string
-	// URL is an absolute "http://host[:port]/path?query" URL.
+	// URL is an absolute "http://host[:port]/path?query" or
+	// "https://host[:port]/path?query" URL.
 	URL string
 	// Header holds extra header fields, sent in order. Host, Connection,
 	// Content-Length and Transfer-Encoding are written by the client and
@@ -430,15 +459,20 @@ func (cl *Client) NumConns() int {
 	return n
 }
 
-// splitURL splits an absolute http URL into its authority and its
-// request-target without allocating (except for a target that starts with
-// '?').
-func splitURL(u string) (host, target string, err error) {
-	const scheme = "http://"
-	if len(u) < len(scheme) || !equalFoldString(u[:len(scheme)], scheme) {
-		return "", "", errors.New("http1: unsupported URL (want http://host/...): " + strconv.Quote(u))
+// splitURL splits an absolute http or https URL into its scheme (secure is
+// true for https), its authority and its request-target without allocating
+// (except for a target that starts with '?').
+func splitURL(u string) (secure bool, host, target string, err error) {
+	const plain, tls = "http://", "https://"
+	var rest string
+	switch {
+	case len(u) >= len(plain) && equalFoldString(u[:len(plain)], plain):
+		rest = u[len(plain):]
+	case len(u) >= len(tls) && equalFoldString(u[:len(tls)], tls):
+		secure, rest = true, u[len(tls):]
+	default:
+		return false, "", "", errors.New("http1: unsupported URL (want http:// or https://host/...): " + strconv.Quote(u))
 	}
-	rest := u[len(scheme):]
 	if i := indexByte(rest, '#'); i >= 0 {
 		rest = rest[:i]
 	}
@@ -451,11 +485,11 @@ func splitURL(u string) (host, target string, err error) {
 	}
 	host, target = rest[:end], rest[end:]
 	if host == "" || indexByte(host, '@') >= 0 {
-		return "", "", errors.New("http1: URL without a usable host: " + strconv.Quote(u))
+		return false, "", "", errors.New("http1: URL without a usable host: " + strconv.Quote(u))
 	}
 	for i := 0; i < len(target); i++ {
 		if c := target[i]; c <= ' ' || c == 0x7f {
-			return "", "", errors.New("http1: URL with a control character or space: " + strconv.Quote(u))
+			return false, "", "", errors.New("http1: URL with a control character or space: " + strconv.Quote(u))
 		}
 	}
 	switch {
@@ -464,7 +498,7 @@ func splitURL(u string) (host, target string, err error) {
 	case target[0] == '?':
 		target = "/" + target
 	}
-	return host, target, nil
+	return secure, host, target, nil
 }
 
 func indexByte(s string, c byte) int {
@@ -476,10 +510,14 @@ func indexByte(s string, c byte) int {
 	return -1
 }
 
-// dialAddress adds the default port 80 to an authority without one.
-func dialAddress(host string) string {
+// dialAddress adds the default port (80, or 443 when secure) to an
+// authority without one.
+func dialAddress(host string, secure bool) string {
 	if i := lastIndexByte(host, ':'); i >= 0 && lastIndexByte(host, ']') < i {
 		return host
+	}
+	if secure {
+		return host + ":443"
 	}
 	return host + ":80"
 }

@@ -30,6 +30,7 @@ type clientConn struct {
 	closed    bool
 	uses      int  // responses completed on it
 	sockGone  bool // OnClose ran
+	noRetry   bool // the TLS handshake failed: no exchange is retried
 }
 
 // OnOpen writes the requests queued while connecting.
@@ -68,6 +69,12 @@ func (cc *clientConn) OnEOF(c *ioloop.Conn) {
 	x := cc.queue[0]
 	if x.headDone {
 		done, err := cc.p.EOF()
+		if done && err == nil && c.Truncated() {
+			// A close-delimited body over TLS ended by a FIN alone: not
+			// the end the server meant, maybe a cut (RFC 8446 6.1).
+			cc.fail(ErrTruncated, nil)
+			return
+		}
 		if done && err == nil {
 			cc.complete(x, false)
 			if len(cc.queue) == 0 {
@@ -100,6 +107,11 @@ func (cc *clientConn) OnClose(c *ioloop.Conn, err error) {
 		err = ErrDialTimeout
 	case errors.Is(err, ioloop.ErrIdleTimeout):
 		err = ErrIdleConnTimeout
+	case errors.Is(err, ioloop.ErrTLSHandshake):
+		// Another connection would most likely fail the same way: the
+		// exchanges get this error, not a retry.
+		cc.noRetry = true
+		err = fmt.Errorf("http1: connection to %s: %w", cc.hp.addr, err)
 	default:
 		err = fmt.Errorf("http1: connection to %s: %w", cc.hp.addr, err)
 	}
@@ -147,7 +159,7 @@ func (cc *clientConn) abort(x *clientExchange, xerr, err error, retry retryPolic
 		switch {
 		case y == x:
 			y.finish(xerr)
-		case !y.retried && y.replayable() && (i >= written && !(i == written && cc.streaming) || retry != nil && retry(y, i)):
+		case !y.retried && !cc.noRetry && y.replayable() && (i >= written && !(i == written && cc.streaming) || retry != nil && retry(y, i)):
 			y.retried = true
 			y.detachConn()
 			cc.hp.cl.dispatch(y)

@@ -37,12 +37,12 @@ func (cl *Client) start(req *ClientRequest, ctx context.Context, fn completer, g
 		x.finish(ErrNoGroup)
 		return
 	}
-	host, target, err := splitURL(req.URL)
+	secure, host, target, err := splitURL(req.URL)
 	if err != nil {
 		x.finish(err)
 		return
 	}
-	x.host, x.target = host, target
+	x.secure, x.host, x.target = secure, host, target
 	if err := checkRequest(x.method, req.Header); err != nil {
 		x.finish(err)
 		return
@@ -88,6 +88,7 @@ type clientExchange struct {
 	resp                 *Response
 	buf                  []byte
 	redirects            int
+	secure               bool // https
 	retried              bool
 	headDone             bool
 	keepAlive            bool
@@ -407,19 +408,23 @@ func (x *clientExchange) followRedirect() bool {
 	if len(loc) == 0 || !cl.Redirect(r, x.redirects) {
 		return false
 	}
-	base, err := url.Parse("http://" + x.host + x.target)
+	scheme := "http://"
+	if x.secure {
+		scheme = "https://"
+	}
+	base, err := url.Parse(scheme + x.host + x.target)
 	if err != nil {
 		return false
 	}
 	next, err := base.Parse(string(loc))
-	if err != nil || next.Scheme != "http" || next.Host == "" {
+	if err != nil || next.Scheme != "http" && next.Scheme != "https" || next.Host == "" {
 		return false
 	}
 	x.redirects++
 	if r.StatusCode == 303 || (r.StatusCode == 301 || r.StatusCode == 302) && x.method == "POST" {
 		x.method, x.body = "GET", nil
 	}
-	x.host, x.target = next.Host, next.RequestURI()
+	x.secure, x.host, x.target = next.Scheme == "https", next.Host, next.RequestURI()
 	x.retried = false
 	r.reset()
 	x.finished.Store(false)

@@ -19,12 +19,17 @@ import (
 	"time"
 
 	"github.com/ioloop/ioloop"
+	"github.com/ioloop/ioloop/internal/selfsigned"
 )
 
 // startNginx runs nginx (Debian package nginx-light or nginx) on a free
 // 127.0.0.1 port with a generated configuration, and returns its base URL.
 // The test is skipped when nginx is not installed.
-func startNginx(t *testing.T) string {
+func startNginx(t *testing.T) string { return startNginxTLS(t, nil) }
+
+// startNginxTLS is startNginx serving HTTPS with cert when it is not nil
+// (the base URL is then "https://...").
+func startNginxTLS(t *testing.T, cert *selfsigned.Cert) string {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
@@ -48,6 +53,18 @@ func startNginx(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(www, "big.txt"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	listen, scheme := addr, "http://"
+	if cert != nil {
+		cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		if err := os.WriteFile(cf, cert.CertPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(kf, cert.KeyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		listen = fmt.Sprintf("%s ssl; ssl_certificate %s; ssl_certificate_key %s; ssl_protocols TLSv1.2 TLSv1.3", addr, cf, kf)
+		scheme = "https://"
+	}
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
 worker_processes 1;
@@ -70,7 +87,7 @@ http {
 		location = /empty { return 204; }
 	}
 }
-`, dir, addr)
+`, dir, listen)
 	cf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -98,7 +115,7 @@ http {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return "http://" + addr
+	return scheme + addr
 }
 
 // TestClientNginx runs the client against nginx: keep-alive, a large

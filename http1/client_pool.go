@@ -1,17 +1,31 @@
 package http1
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
 	"sync"
 	"time"
+
+	"github.com/ioloop/ioloop"
 )
+
+// poolKey names a hostPool: the URL's authority and its scheme, so that
+// http and https to one host:port never share a connection. (The TLS
+// configuration is the Client's: one per pool set.)
+type poolKey struct {
+	host   string
+	secure bool
+}
 
 // hostPool holds the connections to one host. Every field after mu is
 // guarded by mu.
 type hostPool struct {
-	cl   *Client
-	host string // authority as in the URL (the Host header)
-	addr string // dial address with a port
+	cl     *Client
+	host   string      // authority as in the URL (the Host header)
+	addr   string      // dial address with a port
+	secure bool        // https
+	tls    *tls.Config // the https connections' config (ServerName, ALPN set)
 
 	mu      sync.Mutex
 	total   int           // connections open or opening
@@ -27,25 +41,48 @@ const (
 	listPartial
 )
 
-// pool returns the host's pool, creating it.
-func (cl *Client) pool(host string) (*hostPool, error) {
+// pool returns the pool of host over http or https (secure), creating it.
+func (cl *Client) pool(host string, secure bool) (*hostPool, error) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if cl.closed {
 		return nil, ErrClientClosed
 	}
-	hp := cl.hosts[host]
+	key := poolKey{host: host, secure: secure}
+	hp := cl.hosts[key]
 	if hp == nil {
-		hp = &hostPool{cl: cl, host: host, addr: dialAddress(host)}
-		cl.hosts[host] = hp
+		hp = &hostPool{cl: cl, host: host, addr: dialAddress(host, secure), secure: secure}
+		if secure {
+			hp.tls = cl.hostTLS(hp.addr)
+		}
+		cl.hosts[key] = hp
 	}
 	return hp, nil
+}
+
+// hostTLS returns the config of the https connections to addr: a copy of
+// TLSConfig with ServerName (unless it has one) and ALPN set.
+func (cl *Client) hostTLS(addr string) *tls.Config {
+	var c *tls.Config
+	if cl.TLSConfig != nil {
+		c = cl.TLSConfig.Clone()
+	} else {
+		c = &tls.Config{}
+	}
+	if c.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			c.ServerName = host
+		}
+	}
+	// Only HTTP/1.1 is spoken here: offering h2 would let a server pick it.
+	c.NextProtos = []string{"http/1.1"}
+	return c
 }
 
 // dispatch gives x a connection of its host's pool, dialing one if needed,
 // or queues it until one is free. Any goroutine.
 func (cl *Client) dispatch(x *clientExchange) {
-	hp, err := cl.pool(x.host)
+	hp, err := cl.pool(x.host, x.secure)
 	if err != nil {
 		x.finish(err)
 		return
@@ -136,10 +173,17 @@ func (hp *hostPool) unlist(cc *clientConn) {
 	cc.list = listNone
 }
 
-// dial opens a connection for x (which cc already counts). The host name is
-// resolved on this goroutine.
+// dial opens a connection for x (which cc already counts): over TLS for
+// https, whose handshake then runs before OnOpen. The host name is resolved
+// on this goroutine.
 func (hp *hostPool) dial(cc *clientConn, x *clientExchange) {
-	c, err := hp.cl.Group.Dial("tcp", hp.addr, cc, hp.cl.dialTimeout())
+	var c *ioloop.Conn
+	var err error
+	if hp.secure {
+		c, err = hp.cl.Group.DialTLS("tcp", hp.addr, hp.tls, cc, hp.cl.dialTimeout())
+	} else {
+		c, err = hp.cl.Group.Dial("tcp", hp.addr, cc, hp.cl.dialTimeout())
+	}
 	hp.mu.Lock()
 	if err != nil {
 		cc.gone = true

@@ -40,7 +40,7 @@ func TestClientDialError(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "http1: ") {
 		t.Fatalf("got %v, want an http1 connect error", err)
 	}
-	for _, u := range []string{"https://x/", "http:///p", "http://a b/", "ftp://x"} {
+	for _, u := range []string{"https:///p", "http:///p", "http://a b/", "ftp://x"} {
 		if _, err := cl.DoContext(context.Background(), &ClientRequest{URL: u}); err == nil {
 			t.Errorf("%q: no error", u)
 		}
@@ -48,21 +48,36 @@ func TestClientDialError(t *testing.T) {
 }
 
 func TestSplitURL(t *testing.T) {
-	for _, tc := range []struct{ in, host, target string }{
+	for _, tc := range []struct {
+		in, host, target string
+		secure           bool
+	}{
 		{in: "http://a", host: "a", target: "/"},
 		{in: "http://a:81/x?y#z", host: "a:81", target: "/x?y"},
 		{in: "HTTP://[::1]:8080?q=1", host: "[::1]:8080", target: "/?q=1"},
+		{in: "https://a", host: "a", target: "/", secure: true},
+		{in: "HTTPS://[::1]:8443/x?q=1", host: "[::1]:8443", target: "/x?q=1", secure: true},
 	} {
-		h, tg, err := splitURL(tc.in)
-		if err != nil || h != tc.host || tg != tc.target {
-			t.Errorf("%q: %q %q %v", tc.in, h, tg, err)
+		sec, h, tg, err := splitURL(tc.in)
+		if err != nil || h != tc.host || tg != tc.target || sec != tc.secure {
+			t.Errorf("%q: %v %q %q %v", tc.in, sec, h, tg, err)
 		}
 	}
-	for _, tc := range []struct{ in, want string }{
+	for _, u := range []string{"httpx://a/", "https:/a/", "ftp://a/", "https://"} {
+		if _, _, _, err := splitURL(u); err == nil {
+			t.Errorf("%q: no error", u)
+		}
+	}
+	for _, tc := range []struct {
+		in     string
+		secure bool
+		want   string
+	}{
 		{in: "a", want: "a:80"}, {in: "a:1", want: "a:1"}, {in: "[::1]", want: "[::1]:80"}, {in: "[::1]:2", want: "[::1]:2"},
+		{in: "a", secure: true, want: "a:443"}, {in: "[::1]", secure: true, want: "[::1]:443"}, {in: "a:80", secure: true, want: "a:80"},
 	} {
-		if got := dialAddress(tc.in); got != tc.want {
-			t.Errorf("dialAddress(%q) = %q", tc.in, got)
+		if got := dialAddress(tc.in, tc.secure); got != tc.want {
+			t.Errorf("dialAddress(%q, %v) = %q", tc.in, tc.secure, got)
 		}
 	}
 }

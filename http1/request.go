@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"unsafe"
 
@@ -184,6 +185,26 @@ func (r *Request) Conn() *ioloop.Conn { return r.x.cs.c }
 
 // RemoteAddr returns the client's address without allocating. Loop only.
 func (r *Request) RemoteAddr() netip.AddrPort { return r.x.cs.c.RemoteAddrPort() }
+
+// TLS returns the TLS state of the connection the request arrived on
+// (version, cipher suite, ALPN protocol, SNI server name, the client's
+// certificates, resumption), or nil when it came over plain HTTP, like
+// net/http's Request.TLS. The state is copied on the first call during a
+// request and kept with the request, so later calls cost nothing; the
+// pointer is valid until the response ends (as the Request is), and the
+// state must not be modified. Plain HTTP: no allocation; TLS: none either
+// (the copy lives in the request's pooled state). Loop only.
+func (r *Request) TLS() *tls.ConnectionState {
+	x := r.x
+	if !x.tlsSet {
+		st, ok := x.cs.c.ConnectionState()
+		if !ok {
+			return nil
+		}
+		x.tlsState, x.tlsSet = st, true
+	}
+	return &x.tlsState
+}
 
 // ReadBody asks for the body: h.OnBody is called on the loop with the body's
 // pieces as they arrive, the last call with last set (a request without a

@@ -3,10 +3,10 @@
 // response bodies streamed with the connection's backpressure, and two
 // handler forms — a native one that runs on the loop and allocates nothing
 // per request, and Adapt, which runs any net/http Handler on a worker pool.
-// The Client (see client.go's contract) pools connections per host on the
-// same loops and answers with futures (Client.Do) or with a lent response
-// and no allocation (Client.DoFunc). ResponseWriter.Upgrade hands a
-// connection to another protocol (the websocket package uses it).
+// The Client (see client.go's contract) pools connections per host (http
+// and https) on the same loops and answers with futures (Client.Do) or with
+// a lent response and no allocation (Client.DoFunc). ResponseWriter.Upgrade
+// hands a connection to another protocol (the websocket package uses it).
 //
 // # Serving
 //
@@ -16,6 +16,26 @@
 //		w.WriteString("Hello, World!")
 //	})}
 //	ln, _ := s.Listen(g, "tcp", "127.0.0.1:8080")
+//
+// # HTTPS
+//
+// A Server with TLSConfig serves HTTPS (ioloop.Group.ListenTLS: the
+// standard crypto/tls, handshakes on a bounded pool of goroutines, records
+// on the loop); "http/1.1" is offered in ALPN:
+//
+//	cert, _ := tls.LoadX509KeyPair("cert.pem", "key.pem")
+//	s := &http1.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+//	ln, _ := s.Listen(g, "tcp", "127.0.0.1:8443")
+//
+// Request.TLS returns the connection's TLS state (nil over plain HTTP), as
+// the Adapter's http.Request.TLS does for net/http handlers. A connection
+// whose handshake fails never reaches the Handler: it closes, and the
+// Group's TLSStats counts it. The Client requests "https://" URLs,
+// verifying the server's certificate (Client.TLSConfig sets the roots, a
+// client certificate, ...), and pools them apart from "http://" ones:
+//
+//	cl := &http1.Client{Group: g, TLSConfig: &tls.Config{RootCAs: pool}}
+//	resp, err := cl.DoContext(ctx, &http1.ClientRequest{URL: "https://example.com/"})
 //
 // # Native handlers
 //
@@ -75,8 +95,10 @@ package http1
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,6 +167,14 @@ type Server struct {
 	// 0: no limit, since bodies are streamed and cost no memory here; a
 	// limit belongs to the handler's semantics.
 	MaxBodyBytes int64
+
+	// TLSConfig, when set, makes Listen serve HTTPS: every connection does
+	// a TLS handshake with it first (ioloop.Group.ListenTLS: the standard
+	// crypto/tls on the loop). "http/1.1" is added to a copy's NextProtos
+	// when the list lacks it (an empty list too), so that clients offering
+	// ALPN agree on it; a client that offers only other protocols (h2
+	// alone) fails its handshake, as crypto/tls does on no overlap.
+	TLSConfig *tls.Config
 
 	// ReadHeaderTimeout bounds the time from the first byte of a request to
 	// the end of its head; past it the client gets 408 and a close.
@@ -263,7 +293,13 @@ func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Liste
 		return nil, ErrServerClosed
 	}
 	s.mu.Unlock()
-	ln, err := g.Listen(network, address, connHandler{s})
+	var ln *ioloop.Listener
+	var err error
+	if s.TLSConfig != nil {
+		ln, err = g.ListenTLS(network, address, serverTLS(s.TLSConfig), connHandler{s})
+	} else {
+		ln, err = g.Listen(network, address, connHandler{s})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +307,17 @@ func (s *Server) Listen(g *ioloop.Group, network, address string) (*ioloop.Liste
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
 	return ln, nil
+}
+
+// serverTLS returns config with "http/1.1" among its ALPN protocols (an
+// empty list too: without it a client offering ALPN gets none).
+func serverTLS(config *tls.Config) *tls.Config {
+	if slices.Contains(config.NextProtos, "http/1.1") {
+		return config
+	}
+	config = config.Clone()
+	config.NextProtos = append(config.NextProtos, "http/1.1")
+	return config
 }
 
 // NumConns returns the number of open connections the server holds. Safe

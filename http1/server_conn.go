@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"crypto/tls"
 	"time"
 
 	"github.com/ioloop/ioloop"
@@ -22,10 +23,12 @@ type exchange struct {
 	bodyPaused   bool
 	continueSent bool
 	headCopy     []byte
-	onAbort      func(error) // the connection ended before the response did
-	onDrain      func(int)   // the adapter waits for the queue to drain
-	onPeerEOF    func()      // the client finished sending while the response is open
-	drainWait    int         // bytes onDrain gives back
+	onAbort      func(error)         // the connection ended before the response did
+	onDrain      func(int)           // the adapter waits for the queue to drain
+	onPeerEOF    func()              // the client finished sending while the response is open
+	drainWait    int                 // bytes onDrain gives back
+	tlsState     tls.ConnectionState // Request.TLS's copy, when tlsSet
+	tlsSet       bool
 }
 
 // Connection phases.

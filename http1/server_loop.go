@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"crypto/tls"
 	"time"
 
 	"github.com/ioloop/ioloop"
@@ -118,6 +119,7 @@ func (ls *loopState) getExchange(cs *conn) *exchange {
 	x.w.reset(x)
 	x.bodyTaken, x.bodyDone, x.bodyPaused, x.continueSent = false, false, false, false
 	x.dead = false
+	x.tlsSet = false
 	return x
 }
 
@@ -130,6 +132,9 @@ func (ls *loopState) putExchange(x *exchange) {
 	x.upNext = nil
 	x.req.hdr.buf = nil
 	x.req.tr.reset()
+	if x.tlsSet {
+		x.tlsState, x.tlsSet = tls.ConnectionState{}, false // drop the certificates
+	}
 	if cap(x.w.body) > maxKeptBuffers {
 		x.w.body = nil
 	}

@@ -3,6 +3,7 @@ package websocket_test
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -20,7 +21,7 @@ import (
 )
 
 // browserServer serves the page, its script and the WebSocket endpoints of
-// checks.js, recording what each connection (named by the id in its query)
+// checks.js (and of wss.js, over HTTPS when it has a TLS configuration), recording what each connection (named by the id in its query)
 // received and how it ended:
 //
 //	/ws/echo?mode=plain|deflate|nocontext  echo, subprotocols ioloop.v1, ioloop.v2
@@ -41,6 +42,7 @@ type browserConn struct {
 	msgs       []serverMsg
 	compressed bool
 	protocol   string
+	tls        tls.ConnectionState // Version 0: no TLS
 	closed     *websocket.CloseError
 	done       chan struct{}
 }
@@ -51,7 +53,7 @@ type serverMsg struct {
 	sha string
 }
 
-func startBrowserServer(t *testing.T, page, script []byte) *browserServer {
+func startBrowserServer(t *testing.T, page, script []byte, tlsCfg *tls.Config) *browserServer {
 	t.Helper()
 	g, err := ioloop.New(ioloop.Options{
 		Loops: 2, HighWater: 40 << 20, LowWater: 1 << 20, MaxOutput: 64 << 20,
@@ -75,7 +77,7 @@ func startBrowserServer(t *testing.T, page, script []byte) *browserServer {
 		"/ws/keepalive":      {Config: websocket.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 2 * time.Second, Compression: true}},
 	}
 	bs := &browserServer{conns: map[string]*browserConn{}, refused: map[string]int{}}
-	srv := &http1.Server{Handler: http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
+	srv := &http1.Server{TLSConfig: tlsCfg, Handler: http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
 		path := string(r.Path())
 		switch path {
 		case "/":
@@ -161,6 +163,7 @@ type browserHandler struct {
 func (h *browserHandler) OnOpen(c *websocket.Conn) {
 	h.bs.mu.Lock()
 	h.bc.compressed, h.bc.protocol = c.Compressed(), c.Subprotocol()
+	h.bc.tls, _ = c.NetConn().ConnectionState()
 	h.bs.mu.Unlock()
 }
 

@@ -59,14 +59,14 @@ func TestChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs := startBrowserServer(t, page, script)
+	bs := startBrowserServer(t, page, script, nil)
 	tp := startTap(t, bs.addr)
 
 	_, directPort, _ := net.SplitHostPort(bs.addr)
 	pageURL := "http://" + tp.addr + "/?direct=" + directPort
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 280*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "browser.mjs"), pageURL, chromium, "120000")
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "browser.mjs"), pageURL, chromium, "250000")
 	// On the time-out, SIGTERM lets playwright close the browser it started.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second

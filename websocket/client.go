@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"net"
@@ -37,8 +38,17 @@ type Dialer struct {
 	// Header holds extra request header fields (not the ones the handshake
 	// sets itself).
 	Header http.Header
-	// Timeout bounds the connect and the handshake together. Default 10 s.
+	// Timeout bounds the connect, the TLS handshake (wss) and the
+	// WebSocket handshake together. Default 10 s. (The group's
+	// ioloop.Options.HandshakeTimeout bounds the TLS handshake too.)
 	Timeout time.Duration
+	// TLSConfig configures the TLS client of wss:// URLs (RootCAs,
+	// InsecureSkipVerify, client certificates, ...); nil is the zero
+	// tls.Config: the server's certificate is verified against the
+	// system's roots. Each Dial uses a copy: ServerName, when empty, is
+	// the URL's host (for SNI and verification), and NextProtos, when
+	// empty, offers ALPN "http/1.1". Unused for ws:// URLs.
+	TLSConfig *tls.Config
 }
 
 // clientHandshake is the state of a client connection until the 101.
@@ -49,6 +59,8 @@ type clientHandshake struct {
 	p       *async.Promise[*Conn]
 	exec    loopExecutor
 	timeout time.Duration
+	start   time.Time    // when Dial began: Timeout counts from it
+	ic      *ioloop.Conn // the dialed connection, before OnOpen (wss)
 	timer   ioloop.Timer
 	failed  bool
 	parser  httpparse.Parser // reads the response head, as the http1 client does
@@ -62,30 +74,51 @@ func newClientHandshake(d *Dialer, accept string) *clientHandshake {
 	return hs
 }
 
-// Dial connects to rawURL ("ws://host:port/path"; "wss" is not supported:
-// the loop speaks no TLS) on one of g's loops, sends the opening handshake
-// and checks the server's answer (RFC 6455 4.1): status 101, "Upgrade:
-// websocket", "Connection: upgrade", the right Sec-WebSocket-Accept, a
-// subprotocol among those offered and a permessage-deflate response that
-// matches the offer. The response head is read as strictly as the http1
-// client reads responses (RFC 9112: CRLF line ends, no obs-fold) and may
-// be 8 KiB long at most. The future settles with the open connection (after
-// h.OnOpen ran) or the error; its continuations run on the connection's loop,
-// or, when Dial fails before a connection exists (a bad URL, a refused
-// dial), on the group's first loop. A host name is resolved on the calling
-// goroutine. It allocates the connection and the request. Safe from any
-// goroutine.
+// Dial connects to rawURL ("ws://host:port/path", or "wss://host:port/path"
+// for WebSocket over TLS; the port defaults to 80 and 443) on one of g's
+// loops, sends the opening handshake and checks the server's answer (RFC
+// 6455 4.1): status 101, "Upgrade: websocket", "Connection: upgrade", the
+// right Sec-WebSocket-Accept, a subprotocol among those offered and a
+// permessage-deflate response that matches the offer. The response head is
+// read as strictly as the http1 client reads responses (RFC 9112: CRLF
+// line ends, no obs-fold) and may be 8 KiB long at most.
+//
+// A wss:// URL first does a TLS handshake with TLSConfig (see there) on
+// ioloop's handshake pool (ioloop.Group.DialTLS); the WebSocket connection
+// then runs on the loop as a ws:// one does, its frames encrypted by the
+// loop. A failed TLS handshake (an untrusted or mismatched certificate, a
+// server that speaks no TLS) fails the future with an error that wraps
+// ioloop.ErrTLSHandshake (errors.Is), and h.OnOpen never runs.
+//
+// The future settles with the open connection (after h.OnOpen ran) or the
+// error; its continuations run on the connection's loop, or, when Dial
+// fails before a connection exists (a bad URL, a refused dial), on the
+// group's first loop. A host name is resolved on the calling goroutine. It
+// allocates the connection and the request (and, for wss, a copy of
+// TLSConfig). Safe from any goroutine.
 func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*Conn] {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return failDial(g, errors.New("websocket: dial: "+err.Error()))
 	}
-	if u.Scheme != "ws" && u.Scheme != "http" {
+	var secure bool
+	switch u.Scheme {
+	case "ws", "http":
+	case "wss", "https":
+		secure = true
+	default:
 		return failDial(g, errors.New("websocket: dial: unsupported scheme "+u.Scheme))
+	}
+	if secure && u.Hostname() == "" {
+		return failDial(g, errors.New("websocket: dial: no host in "+rawURL+" (TLS verifies the host's name)"))
 	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
+		port := "80"
+		if secure {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	var key [16]byte
 	_, _ = rand.Read(key[:])
@@ -99,12 +132,59 @@ func (d *Dialer) Dial(g *ioloop.Group, rawURL string, h Handler) *async.Future[*
 		timeout = 10 * time.Second
 	}
 	hs.timeout = timeout
+	hs.start = time.Now()
 	hs.exec.first = g.Loops()[0]
 	hs.p = async.NewPromise[*Conn](&hs.exec)
-	if _, err := g.Dial("tcp", host, (*loopHandler)(c), timeout); err != nil {
+	if !secure {
+		if _, err := g.Dial("tcp", host, (*loopHandler)(c), timeout); err != nil {
+			return failDial(g, err)
+		}
+		return hs.p.Future()
+	}
+	ic, err := g.DialTLS("tcp", host, d.tlsConfig(u), (*loopHandler)(c), timeout)
+	if err != nil {
 		return failDial(g, err)
 	}
+	// The TLS handshake runs before OnOpen: bound it by what is left of
+	// Timeout too (Options.HandshakeTimeout may be longer).
+	ic.Loop().Execute(async.TaskFunc(func() { hs.watch(c, ic) }))
 	return hs.p.Future()
+}
+
+// tlsConfig returns the copy of d.TLSConfig one wss Dial uses: ServerName
+// from u when it has none, ALPN "http/1.1" when it offers nothing.
+func (d *Dialer) tlsConfig(u *url.URL) *tls.Config {
+	cfg := d.TLSConfig.Clone()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	if len(cfg.NextProtos) == 0 {
+		cfg.NextProtos = []string{"http/1.1"}
+	}
+	return cfg
+}
+
+// watch bounds a wss connection's TLS handshake by the rest of Timeout:
+// unless OnOpen came first, a timer fails the dial when Timeout passes.
+// Runs on ic's loop.
+func (hs *clientHandshake) watch(c *Conn, ic *ioloop.Conn) {
+	if c.hs != hs || c.c != nil || hs.failed {
+		return // open already (open set its own timer), or over
+	}
+	hs.ic = ic
+	hs.timer = ic.Loop().AfterFunc(hs.left(), func() {
+		if c.hs == hs && c.c == nil {
+			hs.fail(c, errors.New("websocket: dial: TLS handshake timed out"))
+		}
+	})
+}
+
+// left is what is left of Timeout since Dial began (at least 1 ns).
+func (hs *clientHandshake) left() time.Duration {
+	return max(hs.timeout-time.Since(hs.start), 1)
 }
 
 // loopExecutor runs the dial future's continuations on the connection's
@@ -168,7 +248,9 @@ func (d *Dialer) request(u *url.URL, key string) []byte {
 func (hs *clientHandshake) open(c *Conn) {
 	_, _ = c.c.Write(hs.req)
 	hs.req = nil
-	hs.timer = c.c.Loop().AfterFunc(hs.timeout, func() {
+	hs.ic = nil
+	hs.timer.Stop() // watch's, for wss
+	hs.timer = c.c.Loop().AfterFunc(hs.left(), func() {
 		if c.hs == hs {
 			hs.fail(c, errors.New("websocket: handshake timed out"))
 		}
@@ -183,12 +265,16 @@ func (hs *clientHandshake) fail(c *Conn, err error) {
 	}
 	hs.failed = true
 	hs.timer.Stop()
-	if c.c != nil {
-		hs.exec.l.Store(c.c.Loop())
+	ic := c.c
+	if ic == nil {
+		ic = hs.ic // a wss connection still in its TLS handshake
+	}
+	if ic != nil {
+		hs.exec.l.Store(ic.Loop())
 	}
 	hs.p.Reject(err)
-	if c.c != nil && c.c.State() < ioloop.StateClosing {
-		_ = c.c.Abort()
+	if ic != nil && ic.State() < ioloop.StateClosing {
+		_ = ic.Abort()
 	}
 }
 

@@ -234,7 +234,7 @@ func TestDialContinuations(t *testing.T) {
 		loops[loopID(t, l)] = true
 	}
 
-	for _, url := range []string{"://bad", "wss://127.0.0.1:1/"} {
+	for _, url := range []string{"://bad", "ftp://127.0.0.1:1/", "wss:///nohost"} {
 		id, err := continuedOn(t, d.Dial(g, url, echoHandler{}))
 		if err == nil {
 			t.Fatalf("%s: dial succeeded", url)
@@ -244,8 +244,10 @@ func TestDialContinuations(t *testing.T) {
 		}
 	}
 	// A refused connect fails on the loop the connection was given.
-	if id, err := continuedOn(t, d.Dial(g, "ws://127.0.0.1:1/", echoHandler{})); err == nil || !loops[id] {
-		t.Fatalf("refused dial: %v, continuation on goroutine %d, not a loop", err, id)
+	for _, url := range []string{"ws://127.0.0.1:1/", "wss://127.0.0.1:1/"} {
+		if id, err := continuedOn(t, d.Dial(g, url, echoHandler{})); err == nil || !loops[id] {
+			t.Fatalf("%s: refused dial: %v, continuation on goroutine %d, not a loop", url, err, id)
+		}
 	}
 	for range 3 {
 		f := d.Dial(g, s.url, echoHandler{})

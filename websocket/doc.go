@@ -1,6 +1,6 @@
 // Package websocket is RFC 6455 WebSocket on ioloop's event loops: a server
-// upgrade from the http1 server, a client that dials through a Group, and
-// permessage-deflate (RFC 7692). Connections run their callbacks on the loop
+// upgrade from the http1 server, a client that dials through a Group, both
+// also over TLS (wss://), and permessage-deflate (RFC 7692). Connections run their callbacks on the loop
 // that owns the socket, share its read buffer and its output water marks, and
 // hold no goroutine of their own.
 //
@@ -13,10 +13,33 @@
 //		}
 //	})}
 //
+// The server speaks wss:// when the http1 server does HTTPS: set
+// http1.Server.TLSConfig (a certificate; ALPN "http/1.1" is added when the
+// config offers other protocols) and Listen. The TLS handshake runs before
+// the HTTP request is read (ioloop.Group.ListenTLS); the upgraded
+// connection keeps the same TLS session, and everything in this package
+// works on it as on TCP: frames are encrypted and decrypted by the loop,
+// SendPrepared and Broadcast encrypt the shared frame per connection, the
+// slow-consumer policies and the output budget count the queued records,
+// and the transport's graceful close after the close handshake sends
+// close_notify. c.NetConn().ConnectionState() (loop only) reports the TLS
+// version, cipher suite and peer certificates.
+//
 // # Dialing
 //
 //	f := (&websocket.Dialer{}).Dial(g, "ws://127.0.0.1:8080/ws", h)
 //	c, err := f.Await(ctx)
+//
+// A wss:// URL dials with TLS (ioloop.Group.DialTLS): Dialer.TLSConfig
+// sets the roots to trust (RootCAs), client certificates or
+// InsecureSkipVerify; verification is on by default, the name verified
+// and sent in SNI is the URL's host unless TLSConfig.ServerName says
+// otherwise, and the port defaults to 443. A certificate that does not
+// verify fails the dial's future with an error wrapping
+// ioloop.ErrTLSHandshake.
+//
+//	d := &websocket.Dialer{TLSConfig: &tls.Config{RootCAs: pool}}
+//	c, err := d.Dial(g, "wss://example.com/ws", h).Await(ctx)
 //
 // # Receiving
 //

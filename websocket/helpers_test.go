@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"io"
 	"log/slog"
@@ -35,6 +36,12 @@ type server struct {
 
 func newServer(t testing.TB, o ioloop.Options, up *websocket.Upgrader, h func() websocket.Handler) *server {
 	t.Helper()
+	return startServer(t, o, up, h, nil)
+}
+
+// startServer is newServer, serving HTTPS and wss:// when tlsCfg is set.
+func startServer(t testing.TB, o ioloop.Options, up *websocket.Upgrader, h func() websocket.Handler, tlsCfg *tls.Config) *server {
+	t.Helper()
 	if o.Loops == 0 {
 		o.Loops = 2
 	}
@@ -54,7 +61,7 @@ func newServer(t testing.TB, o ioloop.Options, up *websocket.Upgrader, h func() 
 			return
 		}
 		_, _ = up.Upgrade(w, r, h())
-	})}
+	}), TLSConfig: tlsCfg}
 	ln, err := s.srv.Listen(g, "tcp", "127.0.0.1:0")
 	if err != nil {
 		_ = g.Close()
@@ -62,6 +69,9 @@ func newServer(t testing.TB, o ioloop.Options, up *websocket.Upgrader, h func() 
 	}
 	s.addr = ln.Addr().String()
 	s.url = "ws://" + s.addr + "/ws"
+	if tlsCfg != nil {
+		s.url = "wss://" + s.addr + "/ws"
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -147,6 +157,13 @@ func dialRaw(t testing.TB, addr string, extraHeader string) *rawClient {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return upgradeRaw(t, nc, addr, extraHeader)
+}
+
+// upgradeRaw sends the opening handshake over nc (a TCP or TLS
+// connection) and checks the 101.
+func upgradeRaw(t testing.TB, nc net.Conn, addr string, extraHeader string) *rawClient {
+	t.Helper()
 	t.Cleanup(func() { _ = nc.Close() })
 	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
 	var key [16]byte

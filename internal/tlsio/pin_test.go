@@ -200,9 +200,10 @@ func TestDataBehindFinished(t *testing.T) {
 				t.Fatal(err)
 			}
 			reader.io.SetBlocking(false)
-			if n := reader.io.buffered(); n != 0 {
-				t.Fatalf("%d bytes left in the tlsio buffer: crypto/tls did not read the data with the Finished", n)
-			}
+			// Read stops at record boundaries, so the data record may
+			// still be here or already inside crypto/tls (TLS 1.3 reads
+			// a post-handshake record while it finishes): either way the
+			// first Read returns it without a Feed.
 			buf := make([]byte, 1024)
 			n, err := rconn.Read(buf)
 			if err != nil && err != ErrWouldBlock {

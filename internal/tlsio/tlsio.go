@@ -29,17 +29,20 @@
 // on. The tests of this package pin these behaviours of crypto/tls, and the
 // others this documentation names, for the Go release in use.
 //
-// Reading what tls.Conn.Read returns, the loop must expect data and an error
-// together: in TLS 1.2 crypto/tls reads an alert record that follows the
-// data it returns, so data then the whole close_notify gives (n, io.EOF) and
-// data then part of an alert record gives (n, ErrWouldBlock); in TLS 1.3
-// alerts travel encrypted and come with the next Read. It must expect data
-// that crypto/tls buffered during the handshake (application data that
-// arrived right behind the peer's Finished): the first Read after the
-// handshake returns it without a Feed. And it must take the output after
-// every tls.Conn.Read, not only after Write: Read handles the post-handshake
-// messages itself (TLS 1.3 session tickets, KeyUpdate), and a KeyUpdate that
-// requests one makes Read write the answer.
+// Read returns ciphertext only up to the end of the record it is in.
+// crypto/tls keeps the capacity of its raw input buffer for the life of
+// the connection and would otherwise pull in everything fed at once; this
+// way it holds one record at most. It also means crypto/tls never sees the
+// record behind the one it decrypts, so its TLS 1.2 shortcut that reads an
+// alert right behind data (returning data and an error together) does not
+// fire; the loop still accepts data together with an error from
+// tls.Conn.Read. The loop must expect data that crypto/tls buffered during
+// the handshake (application data right behind the peer's Finished): the
+// first Read after the handshake returns it without a Feed. And it must
+// take the output after every tls.Conn.Read, not only after Write: Read
+// handles the post-handshake messages itself (TLS 1.3 session tickets,
+// KeyUpdate), and a KeyUpdate that requests one makes Read write the
+// answer.
 //
 // Input. Feed copies into a buffer bounded by the maxInput given to New
 // (DefaultMaxInput when not positive) and returns how much it took; at the
@@ -118,6 +121,7 @@ type Conn struct {
 	mu       sync.Mutex
 	in       []byte // ciphertext not read yet is in[r:]
 	r        int
+	lent     bool // in is the loop's slice (Lend), not this Conn's buffer
 	maxIn    int
 	starved  bool // a Feed took less than it was given; the next Read that frees room wakes
 	eof      bool // SetEOF: io.EOF after in[r:]
@@ -127,9 +131,16 @@ type Conn struct {
 	blocking bool
 	deadline time.Time // read deadline
 
+	recLeft int     // bytes of the record Read is in that it has not returned yet
+	hdr     [5]byte // the next record's header bytes Read returned so far
+	hdrN    int
+
 	out  []byte // ciphertext written and not consumed is out[or:]
 	or   int
 	wake func()
+	sink func([]byte)
+
+	leave, enter func() // around a blocking Read's wait (SetGate)
 
 	signal chan struct{} // one slot: pokes a Read waiting in blocking mode
 
@@ -175,7 +186,7 @@ func (c *Conn) poke() {
 func (c *Conn) Feed(b []byte) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.eof || c.err != nil || c.closed || len(b) == 0 {
+	if c.eof || c.err != nil || c.closed || c.lent || len(b) == 0 {
 		return 0
 	}
 	if c.r > 0 {
@@ -191,6 +202,66 @@ func (c *Conn) Feed(b []byte) int {
 		c.poke()
 	}
 	return n
+}
+
+// Lend makes b the input, in place of the Conn's buffer: Read takes its
+// bytes from b directly, without the copy Feed makes, until Reclaim, which
+// the loop calls before b changes. Meant for the loop after the handshake,
+// when it calls tls.Conn.Read itself right after lending (no Read waits in
+// non-blocking mode, so Lend wakes none): ciphertext then
+// stays in the loop's read buffer, and only an incomplete record at its
+// end needs a home (Reclaim returns it). It panics when input is still
+// buffered (read it, or Take it, first). Feed takes nothing during a Lend.
+// Safe from any goroutine; meant for the loop side. No copy, no
+// allocation.
+func (c *Conn) Lend(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r < len(c.in) {
+		panic("tlsio: Lend with input buffered")
+	}
+	c.in, c.r, c.lent = b, 0, true
+}
+
+// Pending returns the bytes of input that Read has not returned yet
+// (fed or lent). Read stops at record ends, so after a tls.Conn.Read that
+// returned data, Pending() == 0 means crypto/tls holds no ciphertext
+// either: the loop can stop reading without the call that would only
+// return ErrWouldBlock. Safe from any goroutine; meant for the loop side.
+func (c *Conn) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.in) - c.r
+}
+
+// Reclaim ends a Lend and returns the bytes of the lent slice that Read did
+// not take: a suffix of it, which the loop keeps and lends again, in front
+// of what the socket delivers next. Without a Lend it returns nil. Safe
+// from any goroutine; meant for the loop side. No allocation.
+func (c *Conn) Reclaim() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.lent {
+		return nil
+	}
+	rest := c.in[c.r:]
+	c.in, c.r, c.lent = nil, 0, false
+	return rest
+}
+
+// Take empties the input buffer and returns the bytes that were in it and
+// not read, handing the buffer over to the caller: for the loop, which
+// moves them to its own buffers once the handshake is over and feeds by
+// Lend from then on. Safe from any goroutine; meant for the loop side.
+func (c *Conn) Take() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lent {
+		return nil
+	}
+	b := c.in[c.r:]
+	c.in, c.r = nil, 0
+	return b
 }
 
 // SetEOF records the peer's FIN: once the buffered input is read, Read
@@ -226,6 +297,11 @@ func (c *Conn) SetBlocking(blocking bool) {
 	c.mu.Lock()
 	c.blocking = blocking
 	c.poke()
+	if blocking && c.signal == nil {
+		c.signal = make(chan struct{}, 1)
+	} else if !blocking {
+		c.signal = nil // no Read waits in non-blocking mode: an idle Conn keeps no channel
+	}
 	c.mu.Unlock()
 }
 
@@ -270,6 +346,19 @@ func (c *Conn) Release() {
 	}
 }
 
+// Retained returns the capacity of the Conn's own input and output buffers
+// (a lent slice is not the Conn's): 0 once Release dropped them. Safe from
+// any goroutine.
+func (c *Conn) Retained() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := cap(c.out)
+	if !c.lent {
+		n += cap(c.in)
+	}
+	return n
+}
+
 // Closed reports whether crypto/tls closed the Conn (tls.Conn.Close, or a
 // cancelled handshake). Safe from any goroutine.
 func (c *Conn) Closed() bool {
@@ -289,7 +378,72 @@ func (c *Conn) EOFRead() bool {
 	return c.eofRead
 }
 
-// Read copies buffered ciphertext into p. With nothing buffered it returns
+// span returns how many bytes of avail (the unread input) Read may return:
+// up to the end of the record it is in, so that crypto/tls, which keeps
+// the capacity of its raw input buffer for good, never holds more than one
+// record of ciphertext however much the loop fed at once. Called with c.mu
+// held.
+func (c *Conn) span(avail []byte) int {
+	if c.recLeft > 0 {
+		return min(len(avail), c.recLeft)
+	}
+	need := len(c.hdr) - c.hdrN
+	if len(avail) < need {
+		return len(avail)
+	}
+	var h [5]byte
+	copy(h[:], c.hdr[:c.hdrN])
+	copy(h[c.hdrN:], avail[:need])
+	return min(len(avail), need+int(h[3])<<8|int(h[4]))
+}
+
+// track follows the record boundaries through the bytes b that Read
+// returned. Called with c.mu held.
+func (c *Conn) track(b []byte) {
+	for len(b) > 0 {
+		if c.recLeft > 0 {
+			k := min(len(b), c.recLeft)
+			c.recLeft -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(c.hdr[c.hdrN:], b)
+		c.hdrN += k
+		b = b[k:]
+		if c.hdrN == len(c.hdr) {
+			c.recLeft, c.hdrN = int(c.hdr[3])<<8|int(c.hdr[4]), 0
+		}
+	}
+}
+
+// SetSink makes Write hand its bytes to sink, on the writing goroutine,
+// instead of appending them to the output, whenever the output is empty
+// (bytes already pending go first, through Output); nil undoes it. sink
+// must copy what it keeps, and must not call the tls.Conn (it runs inside
+// a tls.Conn call, which holds that connection's locks). Meant for the
+// loop once the handshake is over, when the loop is the only goroutine
+// that calls the tls.Conn: the records then go straight into the
+// connection's output queue, one copy fewer. Safe from any goroutine.
+func (c *Conn) SetSink(sink func([]byte)) {
+	c.mu.Lock()
+	c.sink = sink
+	c.mu.Unlock()
+}
+
+// SetGate gives a blocking Read two functions to call around its wait:
+// leave before it waits and enter once it woke, on the reading goroutine
+// and outside the mutex. A pool that bounds the handshakes computing at
+// once hands its token back in leave and takes it again in enter, so that
+// a handshake waiting for its peer holds no token. Call before the
+// handshake starts. Safe from any goroutine.
+func (c *Conn) SetGate(leave, enter func()) {
+	c.mu.Lock()
+	c.leave, c.enter = leave, enter
+	c.mu.Unlock()
+}
+
+// Read copies buffered ciphertext into p, never past the end of the record
+// it is in (see span). With nothing buffered it returns
 // net.ErrClosed after Close, then the error of SetErr or io.EOF after SetEOF,
 // then os.ErrDeadlineExceeded past the read deadline, and otherwise waits
 // (blocking mode) or returns ErrWouldBlock (non-blocking mode). Read never
@@ -302,9 +456,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, net.ErrClosed
 		}
 		if c.r < len(c.in) {
-			n := copy(p, c.in[c.r:])
+			avail := c.in[c.r:]
+			n := copy(p, avail[:c.span(avail)])
+			c.track(avail[:n])
 			c.r += n
-			if c.r == len(c.in) {
+			if c.r == len(c.in) && !c.lent {
 				c.in, c.r = c.in[:0], 0
 			}
 			wake := c.starved && n > 0
@@ -340,16 +496,24 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, ErrWouldBlock
 		}
+		leave, enter := c.leave, c.enter
+		signal := c.signal
 		c.mu.Unlock()
+		if leave != nil {
+			leave()
+		}
 		if deadline.IsZero() {
-			<-c.signal
+			<-signal
 		} else {
 			t := time.NewTimer(time.Until(deadline))
 			select {
-			case <-c.signal:
+			case <-signal:
 			case <-t.C:
 			}
 			t.Stop()
+		}
+		if enter != nil {
+			enter()
 		}
 		c.mu.Lock()
 	}
@@ -366,6 +530,11 @@ func (c *Conn) Write(b []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	wasEmpty := c.or == len(c.out)
+	if sink := c.sink; sink != nil && wasEmpty {
+		c.mu.Unlock()
+		sink(b)
+		return len(b), nil
+	}
 	c.out = append(c.out, b...)
 	c.mu.Unlock()
 	if wasEmpty && len(b) > 0 && c.wake != nil {

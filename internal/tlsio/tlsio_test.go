@@ -2,6 +2,7 @@ package tlsio
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -306,5 +307,151 @@ func TestRelease(t *testing.T) {
 	c.Write([]byte("more"))
 	if n, _ := c.Read(buf); string(buf[:n]) != "again" || string(c.Output()) != "more" {
 		t.Fatalf("after Release: read %q, output %q", buf[:n], c.Output())
+	}
+}
+
+// TestReadStopsAtRecordEnd: however much was fed at once, one tls.Conn.Read
+// takes one record from the Conn, so crypto/tls never buffers more than
+// one record of ciphertext.
+func TestReadStopsAtRecordEnd(t *testing.T) {
+	p := handshake(t, tls.VersionTLS13, splitter{whole: true})
+	p.srv.io.SetBlocking(false)
+	p.cli.io.SetBlocking(false)
+	msg := bytes.Repeat([]byte("x"), 1000)
+	for range 8 {
+		if _, err := p.client.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := bytes.Clone(p.cli.io.Output())
+	p.cli.io.Consume(len(out))
+	ends := recordEnds(t, out)
+	if len(ends) != 8 {
+		t.Fatalf("%d records, want 8", len(ends))
+	}
+	if n := p.srv.io.Feed(out); n != len(out) {
+		t.Fatalf("Feed took %d of %d", n, len(out))
+	}
+	buf := make([]byte, 4096)
+	for i := range 8 {
+		n, err := p.server.Read(buf)
+		if n != len(msg) || err != nil {
+			t.Fatalf("Read %d: %d, %v", i, n, err)
+		}
+		if left := p.srv.io.buffered(); left != len(out)-ends[i] {
+			t.Fatalf("after Read %d: %d bytes left here, want %d (one record taken)", i, left, len(out)-ends[i])
+		}
+	}
+	if _, err := p.server.Read(buf); err != ErrWouldBlock {
+		t.Fatalf("Read with nothing fed: %v, want ErrWouldBlock", err)
+	}
+}
+
+// TestSinkAndGate: with a sink, Write hands records straight to it while
+// nothing is pending; a blocking Read calls leave before it waits and
+// enter after it woke.
+func TestSinkAndGate(t *testing.T) {
+	var got [][]byte
+	var events []string
+	c := New(nil, nil, 0, nil)
+	waiting := make(chan struct{})
+	c.SetGate(func() { events = append(events, "leave"); close(waiting) }, func() { events = append(events, "enter") })
+	if _, err := c.Write([]byte("pending")); err != nil {
+		t.Fatal(err)
+	}
+	c.SetSink(func(b []byte) { got = append(got, bytes.Clone(b)) })
+	if _, err := c.Write([]byte("behind")); err != nil { // output not empty: appended
+		t.Fatal(err)
+	}
+	if string(c.Output()) != "pendingbehind" || len(got) != 0 {
+		t.Fatalf("output %q, sink %q", c.Output(), got)
+	}
+	c.Consume(len(c.Output()))
+	if _, err := c.Write([]byte("direct")); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || string(got[0]) != "direct" || len(c.Output()) != 0 {
+		t.Fatalf("output %q, sink %q", c.Output(), got)
+	}
+	done := make(chan []byte)
+	go func() {
+		b := make([]byte, 8)
+		n, _ := c.Read(b)
+		done <- b[:n]
+	}()
+	<-waiting
+	c.Feed([]byte("in"))
+	if b := <-done; string(b) != "in" {
+		t.Fatalf("Read %q", b)
+	}
+	if len(events) != 2 || events[0] != "leave" || events[1] != "enter" {
+		t.Fatalf("gate events %q, want leave, enter", events)
+	}
+}
+
+// TestLendReclaim: records read from a lent slice come out whole, the
+// incomplete record at its end comes back from Reclaim, and lending that
+// rest with the next bytes behind it goes on where crypto/tls stopped.
+func TestLendReclaim(t *testing.T) {
+	p := handshake(t, tls.VersionTLS13, splitter{whole: true})
+	p.srv.io.SetBlocking(false)
+	p.cli.io.SetBlocking(false)
+	if b := p.srv.io.Take(); len(b) != 0 { // nothing left from the handshake
+		p.srv.io.Feed(b)
+	}
+	for range 3 { // the client drops its session tickets
+		if _, err := p.client.Read(make([]byte, 64)); err != ErrWouldBlock {
+			break
+		}
+	}
+	want := message(3000, 9)
+	for i := 0; i < len(want); i += 1000 {
+		if _, err := p.client.Write(want[i : i+1000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := bytes.Clone(p.cli.io.Output())
+	p.cli.io.Consume(len(out))
+	ends := recordEnds(t, out)
+	cut := ends[1] + 7 // two records and 7 bytes of the third
+	buf := make([]byte, 4096)
+	var got []byte
+	p.srv.io.Lend(out[:cut])
+	if n := p.srv.io.Feed([]byte("x")); n != 0 {
+		t.Fatalf("Feed during a Lend took %d bytes", n)
+	}
+	for {
+		n, err := p.server.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == ErrWouldBlock {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// crypto/tls took the 7 bytes of the incomplete record into its own
+	// buffer or left them here; Reclaim returns what it left.
+	rest := p.srv.io.Reclaim()
+	if len(got) != 2000 || len(rest) > 7 {
+		t.Fatalf("read %d bytes from two whole records (want 2000), %d left (want ≤ 7)", len(got), len(rest))
+	}
+	next := append(bytes.Clone(rest), out[cut:]...)
+	p.srv.io.Lend(next)
+	for {
+		n, err := p.server.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == ErrWouldBlock {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := p.srv.io.Reclaim(); len(r) != 0 {
+		t.Fatalf("%d bytes left after whole records", len(r))
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(want))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ioloop/ioloop/bench/internal/testcert"
 	"github.com/ioloop/ioloop/bench/internal/tlscert"
 )
 
@@ -19,7 +20,7 @@ import (
 // counts full and resumed handshakes; it stops with the test.
 func server(t *testing.T, max uint16, resp string) (addr string, cfg *tls.Config, full, resumed *int) {
 	t.Helper()
-	certPath, keyPath, err := tlscert.Generate(t.TempDir(), time.Hour)
+	certPath, keyPath, err := testcert.WriteFiles(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

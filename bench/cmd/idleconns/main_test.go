@@ -7,8 +7,8 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/ioloop/ioloop/bench/internal/testcert"
 	"github.com/ioloop/ioloop/bench/internal/tlscert"
 )
 
@@ -86,7 +86,7 @@ func TestGetOnce(t *testing.T) {
 // server that stops at TLS 1.2.
 func TestHandshakeThenGet(t *testing.T) {
 	dir := t.TempDir()
-	certPath, keyPath, err := tlscert.Generate(dir, time.Hour)
+	certPath, keyPath, err := testcert.WriteFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ioloop/ioloop/bench/internal/testcert"
 	"github.com/ioloop/ioloop/bench/internal/tlscert"
 )
 
@@ -42,7 +43,7 @@ func setupTLS(c *config) (dir string, err error) {
 	if err != nil {
 		return "", err
 	}
-	c.cert, c.key, err = tlscert.Generate(dir, 48*time.Hour)
+	c.cert, c.key, err = testcert.WriteFiles(dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", err

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ioloop/ioloop/bench/internal/tlscert"
+	"github.com/ioloop/ioloop/bench/internal/testcert"
 )
 
 // fakeTLSServer serves GET / over TLS (at most maxVersion) with a
@@ -21,7 +21,7 @@ import (
 // returns the address and the certificate's path.
 func fakeTLSServer(t *testing.T, mode string, maxVersion uint16) (addr, certPath string) {
 	t.Helper()
-	certPath, keyPath, err := tlscert.Generate(t.TempDir(), time.Hour)
+	certPath, keyPath, err := testcert.WriteFiles(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestCheckTLS(t *testing.T) {
 
 func TestNginxTLSConf(t *testing.T) {
 	dir := t.TempDir()
-	certPath, keyPath, err := tlscert.Generate(dir, time.Hour)
+	certPath, keyPath, err := testcert.WriteFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

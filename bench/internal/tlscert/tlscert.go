@@ -1,67 +1,15 @@
-// Package tlscert writes the self-signed certificate that the HTTPS
-// benchmark gives every server, and loads it back for the clients.
+// Package tlscert is the client and peer side of the HTTPS benchmark's
+// certificate (which internal/testcert writes): a pool to verify it, the
+// clients' TLS configuration, and the peers' -cert/-key flags.
 package tlscert
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"flag"
-	"math/big"
-	"net"
 	"os"
-	"path/filepath"
-	"time"
 )
-
-// Generate creates an ECDSA P-256 key and a self-signed certificate for
-// the IP address 127.0.0.1 (valid from an hour ago for validity), and
-// writes them as PEM to dir/cert.pem and dir/key.pem (the key as PKCS#8,
-// mode 0600). It returns both paths. It costs one key generation and one
-// signature.
-func Generate(dir string, validity time.Duration) (certPath, keyPath string, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
-	if err != nil {
-		return "", "", err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "127.0.0.1", Organization: []string{"ioloop bench"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(validity),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return "", "", err
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", "", err
-	}
-	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return "", "", err
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
-		return "", "", err
-	}
-	return certPath, keyPath, nil
-}
 
 // Pool reads the PEM certificates in the file at path into a new pool, for
 // a client's RootCAs. It fails when the file holds none.

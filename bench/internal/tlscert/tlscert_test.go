@@ -10,12 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/ioloop/ioloop/bench/internal/testcert"
 )
 
 func TestGenerateServesTLS13(t *testing.T) {
 	dir := t.TempDir()
-	certPath, keyPath, err := Generate(dir, time.Hour)
+	certPath, keyPath, err := testcert.WriteFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

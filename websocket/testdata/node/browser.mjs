@@ -4,14 +4,18 @@
 // each result through window.report. Every report is printed as one JSON
 // line on stdout; the page's last report is {"check":"done"}.
 //
-//   node browser.mjs PAGE_URL CHROMIUM_PATH [TIMEOUT_MS]
+//   node browser.mjs PAGE_URL CHROMIUM_PATH [TIMEOUT_MS [CHROMIUM_ARG...]]
+//
+// The CHROMIUM_ARGs are added to Chromium's command line (for HTTPS pages:
+// --ignore-certificate-errors-spki-list=HASH to trust the test's
+// certificate).
 //
 // Exits 0 once the page reported done; on a launch failure, a page error or
 // the time-out it prints {"check":"driver","ok":false,"detail":...} and
 // exits 1.
 import { chromium } from 'playwright-core';
 
-const [pageURL, executablePath = '/usr/bin/chromium', timeoutArg = '120000'] = process.argv.slice(2);
+const [pageURL, executablePath = '/usr/bin/chromium', timeoutArg = '120000', ...extraArgs] = process.argv.slice(2);
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
 let browser;
@@ -25,7 +29,7 @@ const timer = setTimeout(() => fail('timed out after ' + timeoutArg + ' ms'), Nu
 try {
   browser = await chromium.launch({
     executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', ...extraArgs],
   });
   const page = await browser.newPage();
   let finished;

@@ -2,12 +2,22 @@
 // text and binary messages of many sizes, a fragmented message and a ping,
 // checks every echo byte for byte, then closes with 4001 "interop done".
 // Prints "ok" and exits 0 on success; prints the failure and exits 1.
+//
+//   node client.mjs URL plain|deflate [CA_PEM_FILE]
+//
+// For a wss:// URL, CA_PEM_FILE is the certificate the server's must chain
+// to (verified, with the URL's host as the name); the connection must then
+// be TLS 1.3.
+import fs from 'node:fs';
 import WebSocket from 'ws';
 
 const url = process.argv[2];
 const deflate = process.argv[3] === 'deflate';
+const caFile = process.argv[4];
 const sizes = [0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20];
-const ws = new WebSocket(url, { perMessageDeflate: deflate, maxPayload: 32 << 20 });
+const opts = { perMessageDeflate: deflate, maxPayload: 32 << 20 };
+if (caFile) opts.ca = fs.readFileSync(caFile);
+const ws = new WebSocket(url, opts);
 const fail = (msg) => { console.log('FAIL ' + msg); process.exit(1); };
 const timer = setTimeout(() => fail('timeout'), 60000);
 
@@ -19,6 +29,10 @@ function pattern(n, text) {
 
 const expected = [];
 ws.on('open', () => {
+  if (url.startsWith('wss:')) {
+    const sock = ws._socket;
+    if (!sock.encrypted || !sock.authorized || sock.getProtocol() !== 'TLSv1.3') fail('TLS: encrypted ' + sock.encrypted + ' authorized ' + sock.authorized + ' ' + sock.getProtocol());
+  }
   if (deflate !== (ws.extensions.indexOf('permessage-deflate') >= 0)) fail('extensions: ' + ws.extensions);
   for (const n of sizes) {
     for (const text of [true, false]) {
