@@ -1,7 +1,8 @@
 -- pipeline.lua: the wrk script of the ioloop HTTP benchmarks.
 --
--- Every connection sends GET /plaintext with the headers a browser-like
--- client sends (as TechEmpower's plaintext test does). The environment
+-- Every connection sends GET /plaintext (or the path in the environment
+-- variable WRK_PATH: the HTTPS benchmark asks for /) with the headers a
+-- browser-like client sends (as TechEmpower's plaintext test does). The environment
 -- variable WRK_PIPELINE (default 16) sets how many requests are written
 -- back to back on a connection before their responses are read; with 1 the
 -- script leaves wrk's static request in place (plain keep-alive).
@@ -18,7 +19,7 @@
 local depth = tonumber(os.getenv("WRK_PIPELINE") or "16") or 16
 
 wrk.method = "GET"
-wrk.path = "/plaintext"
+wrk.path = os.getenv("WRK_PATH") or "/plaintext"
 wrk.headers["Accept"] = "text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7"
 wrk.headers["Connection"] = "keep-alive"
 

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/ioloop/ioloop/bench/internal/testcert"
+	"github.com/ioloop/ioloop/bench/internal/tlscert"
 )
 
 func TestReadResponse(t *testing.T) {
@@ -74,5 +78,69 @@ func TestGetOnce(t *testing.T) {
 	c.Close()
 	if g, want := <-got, "GET /plaintext HTTP/1.1\r\nHost: h:1\r\nConnection: keep-alive\r\n\r\n"; g != want {
 		t.Fatalf("request %q, want %q", g, want)
+	}
+}
+
+// TestHandshakeThenGet runs the -tls-ca path against a TLS 1.3 server:
+// a full handshake, then the keep-alive GET over TLS; and refuses a
+// server that stops at TLS 1.2.
+func TestHandshakeThenGet(t *testing.T) {
+	dir := t.TempDir()
+	certPath, keyPath, err := testcert.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := tlscert.Pool(certPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		max  uint16
+		good bool
+	}{{"TLS 1.3", tls.VersionTLS13, true}, {"TLS 1.2", tls.VersionTLS12, false}} {
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: tc.max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
+				}
+			}
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			_, _ = io.Copy(io.Discard, c)
+		}()
+		raw, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := handshake(raw, tlscert.ClientConfig(pool))
+		if !tc.good {
+			if err == nil {
+				t.Errorf("%s: handshake accepted", tc.name)
+			}
+		} else if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		} else if err := getOnce(c, ln.Addr().String(), "/"); err != nil {
+			t.Errorf("%s: GET: %v", tc.name, err)
+		}
+		raw.Close()
+		ln.Close()
+		<-done
 	}
 }

@@ -31,12 +31,18 @@ type wrkResult struct {
 	P90           float64 `json:"lat_p90_us"`
 	P99           float64 `json:"lat_p99_us"`
 	Max           float64 `json:"lat_max_us"`
+	// Only from bin/handshakes: failed handshakes, resumed ones (there
+	// must be none) and the suite of the last one.
+	TLSErrors int    `json:"tls_errors"`
+	Resumed   int    `json:"resumed"`
+	Cipher    string `json:"cipher"`
 }
 
-// errors returns every error wrk counted: a response with a status other
-// than 2xx/3xx, a failed read, write or connect, or a timeout.
+// errors returns every error the generator counted: a response with a
+// status other than 2xx/3xx, a failed read, write or connect, a timeout,
+// and with bin/handshakes a failed or resumed handshake.
 func (w wrkResult) errors() int {
-	return w.ConnectErrors + w.ReadErrors + w.WriteErrors + w.StatusErrors + w.Timeouts
+	return w.ConnectErrors + w.ReadErrors + w.WriteErrors + w.StatusErrors + w.Timeouts + w.TLSErrors + w.Resumed
 }
 
 // parseWrk finds pipeline.lua's JSON line in wrk's standard output.
@@ -62,7 +68,9 @@ func parseWrk(out []byte) (wrkResult, error) {
 type runResult struct {
 	Server      string    `json:"server"`
 	Round       int       `json:"round"`
+	Workload    string    `json:"workload"` // a workload's name
 	Depth       int       `json:"depth"`
+	Cipher      string    `json:"tls_cipher,omitempty"`
 	Wrk         wrkResult `json:"wrk"`
 	ReqPerS     float64   `json:"req_per_s"`
 	CPUSeconds  float64   `json:"server_cpu_s"`
@@ -70,22 +78,75 @@ type runResult struct {
 	CPUPerReqUS float64   `json:"server_cpu_us_per_req"`
 }
 
-// measure runs one warm-up and one measured wrk run of depth requests in
-// flight per connection against the server p on addr.
-func measure(c config, script string, p *proc, addr string, depth int, tick float64, warmup time.Duration) (runResult, error) {
+// workload is one measured load: a name for the report and the command
+// that generates it.
+type workload struct {
+	name  string // keepAlive, pipelined or handshake
+	depth int    // requests in flight per connection
+	// argv returns the generator's command line for a run of d against
+	// addr; env is added to its environment.
+	argv func(addr string, d time.Duration) []string
+	env  []string
+}
+
+// The workloads' names.
+const (
+	keepAlive = "keep-alive"
+	pipelined = "pipelined"
+	handshake = "handshake"
+)
+
+// wrkArgv is wrk's command line: -threads threads, -conns connections,
+// pipeline.lua, for d whole seconds.
+func wrkArgv(c config, script, url string, d time.Duration) []string {
+	return []string{c.wrk, "-t", itoa(c.threads), "-c", itoa(c.conns),
+		"-d", fmt.Sprintf("%ds", int(d/time.Second)), "--timeout", "5s", "-s", script, url}
+}
+
+// workloads returns the workloads of the mode: keep-alive and pipelined
+// wrk runs over HTTP, keep-alive wrk over HTTPS and full handshakes
+// (bin/handshakes) with -tls.
+func workloads(c config, bin, script string) []workload {
+	if !c.tls {
+		wl := func(name string, depth int) workload {
+			return workload{name: name, depth: depth,
+				argv: func(addr string, d time.Duration) []string {
+					return wrkArgv(c, script, "http://"+addr+"/plaintext", d)
+				},
+				env: []string{fmt.Sprintf("WRK_PIPELINE=%d", depth)}}
+		}
+		return []workload{wl(keepAlive, 1), wl(pipelined, c.depth)}
+	}
+	return []workload{
+		{name: keepAlive, depth: 1,
+			argv: func(addr string, d time.Duration) []string {
+				return wrkArgv(c, script, "https://"+addr+"/", d)
+			},
+			env: []string{"WRK_PIPELINE=1", "WRK_PATH=/"}},
+		{name: handshake, depth: 1,
+			argv: func(addr string, d time.Duration) []string {
+				return []string{filepath.Join(bin, "handshakes"), "-addr", addr, "-ca", c.cert,
+					"-conns", itoa(c.hsConns), "-duration", d.String(), "-path", "/"}
+			}},
+	}
+}
+
+// measure runs one warm-up and one measured run of w against the server
+// p on addr.
+func measure(c config, w workload, p *proc, addr string, tick float64, warmup time.Duration) (runResult, error) {
 	if warmup > 0 {
-		if _, _, err := runWrk(c, script, p, addr, depth, warmup); err != nil {
+		if _, _, err := runLoad(c, w.argv(addr, warmup), w.env, p, warmup); err != nil {
 			return runResult{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	res, cpu, err := runWrk(c, script, p, addr, depth, c.window)
+	res, cpu, err := runLoad(c, w.argv(addr, c.window), w.env, p, c.window)
 	if err != nil {
 		return runResult{}, err
 	}
 	if res.Requests <= 0 {
-		return runResult{}, errors.New("wrk completed no request")
+		return runResult{}, errors.New("the load generator completed no request")
 	}
-	r := runResult{Depth: depth, Wrk: res, ReqPerS: res.Requests * 1e6 / res.DurationUS,
+	r := runResult{Workload: w.name, Depth: w.depth, Wrk: res, ReqPerS: res.Requests * 1e6 / res.DurationUS,
 		CPUSeconds: cpu.ticks / tick, WallS: cpu.wall.Seconds()}
 	r.CPUPerReqUS = r.CPUSeconds * 1e6 / res.Requests
 	return r, nil
@@ -96,9 +157,18 @@ type cpuWindow struct {
 	wall  time.Duration
 }
 
-// runWrk runs wrk pinned for d with pipeline.lua and samples the server's
-// CPU time (its whole process tree) at the script's window markers.
+// runWrk runs wrk pinned for d with pipeline.lua over HTTP and samples the
+// server's CPU time at the script's window markers.
 func runWrk(c config, script string, p *proc, addr string, depth int, d time.Duration) (wrkResult, cpuWindow, error) {
+	return runLoad(c, wrkArgv(c, script, "http://"+addr+"/plaintext", d),
+		[]string{fmt.Sprintf("WRK_PIPELINE=%d", depth)}, p, d)
+}
+
+// runLoad runs a load generator (wrk with pipeline.lua, or bin/handshakes:
+// both mark their window on standard error and print pipeline.lua's JSON
+// line) pinned for about d, and samples the server's CPU time (its whole
+// process tree) at the window markers. It is killed 30 s past d.
+func runLoad(c config, argv, env []string, p *proc, d time.Duration) (wrkResult, cpuWindow, error) {
 	pids := procstat.Tree(p.pid) // listed once: the markers must be sampled at once
 	snap := func() (time.Time, float64) {
 		var total float64
@@ -109,10 +179,8 @@ func runWrk(c config, script string, p *proc, addr string, depth int, d time.Dur
 		}
 		return time.Now(), total
 	}
-	cmd := pinned(c.clientCPU, []string{c.wrk, "-t", itoa(c.threads), "-c", itoa(c.conns),
-		"-d", fmt.Sprintf("%ds", int(d/time.Second)), "--timeout", "5s", "-s", script,
-		"http://" + addr + "/plaintext"})
-	cmd.Env = append(os.Environ(), fmt.Sprintf("WRK_PIPELINE=%d", depth))
+	cmd := pinned(c.clientCPU, argv)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderr, err := cmd.StderrPipe()
@@ -149,10 +217,10 @@ func runWrk(c config, script string, p *proc, addr string, depth int, d time.Dur
 	}
 	werr := cmd.Wait()
 	if werr != nil {
-		return wrkResult{}, cpuWindow{}, fmt.Errorf("wrk: %v %s", werr, strings.Join(other, " | "))
+		return wrkResult{}, cpuWindow{}, fmt.Errorf("%s: %v %s", filepath.Base(argv[0]), werr, strings.Join(other, " | "))
 	}
 	if starts == 0 || ends != 1 {
-		return wrkResult{}, cpuWindow{}, fmt.Errorf("wrk marked %d window starts and %d ends (is %s the harness's script?)", starts, ends, script)
+		return wrkResult{}, cpuWindow{}, fmt.Errorf("%s marked %d window starts and %d ends (is it the harness's script?)", filepath.Base(argv[0]), starts, ends)
 	}
 	res, err := parseWrk(stdout.Bytes())
 	if err != nil {
@@ -171,14 +239,18 @@ type idleResult struct {
 }
 
 // idleMemory measures the server's RSS (process tree) before and after
-// c.idle keep-alive connections that each made one request.
+// c.idle keep-alive connections that each made one request (over TLS 1.3,
+// after a full handshake, with -tls).
 func idleMemory(c config, bin string, p *proc, addr string) (idleResult, error) {
 	time.Sleep(200 * time.Millisecond)
 	pids := procstat.Tree(p.pid)
 	before := rssOf(pids)
 	fds := fdsOf(pids)
-	cmd := pinned(c.clientCPU, []string{filepath.Join(bin, "idleconns"), "-addr", addr,
-		"-n", itoa(c.idle), "-http-get", "/plaintext"})
+	argv := []string{filepath.Join(bin, "idleconns"), "-addr", addr, "-n", itoa(c.idle), "-http-get", "/plaintext"}
+	if c.tls {
+		argv = []string{filepath.Join(bin, "idleconns"), "-addr", addr, "-n", itoa(c.idle), "-tls-ca", c.cert, "-http-get", "/"}
+	}
+	cmd := pinned(c.clientCPU, argv)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return idleResult{}, err

@@ -1,7 +1,9 @@
 // Command runhttp is the HTTP plaintext benchmark harness: it builds every
 // HTTP server into bench/bin, checks each one's answer to GET /plaintext
 // with curl and with a pipelined burst, measures it under wrk, and prints
-// a Markdown report.
+// a Markdown report. With -tls it is the HTTPS benchmark instead (see
+// tls.go): the TLS servers, GET / over TLS 1.3, keep-alive under wrk,
+// full handshakes under bin/handshakes and idle TLS connections.
 //
 // Method (each number is the median over -rounds interleaved rounds; a
 // round visits every server once, in alphabetical order, each time as a
@@ -88,6 +90,10 @@ type config struct {
 	wrk         string
 	baseBin     string // -base-bin: an earlier cmd/ioloop build (ioloop-base)
 	nginx       string
+	tls         bool   // -tls: the HTTPS benchmark
+	hsConns     int    // -hs-conns: handshakes in flight
+	httpsArgs   string // -ioloop-https-args
+	cert, key   string // the generated certificate and key (-tls)
 }
 
 // children tracks every process started (with nginx's workers), so that
@@ -122,6 +128,9 @@ func killAll() {
 		_ = syscall.Kill(p, syscall.SIGKILL)
 	}
 	children.Unlock()
+	if tlsDir != "" {
+		_ = os.RemoveAll(tlsDir)
+	}
 }
 
 func logf(format string, args ...any) {
@@ -138,7 +147,8 @@ func main() {
 	var c config
 	var servers string
 	flag.StringVar(&c.dir, "dir", ".", "the bench directory (holds bin/, out/, http/)")
-	flag.StringVar(&servers, "servers", "", "comma-separated servers (default: all that build): "+strings.Join(serverNames, ","))
+	flag.StringVar(&servers, "servers", "", "comma-separated servers (default: all that build): "+
+		strings.Join(serverNames, ",")+"; with -tls: "+strings.Join(tlsServerNames, ","))
 	flag.DurationVar(&c.window, "window", 5*time.Second, "measured wrk duration per workload (whole seconds)")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "warm-up wrk run before the first workload of each server process (whole seconds, 0: none)")
 	flag.DurationVar(&c.rewarm, "rewarm", time.Second, "warm-up wrk run before the second workload (whole seconds, 0: none)")
@@ -161,14 +171,19 @@ func main() {
 	flag.StringVar(&c.wrk, "wrk", "wrk", "the wrk binary")
 	flag.StringVar(&c.baseBin, "base-bin", "", "an earlier build of cmd/ioloop, measured as ioloop-base and ioloop-base-uring (regression checks)")
 	flag.StringVar(&c.nginx, "nginx", "nginx", "the nginx binary")
+	flag.BoolVar(&c.tls, "tls", false, "the HTTPS benchmark: TLS 1.3 servers, keep-alive, full handshakes, idle TLS connections")
+	flag.IntVar(&c.hsConns, "hs-conns", 64, "with -tls: connections in flight in the full-handshake workload")
+	flag.StringVar(&c.httpsArgs, "ioloop-https-args", "serve --https {addr} --tls-cert {cert} --tls-key {key} --loops {loops}",
+		"with -tls: arguments of bin/ioloop for the HTTPS server; {addr}, {cert}, {key} and {loops} are replaced")
 	flag.Parse()
 	if err := c.validate(); err != nil {
 		fatalf("%v", err)
 	}
 	if servers != "" {
+		names := c.serverNames()
 		for _, s := range strings.Split(servers, ",") {
-			if s = strings.TrimSpace(s); !slices.Contains(serverNames, s) {
-				fatalf("unknown server %q (known: %s)", s, strings.Join(serverNames, ","))
+			if s = strings.TrimSpace(s); !slices.Contains(names, s) {
+				fatalf("unknown server %q (known: %s)", s, strings.Join(names, ","))
 			}
 			c.servers = append(c.servers, strings.TrimSpace(s))
 		}
@@ -192,7 +207,7 @@ func main() {
 	bin := filepath.Join(dir, "bin")
 	notes := map[string]string{} // servers left out, and why
 	if c.build {
-		build(dir, bin, notes)
+		build(dir, bin, c.tls, notes)
 	}
 	tick, err := procstat.ClockTicks()
 	if err != nil {
@@ -202,11 +217,19 @@ func main() {
 	if _, err := os.Stat(script); err != nil {
 		fatalf("%v", err)
 	}
+	if c.tls {
+		certDir, err := setupTLS(&c)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		defer os.RemoveAll(certDir)
+	}
+	loads := workloads(c, bin, script)
 	chosen := choose(c, bin, notes)
 	if len(chosen) == 0 {
 		fatalf("no server to measure")
 	}
-	per := c.warmup + c.rewarm + 2*(c.window+300*time.Millisecond) + 800*time.Millisecond
+	per := c.warmup + c.rewarm + time.Duration(len(loads))*(c.window+300*time.Millisecond) + 800*time.Millisecond
 	if c.idle > 0 {
 		per += c.settle + 3*time.Second
 	}
@@ -230,7 +253,8 @@ func main() {
 				logf("%s: %v", s.name, err)
 				continue
 			}
-			if err := checkServer(addr, c.depth); err != nil {
+			cipher, err := c.check(addr)
+			if err != nil {
 				notes[s.name] = "failed the response check: " + err.Error()
 				logf("%s: response check failed: %v", s.name, err)
 				p.stop()
@@ -247,24 +271,24 @@ func main() {
 						ir.BytesPerConn, rep.MiB(ir.RSSBefore), rep.MiB(ir.RSSAfter))
 				}
 			}
-			for i, depth := range []int{1, c.depth} {
+			for i, w := range loads {
 				warm := c.warmup
 				if i > 0 {
 					warm = c.rewarm
 				}
-				r, err := measure(c, script, p, addr, depth, tick, warm)
+				r, err := measure(c, w, p, addr, tick, warm)
 				if err != nil {
-					logf("%s depth %d: %v", s.name, depth, err)
+					logf("%s %s: %v", s.name, w.name, err)
 					if !procstat.Alive(p.pid) {
 						notes[s.name] = "died under load"
 						break
 					}
 					continue
 				}
-				r.Server, r.Round = s.name, round
+				r.Server, r.Round, r.Cipher = s.name, round, cipher
 				runs = append(runs, r)
-				logf("round %d %-14s x%-2d %9.0f req/s  p50 %8.0fus  p99 %8.0fus  cpu %5.1f%%  %7.3f us/req  errors %d",
-					round, s.name, depth, r.ReqPerS, r.Wrk.P50, r.Wrk.P99, 100*r.CPUSeconds/r.WallS, r.CPUPerReqUS, r.Wrk.errors())
+				logf("round %d %-14s %-10s %9.0f req/s  p50 %8.0fus  p99 %8.0fus  cpu %5.1f%%  %7.3f us/req  errors %d",
+					round, s.name, w.name, r.ReqPerS, r.Wrk.P50, r.Wrk.P99, 100*r.CPUSeconds/r.WallS, r.CPUPerReqUS, r.Wrk.errors())
 			}
 			p.stop()
 		}
@@ -275,7 +299,7 @@ func main() {
 	md += fmt.Sprintf("Load average (1/5/15 min) at start %s, at end %s: anything well above 2 means other work shared the CPUs.\n",
 		loadStart, procstat.LoadAvg())
 	fmt.Print(md)
-	path, err := rep.Save(dir, "http", c.out, md, map[string]any{"runs": runs, "idle": idles, "left_out": notes}, logf)
+	path, err := rep.Save(dir, c.scheme(), c.out, md, map[string]any{"runs": runs, "idle": idles, "left_out": notes}, logf)
 	if err != nil {
 		fatalf("%v", err)
 	}
@@ -300,7 +324,36 @@ func (c *config) validate() error {
 	if c.conns < c.threads {
 		return fmt.Errorf("-conns must be at least -threads")
 	}
+	if c.hsConns < 1 || c.hsConns > 4096 {
+		return fmt.Errorf("-hs-conns must be within 1..4096")
+	}
 	return nil
+}
+
+// scheme is "https" with -tls, else "http": it names the banner the
+// servers print, the reports and the server logs.
+func (c *config) scheme() string {
+	if c.tls {
+		return "https"
+	}
+	return "http"
+}
+
+// serverNames returns the servers known in the mode.
+func (c *config) serverNames() []string {
+	if c.tls {
+		return tlsServerNames
+	}
+	return serverNames
+}
+
+// check runs the mode's correctness checks against the server on addr;
+// with -tls it returns the TLS 1.3 suite negotiated.
+func (c *config) check(addr string) (cipher string, err error) {
+	if c.tls {
+		return checkTLS(addr, c.cert)
+	}
+	return "", checkServer(addr, c.depth)
 }
 
 // raiseNofile lifts the soft RLIMIT_NOFILE to the hard limit; children

@@ -204,7 +204,7 @@ func TestExpand(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	good := config{window: 5 * time.Second, warmup: 2 * time.Second, rewarm: time.Second,
-		rounds: 3, loops: 1, conns: 256, depth: 16, threads: 1, idle: 10000}
+		rounds: 3, loops: 1, conns: 256, depth: 16, threads: 1, idle: 10000, hsConns: 64}
 	if err := good.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +214,7 @@ func TestValidate(t *testing.T) {
 		"depth 1":           func(c *config) { c.depth = 1 },
 		"no rounds":         func(c *config) { c.rounds = 0 },
 		"fewer conns":       func(c *config) { c.threads = 2; c.conns = 1 },
+		"no handshakes":     func(c *config) { c.hsConns = 0 },
 	} {
 		c := good
 		mod(&c)
@@ -226,14 +227,18 @@ func TestValidate(t *testing.T) {
 func TestReport(t *testing.T) {
 	c := config{conns: 256, depth: 16, rounds: 2, idle: 100, window: time.Second}
 	run := func(server string, depth int, cpu float64) runResult {
-		return runResult{Server: server, Depth: depth, CPUPerReqUS: cpu, ReqPerS: 1000, CPUSeconds: 0.5, WallS: 1,
+		w := keepAlive
+		if depth > 1 {
+			w = pipelined
+		}
+		return runResult{Server: server, Workload: w, Depth: depth, CPUPerReqUS: cpu, ReqPerS: 1000, CPUSeconds: 0.5, WallS: 1,
 			Wrk: wrkResult{P50: 1500, P99: 0}}
 	}
 	runs := []runResult{
 		run("nginx", 1, 10), run("nginx", 1, 12), run("fasthttp", 1, 20), run("fasthttp", 1, 22),
 		run("c", 1, 5), run("c", 1, 5), run("c", 16, 1), run("fasthttp", 16, 2),
 	}
-	sums := summarize(runs, 1)
+	sums := summarize(runs, keepAlive)
 	if len(sums) != 3 || sums[0].name != "c" || sums[1].name != "nginx" || sums[1].cpuPerReq != 11 || sums[1].rounds != 2 {
 		t.Fatalf("summaries %+v", sums)
 	}

@@ -17,14 +17,15 @@ type summary struct {
 	cpuPct                       float64
 	errors                       int
 	rounds                       int
+	cipher                       string // the TLS suite (-tls)
 }
 
-// summarize returns the per-server medians of the runs at depth, ranked
-// by CPU per request (lowest first).
-func summarize(runs []runResult, depth int) []summary {
+// summarize returns the per-server medians of the runs of the workload
+// named, ranked by CPU per request (lowest first).
+func summarize(runs []runResult, workload string) []summary {
 	by := map[string][]runResult{}
 	for _, r := range runs {
-		if r.Depth == depth {
+		if r.Workload == workload {
 			by[r.Server] = append(by[r.Server], r)
 		}
 	}
@@ -32,7 +33,13 @@ func summarize(runs []runResult, depth int) []summary {
 	for name, rs := range by {
 		var rps, p50, p99, cpu, pct []float64
 		errs := 0
+		cipher := ""
 		for _, r := range rs {
+			if cipher == "" {
+				cipher = r.Cipher
+			} else if r.Cipher != "" && r.Cipher != cipher {
+				cipher = "mixed"
+			}
 			rps = append(rps, r.ReqPerS)
 			p50 = append(p50, r.Wrk.P50)
 			p99 = append(p99, r.Wrk.P99)
@@ -43,7 +50,7 @@ func summarize(runs []runResult, depth int) []summary {
 			errs += r.Wrk.errors()
 		}
 		sums = append(sums, summary{name: name, reqPerS: rep.Median(rps), p50: rep.Median(p50), p99: rep.Median(p99),
-			cpuPerReq: rep.Median(cpu), cpuPct: rep.Median(pct), errors: errs, rounds: len(rs)})
+			cpuPerReq: rep.Median(cpu), cpuPct: rep.Median(pct), errors: errs, rounds: len(rs), cipher: cipher})
 	}
 	sort.Slice(sums, func(i, j int) bool {
 		if sums[i].cpuPerReq != sums[j].cpuPerReq {
@@ -80,39 +87,74 @@ func report(c config, chosen []server, runs []runResult, idles []idleResult, not
 			}
 		}
 	}
-	fmt.Fprintf(&b, "## HTTP plaintext benchmark (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
-	fmt.Fprintf(&b, "Linux %s, %s, %d CPUs, %s. `GET /plaintext` → `Hello, World!`. Server pinned to CPU %d, "+
-		"wrk (%d thread, %d connections, `http/pipeline.lua`) to CPU %d; %d loop(s) per server. "+
-		"Warm-up %v (%v before the second workload), window %v; median of %d interleaved rounds. "+
-		"Server CPU (utime+stime of its process tree) over wrk's window.\n\n",
-		strings.TrimSpace(string(kernel)), cpuModel, runtime.NumCPU(), runtime.Version(), c.serverCPU,
-		c.threads, c.conns, c.clientCPU, c.loops, c.warmup, c.rewarm, c.window, c.rounds)
-	b.WriteString("Ranked by server CPU time per request (lower is better). With pipelining, wrk's latency is that of a whole batch.\n\n")
+	if c.tls {
+		fmt.Fprintf(&b, "## HTTPS benchmark, TLS 1.3 (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
+		fmt.Fprintf(&b, "Linux %s, %s, %d CPUs, %s. `GET /` → `Hello, World!` over TLS 1.3 with one ECDSA P-256 "+
+			"self-signed certificate; clients offer X25519 only and never resume. Server pinned to CPU %d, "+
+			"load generators to CPU %d; %d loop(s) per server. Keep-alive: wrk (%d thread, %d connections, "+
+			"`http/pipeline.lua`). Handshakes: `bin/handshakes`, %d connections in flight, each a new connection, "+
+			"a full handshake and one request with `Connection: close`. "+
+			"Warm-up %v (%v before the second workload), window %v; median of %d interleaved rounds. "+
+			"Server CPU (utime+stime of its process tree) over the load generator's window.\n\n",
+			strings.TrimSpace(string(kernel)), cpuModel, runtime.NumCPU(), runtime.Version(), c.serverCPU,
+			c.clientCPU, c.loops, c.threads, c.conns, c.hsConns, c.warmup, c.rewarm, c.window, c.rounds)
+		b.WriteString("Ranked by server CPU time per request, or per handshake (lower is better).\n\n")
+	} else {
+		fmt.Fprintf(&b, "## HTTP plaintext benchmark (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
+		fmt.Fprintf(&b, "Linux %s, %s, %d CPUs, %s. `GET /plaintext` → `Hello, World!`. Server pinned to CPU %d, "+
+			"wrk (%d thread, %d connections, `http/pipeline.lua`) to CPU %d; %d loop(s) per server. "+
+			"Warm-up %v (%v before the second workload), window %v; median of %d interleaved rounds. "+
+			"Server CPU (utime+stime of its process tree) over wrk's window.\n\n",
+			strings.TrimSpace(string(kernel)), cpuModel, runtime.NumCPU(), runtime.Version(), c.serverCPU,
+			c.threads, c.conns, c.clientCPU, c.loops, c.warmup, c.rewarm, c.window, c.rounds)
+		b.WriteString("Ranked by server CPU time per request (lower is better). With pipelining, wrk's latency is that of a whole batch.\n\n")
+	}
 
-	for _, depth := range []int{1, c.depth} {
-		sums := summarize(runs, depth)
+	for _, w := range []string{keepAlive, pipelined, handshake} {
+		sums := summarize(runs, w)
+		if len(sums) == 0 {
+			continue
+		}
 		ref := map[string]float64{}
 		for _, s := range sums {
 			ref[s.name] = s.cpuPerReq
 		}
-		if depth == 1 {
+		rate, per := "req/s", "req"
+		switch w {
+		case keepAlive:
 			fmt.Fprintf(&b, "### %d connections, keep-alive, 1 request in flight per connection\n\n", c.conns)
-		} else {
-			fmt.Fprintf(&b, "### %d connections, %d requests pipelined per connection\n\n", c.conns, depth)
+		case pipelined:
+			fmt.Fprintf(&b, "### %d connections, %d requests pipelined per connection\n\n", c.conns, c.depth)
+		case handshake:
+			fmt.Fprintf(&b, "### Full handshakes: %d in flight, a new connection and one request each\n\n", c.hsConns)
+			rate, per = "handshakes/s", "handshake"
 		}
-		b.WriteString("| server | req/s | p50 ms | p99 ms | server CPU | CPU µs/req | vs nginx | vs fasthttp | vs C | errors | rounds |\n")
-		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		if c.tls {
+			fmt.Fprintf(&b, "| server | %s | p50 ms | p99 ms | server CPU | CPU µs/%s | vs nginx | vs fasthttp | TLS suite | errors | rounds |\n", rate, per)
+			b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
+		} else {
+			fmt.Fprintf(&b, "| server | %s | p50 ms | p99 ms | server CPU | CPU µs/%s | vs nginx | vs fasthttp | vs C | errors | rounds |\n", rate, per)
+			b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		}
 		for _, s := range sums {
+			last := rep.Ratio(s.cpuPerReq, ref["c"])
+			if c.tls {
+				last = strings.TrimPrefix(s.cipher, "TLS_")
+			}
 			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f%% | %.3f | %s | %s | %s | %d | %d |\n",
 				s.name, s.reqPerS, ms(s.p50), ms(s.p99), s.cpuPct, s.cpuPerReq,
-				rep.Ratio(s.cpuPerReq, ref["nginx"]), rep.Ratio(s.cpuPerReq, ref["fasthttp"]), rep.Ratio(s.cpuPerReq, ref["c"]),
+				rep.Ratio(s.cpuPerReq, ref["nginx"]), rep.Ratio(s.cpuPerReq, ref["fasthttp"]), last,
 				s.errors, s.rounds)
 		}
 		b.WriteString("\n")
 	}
 
 	if c.idle > 0 {
-		fmt.Fprintf(&b, "### Idle keep-alive memory, %d connections (one request each, then idle; settle %v)\n\n", c.idle, c.settle)
+		if c.tls {
+			fmt.Fprintf(&b, "### Idle TLS memory, %d connections (full handshake and one request each, then idle; settle %v)\n\n", c.idle, c.settle)
+		} else {
+			fmt.Fprintf(&b, "### Idle keep-alive memory, %d connections (one request each, then idle; settle %v)\n\n", c.idle, c.settle)
+		}
 		b.WriteString("| server | RSS before MiB | RSS after MiB | bytes per idle conn | vs nginx | rounds |\n|---|---:|---:|---:|---:|---:|\n")
 		type row struct {
 			name               string

@@ -19,6 +19,9 @@ import (
 // serverNames lists every server the harness knows, in report order.
 var serverNames = []string{"c", "fasthttp", "gnet", "ioloop", "ioloop-adapter", "ioloop-uring", "ioloop-base", "ioloop-base-uring", "nbio", "net", "nginx"}
 
+// tlsServerNames lists the servers of the HTTPS benchmark (-tls).
+var tlsServerNames = []string{"fasthttp", "ioloop", "nbio", "net", "nginx"}
+
 // server describes how to start one HTTP server.
 type server struct {
 	name string
@@ -26,31 +29,43 @@ type server struct {
 	// directory the server may use (nginx writes its config there).
 	argv func(addr, dir string, loops int) ([]string, error)
 	// banner is true when the server prints "http listening on ADDR"
-	// once it accepts; otherwise the harness waits until it accepts.
+	// ("https listening on ADDR" with -tls) once it accepts; otherwise the
+	// harness waits until it accepts.
 	banner bool
 }
 
 // peerPath is where build puts the Go and C peers.
 func peerPath(bin, name string) string { return filepath.Join(bin, "http-"+name) }
 
-// build compiles the peers and tools into bin; a peer that fails to build
-// is left out with a note. ioloop is built from the repository root.
-func build(dir, bin string, notes map[string]string) {
+// build compiles the peers and tools of the mode into bin; a peer that
+// fails to build is left out with a note. ioloop is built from the
+// repository root.
+func build(dir, bin string, tls bool, notes map[string]string) {
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		fatalf("%v", err)
 	}
-	if err := run(dir, "go", "build", "-o", filepath.Join(bin, "idleconns"), "./cmd/idleconns"); err != nil {
-		fatalf("building idleconns: %v", err)
+	tools := []string{"idleconns"}
+	peers := []string{"fasthttp", "gnet", "nbio", "net"}
+	if tls {
+		tools = append(tools, "handshakes")
+		peers = []string{"fasthttp", "nbio", "net"} // gnet has no TLS
 	}
-	for _, p := range []string{"fasthttp", "gnet", "nbio", "net"} {
+	for _, t := range tools {
+		if err := run(dir, "go", "build", "-o", filepath.Join(bin, t), "./cmd/"+t); err != nil {
+			fatalf("building %s: %v", t, err)
+		}
+	}
+	for _, p := range peers {
 		_ = os.Remove(peerPath(bin, p))
 		if err := run(dir, "go", "build", "-o", peerPath(bin, p), "./http/"+p); err != nil {
 			notes[p] = "did not build: " + err.Error()
 		}
 	}
-	_ = os.Remove(peerPath(bin, "c"))
-	if err := run(dir, "gcc", "-O2", "-o", peerPath(bin, "c"), "http/c/plaintext.c"); err != nil {
-		notes["c"] = "did not build: " + err.Error()
+	if !tls {
+		_ = os.Remove(peerPath(bin, "c"))
+		if err := run(dir, "gcc", "-O2", "-o", peerPath(bin, "c"), "http/c/plaintext.c"); err != nil {
+			notes["c"] = "did not build: " + err.Error()
+		}
 	}
 	root := filepath.Dir(dir)
 	ioloop := filepath.Join(bin, "ioloop")
@@ -76,6 +91,11 @@ func run(dir string, argv ...string) error {
 // that have a binary; the others get a note.
 func choose(c config, bin string, notes map[string]string) []server {
 	var out []server
+	for name := range notes {
+		if !slices.Contains(c.serverNames(), name) {
+			delete(notes, name) // not a server of this mode
+		}
+	}
 	for _, s := range servers(c, bin) {
 		if c.servers != nil && !slices.Contains(c.servers, s.name) {
 			delete(notes, s.name)
@@ -97,11 +117,15 @@ func choose(c config, bin string, notes map[string]string) []server {
 	return out
 }
 
-// servers returns every server definition.
+// servers returns every server definition of the mode.
 func servers(c config, bin string) []server {
 	peer := func(name string) server {
 		return server{name: name, banner: true, argv: func(addr, _ string, loops int) ([]string, error) {
-			return []string{peerPath(bin, name), "-addr", addr, "-loops", itoa(loops)}, nil
+			argv := []string{peerPath(bin, name), "-addr", addr, "-loops", itoa(loops)}
+			if c.tls {
+				argv = append(argv, "-cert", c.cert, "-key", c.key)
+			}
+			return argv, nil
 		}}
 	}
 	ioloopAt := func(name, path, args string) server {
@@ -116,6 +140,19 @@ func servers(c config, bin string) []server {
 		}}
 	}
 	ioloop := func(name, args string) server { return ioloopAt(name, filepath.Join(bin, "ioloop"), args) }
+	if c.tls {
+		files := strings.NewReplacer("{cert}", c.cert, "{key}", c.key)
+		return []server{
+			peer("fasthttp"), ioloop("ioloop", files.Replace(c.httpsArgs)), peer("nbio"), peer("net"),
+			{name: "nginx", argv: func(addr, dir string, loops int) ([]string, error) {
+				conf := filepath.Join(dir, "nginx.conf")
+				if err := os.WriteFile(conf, []byte(nginxTLSConf(addr, dir, loops, c.cert, c.key)), 0o644); err != nil {
+					return nil, err
+				}
+				return []string{c.nginx, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log")}, nil
+			}},
+		}
+	}
 	return []server{
 		peer("c"), peer("fasthttp"), peer("gnet"),
 		ioloop("ioloop", c.ioloopArgs), ioloop("ioloop-adapter", c.adapterArgs),
@@ -151,6 +188,31 @@ func expand(tmpl, addr string, loops int) []string {
 // raised from 1000 (nginx would close every wrk connection after 1000
 // requests) and worker_connections from 512 (the idle test holds 10,000).
 func nginxConf(addr, dir string, loops int) string {
+	return nginxConfig(dir, loops, "listen "+addr+";", "/plaintext")
+}
+
+// nginxTLSConf is nginxConf for the HTTPS benchmark: the same settings,
+// listening with TLS 1.3 only and the certificate and key given, and
+// answering on exactly / and /plaintext. Everything else about TLS is
+// nginx's default (session tickets on, no session cache).
+func nginxTLSConf(addr, dir string, loops int, cert, key string) string {
+	return nginxConfig(dir, loops, fmt.Sprintf(`listen %s ssl;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_protocols TLSv1.3;`, addr, cert, key), "/", "/plaintext")
+}
+
+// nginxConfig writes the configuration of nginxConf with the listen
+// directives given and a location answering "Hello, World!" for each
+// path.
+func nginxConfig(dir string, loops int, listen string, paths ...string) string {
+	var locs strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&locs, `        location = %s {
+            return 200 "Hello, World!";
+        }
+`, p)
+	}
 	return fmt.Sprintf(`worker_processes %d;
 daemon off;
 master_process on;
@@ -167,13 +229,10 @@ http {
     keepalive_timeout 300s;
     client_body_temp_path %[2]s/body;
     server {
-        listen %[3]s;
-        location = /plaintext {
-            return 200 "Hello, World!";
-        }
-    }
+        %[3]s
+%[4]s    }
 }
-`, loops, dir, addr)
+`, loops, dir, listen, locs.String())
 }
 
 // proc is a running server: its process, and the temporary directory
@@ -211,7 +270,7 @@ func startServer(c config, s server, addr string) (*proc, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	logPath := filepath.Join(c.dir, "out", "server-http-"+s.name+".log")
+	logPath := filepath.Join(c.dir, "out", "server-"+c.scheme()+"-"+s.name+".log")
 	_ = os.MkdirAll(filepath.Dir(logPath), 0o755)
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -233,7 +292,7 @@ func startServer(c config, s server, addr string) (*proc, error) {
 		sc := bufio.NewScanner(stdout)
 		found := false
 		for sc.Scan() {
-			if !found && s.banner && strings.TrimSpace(sc.Text()) == "http listening on "+addr {
+			if !found && s.banner && strings.TrimSpace(sc.Text()) == c.scheme()+" listening on "+addr {
 				found = true
 				ready <- true
 			}
