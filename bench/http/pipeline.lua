@@ -1,7 +1,7 @@
 -- pipeline.lua: the wrk script of the ioloop HTTP benchmarks.
 --
 -- Every connection sends GET /plaintext (or the path in the environment
--- variable WRK_PATH: the HTTPS benchmark asks for /) with the headers a
+-- variable WRK_PATH, /plaintext by default) with the headers a
 -- browser-like client sends (as TechEmpower's plaintext test does). The environment
 -- variable WRK_PIPELINE (default 16) sets how many requests are written
 -- back to back on a connection before their responses are read; with 1 the

@@ -120,13 +120,13 @@ func workloads(c config, bin, script string) []workload {
 	return []workload{
 		{name: keepAlive, depth: 1,
 			argv: func(addr string, d time.Duration) []string {
-				return wrkArgv(c, script, "https://"+addr+"/", d)
+				return wrkArgv(c, script, "https://"+addr+"/plaintext", d)
 			},
-			env: []string{"WRK_PIPELINE=1", "WRK_PATH=/"}},
+			env: []string{"WRK_PIPELINE=1", "WRK_PATH=/plaintext"}},
 		{name: handshake, depth: 1,
 			argv: func(addr string, d time.Duration) []string {
 				return []string{filepath.Join(bin, "handshakes"), "-addr", addr, "-ca", c.cert,
-					"-conns", itoa(c.hsConns), "-duration", d.String(), "-path", "/"}
+					"-conns", itoa(c.hsConns), "-duration", d.String(), "-path", "/plaintext"}
 			}},
 	}
 }
@@ -248,7 +248,7 @@ func idleMemory(c config, bin string, p *proc, addr string) (idleResult, error) 
 	fds := fdsOf(pids)
 	argv := []string{filepath.Join(bin, "idleconns"), "-addr", addr, "-n", itoa(c.idle), "-http-get", "/plaintext"}
 	if c.tls {
-		argv = []string{filepath.Join(bin, "idleconns"), "-addr", addr, "-n", itoa(c.idle), "-tls-ca", c.cert, "-http-get", "/"}
+		argv = []string{filepath.Join(bin, "idleconns"), "-addr", addr, "-n", itoa(c.idle), "-tls-ca", c.cert, "-http-get", "/plaintext"}
 	}
 	cmd := pinned(c.clientCPU, argv)
 	stdout, err := cmd.StdoutPipe()

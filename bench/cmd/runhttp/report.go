@@ -89,7 +89,7 @@ func report(c config, chosen []server, runs []runResult, idles []idleResult, not
 	}
 	if c.tls {
 		fmt.Fprintf(&b, "## HTTPS benchmark, TLS 1.3 (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
-		fmt.Fprintf(&b, "Linux %s, %s, %d CPUs, %s. `GET /` → `Hello, World!` over TLS 1.3 with one ECDSA P-256 "+
+		fmt.Fprintf(&b, "Linux %s, %s, %d CPUs, %s. `GET /plaintext` → `Hello, World!` over TLS 1.3 with one ECDSA P-256 "+
 			"self-signed certificate; clients offer X25519 only and never resume. Server pinned to CPU %d, "+
 			"load generators to CPU %d; %d loop(s) per server. Keep-alive: wrk (%d thread, %d connections, "+
 			"`http/pipeline.lua`). Handshakes: `bin/handshakes`, %d connections in flight, each a new connection, "+

@@ -131,7 +131,7 @@ func dialTLS(addr string, cfg *tls.Config) (*tls.Conn, error) {
 // tlsRequest is the GET / of the HTTPS checks, with wrk's headers and the
 // Connection header given.
 func tlsRequest(addr, connection string) string {
-	return "GET / HTTP/1.1\r\nHost: " + addr + "\r\n" +
+	return "GET /plaintext HTTP/1.1\r\nHost: " + addr + "\r\n" +
 		"Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n" +
 		"Connection: " + connection + "\r\n\r\n"
 }

@@ -189,13 +189,13 @@ func TestTLSMode(t *testing.T) {
 	if len(ws) != 2 || ws[0].name != keepAlive || ws[1].name != handshake {
 		t.Fatalf("workloads %+v", ws)
 	}
-	if got := strings.Join(ws[0].argv("127.0.0.1:9", 3*time.Second), " "); got != "wrk -t 1 -c 8 -d 3s --timeout 5s -s /s.lua https://127.0.0.1:9/" {
+	if got := strings.Join(ws[0].argv("127.0.0.1:9", 3*time.Second), " "); got != "wrk -t 1 -c 8 -d 3s --timeout 5s -s /s.lua https://127.0.0.1:9/plaintext" {
 		t.Errorf("keep-alive argv %q", got)
 	}
-	if got := strings.Join(ws[0].env, " "); got != "WRK_PIPELINE=1 WRK_PATH=/" {
+	if got := strings.Join(ws[0].env, " "); got != "WRK_PIPELINE=1 WRK_PATH=/plaintext" {
 		t.Errorf("keep-alive env %q", got)
 	}
-	if got := strings.Join(ws[1].argv("127.0.0.1:9", 3*time.Second), " "); got != "/b/handshakes -addr 127.0.0.1:9 -ca /x/cert.pem -conns 3 -duration 3s -path /" {
+	if got := strings.Join(ws[1].argv("127.0.0.1:9", 3*time.Second), " "); got != "/b/handshakes -addr 127.0.0.1:9 -ca /x/cert.pem -conns 3 -duration 3s -path /plaintext" {
 		t.Errorf("handshake argv %q", got)
 	}
 	c.tls = false
