@@ -270,6 +270,7 @@ func load(c config, d *dialer, mark *os.File) (result, error) {
 
 	t0 := time.Now()
 	conns := make([]net.Conn, c.conns)
+	readers := make([]*bufio.Reader, c.conns)
 	var mu sync.Mutex
 	var dialErr error
 	failed := 0
@@ -292,13 +293,20 @@ func load(c config, d *dialer, mark *os.File) (result, error) {
 				return
 			}
 			mu.Lock()
-			conns[i] = nc
+			conns[i], readers[i] = nc, br
 			mu.Unlock()
-			r.wg.Add(1)
-			go r.serve(nc, br, &r.counts[i], c.pipeline)
 		}()
 	}
 	dwg.Wait()
+	// The load starts once every connection is open: connections that
+	// pumped while others were still dialing would take this process's
+	// CPU from the dials, the more so the faster the server echoes.
+	for i, nc := range conns {
+		if nc != nil {
+			r.wg.Add(1)
+			go r.serve(nc, readers[i], &r.counts[i], c.pipeline)
+		}
+	}
 	connectS := time.Since(t0).Seconds()
 	stopAll := func() {
 		r.stop.Store(true)
