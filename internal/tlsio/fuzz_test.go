@@ -12,29 +12,9 @@ import (
 // what TestRecordsNonBlocking checks: ErrWouldBlock until a record is
 // complete, no poisoned connection, and the plaintext in order.
 func FuzzFeedSplits(f *testing.F) {
-	f.Add([]byte{0}, uint16(100), false)
-	f.Add([]byte{4, 0, 255, 17}, uint16(20000), true)
-	f.Add([]byte{2, 3, 4}, uint16(16384), false)
-	f.Add([]byte{255, 255, 0, 1}, uint16(40000), true)
+	addFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, pattern []byte, size uint16, tls12 bool) {
-		version := uint16(tls.VersionTLS13)
-		if tls12 {
-			version = tls.VersionTLS12
-		}
-		p := handshake(t, version, splitter{rng: newRNG(t), mean: 500})
-		p.srv.io.SetBlocking(false)
-		p.cli.io.SetBlocking(false)
-		want := message(int(size)+1, byte(len(pattern)))
-		if _, err := p.client.Write(want); err != nil {
-			t.Fatal(err)
-		}
-		for i := range 10 {
-			m := message(1+i, byte(i))
-			if _, err := p.client.Write(m); err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, m...)
-		}
+		p, want := fuzzRecords(t, pattern, size, tls12)
 		at := 0
 		sp := splitter{pattern: pattern, at: &at}
 		if got := deliver(t, p.cli.io, p.srv.io, p.server, sp); !bytes.Equal(got, want) {
@@ -48,29 +28,9 @@ func FuzzFeedSplits(f *testing.F) {
 // returned, crypto/tls reads until ErrWouldBlock, and Reclaim gives back
 // the incomplete record; the plaintext must come out whole and in order.
 func FuzzLendSplits(f *testing.F) {
-	f.Add([]byte{0}, uint16(100), false)
-	f.Add([]byte{4, 0, 255, 17}, uint16(20000), true)
-	f.Add([]byte{2, 3, 4}, uint16(16384), false)
-	f.Add([]byte{255, 255, 0, 1}, uint16(40000), true)
+	addFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, pattern []byte, size uint16, tls12 bool) {
-		version := uint16(tls.VersionTLS13)
-		if tls12 {
-			version = tls.VersionTLS12
-		}
-		p := handshake(t, version, splitter{rng: newRNG(t), mean: 500})
-		p.srv.io.SetBlocking(false)
-		p.cli.io.SetBlocking(false)
-		want := message(int(size)+1, byte(len(pattern)))
-		if _, err := p.client.Write(want); err != nil {
-			t.Fatal(err)
-		}
-		for i := range 10 {
-			m := message(1+i, byte(i))
-			if _, err := p.client.Write(m); err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, m...)
-		}
+		p, want := fuzzRecords(t, pattern, size, tls12)
 		wire := bytes.Clone(p.cli.io.Output())
 		p.cli.io.Consume(len(wire))
 		var got, rest []byte
@@ -111,4 +71,38 @@ func FuzzLendSplits(f *testing.F) {
 			t.Fatalf("%d bytes left after whole records", len(rest))
 		}
 	})
+}
+
+// addFuzzSeeds adds the seeds both fuzz targets start from.
+func addFuzzSeeds(f *testing.F) {
+	f.Add([]byte{0}, uint16(100), false)
+	f.Add([]byte{4, 0, 255, 17}, uint16(20000), true)
+	f.Add([]byte{2, 3, 4}, uint16(16384), false)
+	f.Add([]byte{255, 255, 0, 1}, uint16(40000), true)
+}
+
+// fuzzRecords hands a fuzz target a pair past its handshake (TLS 1.2 or
+// 1.3), both sides non-blocking, with the client's application records
+// written (one of size+1 bytes, then ten small ones) and not yet moved;
+// want is their plaintext.
+func fuzzRecords(t *testing.T, pattern []byte, size uint16, tls12 bool) (*pair, []byte) {
+	version := uint16(tls.VersionTLS13)
+	if tls12 {
+		version = tls.VersionTLS12
+	}
+	p := handshake(t, version, splitter{rng: newRNG(t), mean: 500})
+	p.srv.io.SetBlocking(false)
+	p.cli.io.SetBlocking(false)
+	want := message(int(size)+1, byte(len(pattern)))
+	if _, err := p.client.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		m := message(1+i, byte(i))
+		if _, err := p.client.Write(m); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m...)
+	}
+	return p, want
 }
